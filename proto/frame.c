@@ -1,0 +1,89 @@
+/*
+ * frame.c: length-prefixed protobuf frames on evbuffers.
+ *
+ * The length is checked before anything is buffered for the body, and
+ * messages are packed straight into the output buffer (no temporary copy).
+ */
+#include <string.h>
+
+#include "frame.h"
+
+int
+frame_header_parse(const unsigned char hdr[FRAME_HEADER], uint32_t *len)
+{
+	uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+	    (uint32_t)hdr[2] << 8 | (uint32_t)hdr[3];
+
+	if (n == 0 || n > FRAME_BODY_MAX)
+		return -1;
+	*len = n;
+	return 0;
+}
+
+int
+frame_peek(struct evbuffer *in, const unsigned char **body, uint32_t *len)
+{
+	unsigned char hdr[FRAME_HEADER];
+	unsigned char *p;
+	uint32_t n;
+
+	if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)sizeof(hdr))
+		return 0;
+	if (frame_header_parse(hdr, &n) == -1)
+		return -1;
+	if (evbuffer_get_length(in) < FRAME_HEADER + (size_t)n)
+		return 0;
+	if ((p = evbuffer_pullup(in, FRAME_HEADER + (ev_ssize_t)n)) == NULL)
+		return -1;
+	*body = p + FRAME_HEADER;
+	*len = n;
+	return 1;
+}
+
+void
+frame_consume(struct evbuffer *in, uint32_t len)
+{
+	evbuffer_drain(in, FRAME_HEADER + (size_t)len);
+}
+
+int
+frame_write(struct evbuffer *out, const ProtobufCMessage *msg)
+{
+	struct evbuffer_iovec v;
+	size_t n = protobuf_c_message_get_packed_size(msg);
+	unsigned char *p;
+
+	if (n == 0 || n > FRAME_BODY_MAX)
+		return -1;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)(FRAME_HEADER + n), &v,
+		1) != 1 ||
+	    v.iov_len < FRAME_HEADER + n)
+		return -1;
+	p = v.iov_base;
+	p[0] = (unsigned char)(n >> 24);
+	p[1] = (unsigned char)(n >> 16);
+	p[2] = (unsigned char)(n >> 8);
+	p[3] = (unsigned char)n;
+	if (protobuf_c_message_pack(msg, p + FRAME_HEADER) != n)
+		return -1;
+	v.iov_len = FRAME_HEADER + n;
+	return evbuffer_commit_space(out, &v, 1) == 0 ? 0 : -1;
+}
+
+int
+frame_peek_id(const unsigned char *body, uint32_t len, uint64_t *id)
+{
+	uint64_t v = 0;
+	uint32_t i;
+
+	if (len < 2 || body[0] != 0x08) /* field 1, wire type 0 */
+		return -1;
+	for (i = 1; i < len && i <= 10; i++) {
+		v |= (uint64_t)(body[i] & 0x7f) << (7 * (i - 1));
+		if ((body[i] & 0x80) == 0) {
+			*id = v;
+			return 0;
+		}
+	}
+	return -1;
+}

@@ -1,0 +1,41 @@
+/*
+ * frame.h: the mockres framing, a 4-byte big-endian length N (1..65536)
+ * followed by N bytes of one protobuf message.
+ */
+#ifndef MOCKRES_FRAME_H
+#define MOCKRES_FRAME_H
+
+#include <stdint.h>
+#include <event2/buffer.h>
+#include <protobuf-c/protobuf-c.h>
+
+#define FRAME_HEADER   4
+#define FRAME_BODY_MAX 65536
+
+/* Decodes a header.  Returns 0 and the body length, or -1 if N is 0 or
+ * larger than FRAME_BODY_MAX. */
+int frame_header_parse(const unsigned char hdr[FRAME_HEADER], uint32_t *len);
+
+/*
+ * Looks at the front of IN.  Returns 1 with *body pointing at a contiguous
+ * complete body of *len bytes (valid until IN changes), 0 if more bytes are
+ * needed, -1 if the header is bad (the stream cannot be trusted any more).
+ * Call frame_consume() after using the body.
+ */
+int frame_peek(struct evbuffer *in, const unsigned char **body,
+    uint32_t *len);
+void frame_consume(struct evbuffer *in, uint32_t len);
+
+/*
+ * Appends MSG, framed, to OUT, packing it in place.  Returns 0, or -1 if
+ * the message is empty, larger than FRAME_BODY_MAX, or OUT cannot grow.
+ */
+int frame_write(struct evbuffer *out, const ProtobufCMessage *msg);
+
+/*
+ * Reads the id (field 1, varint) from the front of an undecodable body, so
+ * that bad input can still be answered.  Returns 0 and *id, or -1.
+ */
+int frame_peek_id(const unsigned char *body, uint32_t len, uint64_t *id);
+
+#endif

@@ -1,0 +1,433 @@
+/*
+ * mrclient.c: a multiplexed, reconnecting mockresd connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "arena.h"
+#include "frame.h"
+#include "log.h"
+#include "mrclient.h"
+#include "sockpath.h"
+
+#define MRCLIENT_SLOT_BITS   16
+#define MRCLIENT_SLOT_MASK   ((1u << MRCLIENT_SLOT_BITS) - 1)
+#define MRCLIENT_SLOT_NONE   UINT32_MAX
+#define MRCLIENT_BACKOFF_MIN 10  /* ms */
+#define MRCLIENT_BACKOFF_MAX 250 /* ms */
+#define MRCLIENT_READ_HIGH   (256u << 10)
+
+struct mrclient_pending {
+	uint64_t id; /* 0: slot free */
+	mrclient_reply_cb cb;
+	void *arg;
+	int persistent;
+	uint32_t next_free;
+};
+
+struct mrclient {
+	struct event_base *base;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	Mockres__Role role;
+	char name[64];
+	struct bufferevent *bev;
+	struct event *retry_ev;
+	int reconnect;
+	int backoff_ms;
+	mrclient_state_cb state_cb;
+	void *state_arg;
+
+	struct mrclient_pending *slots;
+	uint32_t nslots;
+	uint32_t free_head;
+	size_t npending;
+	uint64_t seq;
+	struct arena arena;
+};
+
+static void mrclient_read_cb(struct bufferevent *, void *);
+static void mrclient_event_cb(struct bufferevent *, short, void *);
+static void mrclient_retry_cb(evutil_socket_t, short, void *);
+
+struct mrclient *
+mrclient_new(struct event_base *base, const char *path, Mockres__Role role,
+    const char *name)
+{
+	struct mrclient *mc;
+
+	if (strlen(path) >= sizeof(mc->path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if ((mc = calloc(1, sizeof(*mc))) == NULL)
+		return NULL;
+	mc->base = base;
+	strcpy(mc->path, path);
+	mc->role = role;
+	snprintf(mc->name, sizeof(mc->name), "%s", name ? name : "");
+	mc->backoff_ms = MRCLIENT_BACKOFF_MIN;
+	mc->free_head = MRCLIENT_SLOT_NONE;
+	mc->retry_ev = evtimer_new(base, mrclient_retry_cb, mc);
+	if (mc->retry_ev == NULL) {
+		free(mc);
+		return NULL;
+	}
+	arena_init(&mc->arena);
+	return mc;
+}
+
+void
+mrclient_set_state_cb(struct mrclient *mc, mrclient_state_cb cb, void *arg)
+{
+	mc->state_cb = cb;
+	mc->state_arg = arg;
+}
+
+void
+mrclient_set_reconnect(struct mrclient *mc, int on)
+{
+	mc->reconnect = on;
+}
+
+int
+mrclient_connected(const struct mrclient *mc)
+{
+	return mc->bev != NULL;
+}
+
+const char *
+mrclient_path(const struct mrclient *mc)
+{
+	return mc->path;
+}
+
+size_t
+mrclient_pending(const struct mrclient *mc)
+{
+	return mc->npending;
+}
+
+/* Pending-request slots: a free list, the slot index is in the id. */
+static struct mrclient_pending *
+mrclient_slot_get(struct mrclient *mc)
+{
+	struct mrclient_pending *p;
+	uint32_t i;
+
+	if (mc->free_head == MRCLIENT_SLOT_NONE) {
+		uint32_t n = mc->nslots ? mc->nslots * 2 : 64;
+
+		if (n > MRCLIENT_PENDING_MAX)
+			n = MRCLIENT_PENDING_MAX;
+		if (n <= mc->nslots)
+			return NULL;
+		p = realloc(mc->slots, n * sizeof(*p));
+		if (p == NULL)
+			return NULL;
+		mc->slots = p;
+		for (i = n; i-- > mc->nslots;) {
+			memset(&p[i], 0, sizeof(p[i]));
+			p[i].next_free = mc->free_head;
+			mc->free_head = i;
+		}
+		mc->nslots = n;
+	}
+	i = mc->free_head;
+	p = &mc->slots[i];
+	mc->free_head = p->next_free;
+	mc->npending++;
+	mc->seq++;
+	p->id = (mc->seq << MRCLIENT_SLOT_BITS) | i;
+	return p;
+}
+
+static void
+mrclient_slot_put(struct mrclient *mc, struct mrclient_pending *p)
+{
+	p->id = 0;
+	p->cb = NULL;
+	p->arg = NULL;
+	p->next_free = mc->free_head;
+	mc->free_head = (uint32_t)(p - mc->slots);
+	mc->npending--;
+}
+
+static struct mrclient_pending *
+mrclient_slot_find(struct mrclient *mc, uint64_t id)
+{
+	uint32_t i = (uint32_t)(id & MRCLIENT_SLOT_MASK);
+
+	if (id == 0 || i >= mc->nslots || mc->slots[i].id != id)
+		return NULL;
+	return &mc->slots[i];
+}
+
+/* Fails every outstanding request: their replies will never come. */
+static void
+mrclient_fail_pending(struct mrclient *mc)
+{
+	uint32_t i;
+
+	for (i = 0; i < mc->nslots; i++) {
+		struct mrclient_pending *p = &mc->slots[i];
+		mrclient_reply_cb cb;
+		void *arg;
+
+		if (p->id == 0)
+			continue;
+		cb = p->cb;
+		arg = p->arg;
+		mrclient_slot_put(mc, p);
+		if (cb != NULL)
+			cb(NULL, arg);
+	}
+}
+
+static void
+mrclient_schedule_retry(struct mrclient *mc)
+{
+	struct timeval tv;
+
+	if (!mc->reconnect)
+		return;
+	tv.tv_sec = mc->backoff_ms / 1000;
+	tv.tv_usec = (mc->backoff_ms % 1000) * 1000;
+	evtimer_add(mc->retry_ev, &tv);
+	mc->backoff_ms *= 2;
+	if (mc->backoff_ms > MRCLIENT_BACKOFF_MAX)
+		mc->backoff_ms = MRCLIENT_BACKOFF_MAX;
+}
+
+static void
+mrclient_down(struct mrclient *mc, int error)
+{
+	if (mc->bev != NULL) {
+		bufferevent_free(mc->bev);
+		mc->bev = NULL;
+		log_debug("disconnected from mockresd at %s", mc->path);
+	}
+	mrclient_fail_pending(mc);
+	mrclient_schedule_retry(mc);
+	if (mc->state_cb != NULL)
+		mc->state_cb(mc, 0, error, mc->state_arg);
+}
+
+static int
+mrclient_hello(struct mrclient *mc)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Hello hello = MOCKRES__HELLO__INIT;
+
+	hello.has_role = 1;
+	hello.role = mc->role;
+	hello.name = mc->name;
+	req.op_case = MOCKRES__REQUEST__OP_HELLO;
+	req.hello = &hello;
+	return mrclient_send(mc, &req, NULL, NULL, 0) == 0 ? -1 : 0;
+}
+
+static int
+mrclient_connect(struct mrclient *mc)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sockpath_addr(mc->path, &sun);
+	int fd, saved;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	/* A Unix stream connect completes or fails at once; EAGAIN means
+	 * the listener's backlog is full: try again later. */
+	if (connect(fd, (struct sockaddr *)&sun, len) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	mc->bev = bufferevent_socket_new(mc->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (mc->bev == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	bufferevent_setcb(mc->bev, mrclient_read_cb, NULL, mrclient_event_cb,
+	    mc);
+	bufferevent_setwatermark(mc->bev, EV_READ, 0, MRCLIENT_READ_HIGH);
+	bufferevent_enable(mc->bev, EV_READ | EV_WRITE);
+	mc->backoff_ms = MRCLIENT_BACKOFF_MIN;
+	if (mrclient_hello(mc) == -1) {
+		bufferevent_free(mc->bev);
+		mc->bev = NULL;
+		errno = EIO;
+		return -1;
+	}
+	log_debug("connected to mockresd at %s", mc->path);
+	return 0;
+}
+
+int
+mrclient_start(struct mrclient *mc)
+{
+	int saved;
+
+	if (mc->bev != NULL)
+		return 0;
+	evtimer_del(mc->retry_ev);
+	if (mrclient_connect(mc) == 0) {
+		if (mc->state_cb != NULL)
+			mc->state_cb(mc, 1, 0, mc->state_arg);
+		return 0;
+	}
+	saved = errno;
+	mrclient_schedule_retry(mc);
+	if (mc->state_cb != NULL)
+		mc->state_cb(mc, 0, saved, mc->state_arg);
+	errno = saved;
+	return -1;
+}
+
+static void
+mrclient_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	mrclient_start(arg);
+}
+
+static void
+mrclient_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct mrclient *mc = arg;
+	int error = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+
+	mrclient_down(mc, error);
+}
+
+static void
+mrclient_dispatch(struct mrclient *mc, const Mockres__Response *resp)
+{
+	struct mrclient_pending *p = mrclient_slot_find(mc, resp->id);
+	mrclient_reply_cb cb;
+	void *arg;
+
+	if (p == NULL)
+		return; /* cancelled, or the hello's reply */
+	cb = p->cb;
+	arg = p->arg;
+	if (!p->persistent)
+		mrclient_slot_put(mc, p);
+	if (cb != NULL)
+		cb(resp, arg);
+}
+
+static void
+mrclient_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct mrclient *mc = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	const unsigned char *body;
+	Mockres__Response *resp;
+	uint32_t len;
+	int r;
+
+	while (mc->bev == bev && (r = frame_peek(in, &body, &len)) != 0) {
+		if (r == -1) {
+			log_warnx("bad frame header from mockresd at %s",
+			    mc->path);
+			mrclient_down(mc, EPROTO);
+			return;
+		}
+		resp = mockres__response__unpack(&mc->arena.allocator, len,
+		    body);
+		if (resp == NULL) {
+			arena_reset(&mc->arena);
+			log_warnx("undecodable reply from mockresd at %s",
+			    mc->path);
+			mrclient_down(mc, EPROTO);
+			return;
+		}
+		frame_consume(in, len);
+		mrclient_dispatch(mc, resp);
+		arena_reset(&mc->arena);
+	}
+}
+
+uint64_t
+mrclient_send(struct mrclient *mc, Mockres__Request *req,
+    mrclient_reply_cb cb, void *arg, int persistent)
+{
+	struct mrclient_pending *p;
+	struct evbuffer *out;
+
+	if (mc->bev == NULL) {
+		errno = ENOTCONN;
+		return 0;
+	}
+	out = bufferevent_get_output(mc->bev);
+	if (evbuffer_get_length(out) > MRCLIENT_OUTPUT_MAX) {
+		errno = ENOBUFS;
+		return 0;
+	}
+	if ((p = mrclient_slot_get(mc)) == NULL) {
+		errno = ENOBUFS;
+		return 0;
+	}
+	req->has_id = 1;
+	req->id = p->id;
+	if (frame_write(out, &req->base) == -1) {
+		mrclient_slot_put(mc, p);
+		errno = EMSGSIZE;
+		return 0;
+	}
+	p->cb = cb;
+	p->arg = arg;
+	p->persistent = persistent;
+	return req->id;
+}
+
+uint64_t
+mrclient_use(struct mrclient *mc, Mockres__UseMode mode, int64_t hold_ms,
+    mrclient_reply_cb cb, void *arg)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Use use = MOCKRES__USE__INIT;
+
+	use.has_mode = 1;
+	use.mode = mode;
+	if (hold_ms >= 0 && hold_ms <= UINT32_MAX) {
+		use.has_hold_ms = 1;
+		use.hold_ms = (uint32_t)hold_ms;
+	}
+	req.op_case = MOCKRES__REQUEST__OP_USE;
+	req.use = &use;
+	return mrclient_send(mc, &req, cb, arg, 0);
+}
+
+void
+mrclient_cancel(struct mrclient *mc, uint64_t id)
+{
+	struct mrclient_pending *p = mrclient_slot_find(mc, id);
+
+	if (p != NULL)
+		mrclient_slot_put(mc, p);
+}
+
+void
+mrclient_free(struct mrclient *mc)
+{
+	if (mc == NULL)
+		return;
+	if (mc->bev != NULL)
+		bufferevent_free(mc->bev);
+	event_free(mc->retry_ev);
+	free(mc->slots);
+	arena_reset(&mc->arena);
+	free(mc);
+}

@@ -1,0 +1,76 @@
+/*
+ * mrclient.h: the client side of the mockresd protocol, on a bufferevent.
+ *
+ * One mrclient is one persistent connection to mockresd over which any
+ * number of requests are multiplexed: each request gets an id, and its
+ * reply callback runs when the reply with that id arrives.  Every program
+ * that talks to mockresd (frontend workers, the dashboard, mockresctl)
+ * uses it.
+ *
+ * - The connection says hello (role and name) as soon as it is up.
+ * - With reconnect on, a lost or refused connection is retried with a
+ *   back-off of 10 ms doubling to 250 ms, forever.
+ * - When the connection drops, every outstanding reply callback runs once
+ *   with resp == NULL: the request's fate is unknown to the caller.
+ * - Caps: at most MRCLIENT_PENDING_MAX outstanding requests and
+ *   MRCLIENT_OUTPUT_MAX bytes queued for sending; past either cap,
+ *   mrclient_send fails at once (errno ENOBUFS) and the caller decides
+ *   (the frontend answers 503).
+ */
+#ifndef MOCKRES_MRCLIENT_H
+#define MOCKRES_MRCLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/event.h>
+
+#include "mockres.pb-c.h"
+
+#define MRCLIENT_PENDING_MAX 65536
+#define MRCLIENT_OUTPUT_MAX  (4u << 20)
+
+struct mrclient;
+
+/* RESP is valid only during the call; NULL means the connection was lost. */
+typedef void (*mrclient_reply_cb)(const Mockres__Response *resp, void *arg);
+
+/* Called when the connection comes up (up = 1) or goes down or a connect
+ * attempt fails (up = 0, error = errno of the cause, 0 for a clean EOF). */
+typedef void (*mrclient_state_cb)(struct mrclient *mc, int up, int error,
+    void *arg);
+
+struct mrclient *mrclient_new(struct event_base *base, const char *path,
+    Mockres__Role role, const char *name);
+void mrclient_free(struct mrclient *mc);
+
+void mrclient_set_state_cb(struct mrclient *mc, mrclient_state_cb cb,
+    void *arg);
+void mrclient_set_reconnect(struct mrclient *mc, int on);
+
+/*
+ * Makes the first connection attempt now.  Returns 0 if connected, -1 with
+ * errno set otherwise (with reconnect on, attempts continue in the loop).
+ */
+int mrclient_start(struct mrclient *mc);
+
+int mrclient_connected(const struct mrclient *mc);
+const char *mrclient_path(const struct mrclient *mc);
+size_t mrclient_pending(const struct mrclient *mc);
+
+/*
+ * Sends REQ (its id is assigned here).  A PERSISTENT request (watch) keeps
+ * its callback for every reply with its id until cancelled or the
+ * connection drops.  Returns the id, or 0 with errno set (ENOTCONN, ENOBUFS,
+ * EMSGSIZE) when the request could not be queued; CB is then never called.
+ */
+uint64_t mrclient_send(struct mrclient *mc, Mockres__Request *req,
+    mrclient_reply_cb cb, void *arg, int persistent);
+
+/* Shorthand for a Use request; hold_ms < 0 means the daemon's default. */
+uint64_t mrclient_use(struct mrclient *mc, Mockres__UseMode mode,
+    int64_t hold_ms, mrclient_reply_cb cb, void *arg);
+
+/* Forgets the callback of ID; a later reply is dropped. */
+void mrclient_cancel(struct mrclient *mc, uint64_t id);
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * conn.c: client connections of mockresd.
+ *
+ * A connection reads frames, hands each decoded Request to dispatch.c and
+ * queues replies in its bufferevent.  Caps: CONN_MAX clients (more are
+ * closed at accept), CONN_OUTPUT_MAX bytes of unread replies (a client that
+ * does not read is disconnected).  A closed connection's struct lives on
+ * while holds point to it, so that their end is still accounted to it; its
+ * replies are dropped.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "frame.h"
+#include "log.h"
+#include "mockresd.h"
+
+static void conn_read_cb(struct bufferevent *, void *);
+static void conn_write_cb(struct bufferevent *, void *);
+static void conn_event_cb(struct bufferevent *, short, void *);
+
+void
+conn_accept(evutil_socket_t fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct conn *c;
+
+	if (mrd->nconns >= CONN_MAX) {
+		log_warnx("refusing a client: %d clients connected already",
+		    CONN_MAX);
+		close(fd);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("accept");
+		close(fd);
+		return;
+	}
+	c->bev = bufferevent_socket_new(mrd->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->serial_no = ++mrd->conn_serial;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->admin = cred.uid == 0 || cred.uid == mrd->uid;
+	c->role = MOCKRES__ROLE__ROLE_UNKNOWN;
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_HIGH);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&mrd->conns, c, entry);
+	mrd->nconns++;
+	log_debug("client %llu connected: pid %d uid %u",
+	    (unsigned long long)c->serial_no, (int)c->pid, (unsigned)c->uid);
+}
+
+static void
+conn_maybe_free(struct conn *c)
+{
+	if (c->bev == NULL && c->holds == 0)
+		free(c);
+}
+
+void
+conn_close(struct conn *c, const char *why)
+{
+	if (c->bev == NULL)
+		return;
+	if (why != NULL)
+		log_warnx("closing client %llu (pid %d): %s",
+		    (unsigned long long)c->serial_no, (int)c->pid, why);
+	else
+		log_debug("client %llu (pid %d) disconnected",
+		    (unsigned long long)c->serial_no, (int)c->pid);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	if (c->watch_ev != NULL) {
+		event_free(c->watch_ev);
+		c->watch_ev = NULL;
+	}
+	TAILQ_REMOVE(&mrd->conns, c, entry);
+	mrd->nconns--;
+	conn_maybe_free(c);
+	daemon_check_exit();
+}
+
+void
+conn_release(struct conn *c)
+{
+	c->holds--;
+	conn_maybe_free(c);
+}
+
+int
+conn_output_empty(const struct conn *c)
+{
+	return c->bev == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+}
+
+void
+conn_reply(struct conn *c, Mockres__Response *resp)
+{
+	struct evbuffer *out;
+
+	if (c->bev == NULL)
+		return; /* the client is gone: its replies are dropped */
+	out = bufferevent_get_output(c->bev);
+	if (frame_write(out, &resp->base) == -1) {
+		conn_close(c, "cannot queue a reply");
+		return;
+	}
+	if (evbuffer_get_length(out) > CONN_OUTPUT_MAX)
+		conn_close(c, "over 1 MiB of replies unread (client not "
+			      "reading)");
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	const unsigned char *body;
+	Mockres__Request *req;
+	uint64_t id;
+	uint32_t len;
+	int r;
+
+	while (c->bev != NULL && (r = frame_peek(in, &body, &len)) != 0) {
+		if (r == -1) {
+			conn_close(c, "bad frame length (must be 1..65536)");
+			return;
+		}
+		req = mockres__request__unpack(&mrd->arena.allocator, len,
+		    body);
+		if (req == NULL) {
+			arena_reset(&mrd->arena);
+			if (frame_peek_id(body, len, &id) == -1) {
+				conn_close(c, "undecodable request");
+				return;
+			}
+			frame_consume(in, len);
+			dispatch_bad(c, id, "undecodable request");
+			continue;
+		}
+		frame_consume(in, len);
+		dispatch_request(c, req);
+		arena_reset(&mrd->arena);
+	}
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	if (mrd->shutting_down)
+		daemon_check_exit();
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & BEV_EVENT_ERROR)
+		log_debug("client %llu: %s", (unsigned long long)c->serial_no,
+		    strerror(EVUTIL_SOCKET_ERROR()));
+	conn_close(c, NULL);
+}

@@ -1,0 +1,247 @@
+/*
+ * ctl_bench.c: "mockresctl bench", a load generator for mockresd in the
+ * manner of redis-benchmark: CONCURRENCY connections, each keeping PIPELINE
+ * uses outstanding, TOTAL uses in all; prints ops/s and latency
+ * percentiles.  Uses hold 0 ms unless --hold-ms says otherwise, so what is
+ * measured is the daemon's round trip, not the hold.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "parse.h"
+
+struct bench;
+
+struct bench_slot {
+	struct bench *b;
+	struct mrclient *mc;
+	uint64_t start_us;
+};
+
+struct bench {
+	struct ctl *ctl;
+	Mockres__UseMode mode;
+	uint32_t hold_ms;
+	uint64_t total;
+	uint64_t sent;
+	uint64_t done;
+	uint64_t ok, busy, errors, lost;
+	uint32_t *lat_us;
+	int failed;
+};
+
+static uint64_t
+bench_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void bench_reply(const Mockres__Response *, void *);
+
+static int
+bench_send(struct bench_slot *s)
+{
+	struct bench *b = s->b;
+
+	if (b->sent == b->total)
+		return 0;
+	s->start_us = bench_now_us();
+	if (mrclient_use(s->mc, b->mode, b->hold_ms, bench_reply, s) == 0) {
+		fprintf(stderr, "mockresctl: bench: cannot send: %s\n",
+		    strerror(errno));
+		b->failed = 1;
+		event_base_loopbreak(b->ctl->base);
+		return -1;
+	}
+	b->sent++;
+	return 0;
+}
+
+static void
+bench_reply(const Mockres__Response *resp, void *arg)
+{
+	struct bench_slot *s = arg;
+	struct bench *b = s->b;
+	uint64_t lat = bench_now_us() - s->start_us;
+
+	if (resp == NULL) {
+		b->lost++;
+		b->failed = 1;
+		event_base_loopbreak(b->ctl->base);
+		return;
+	}
+	b->lat_us[b->done] = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
+	b->done++;
+	if (resp->status == MOCKRES__STATUS__DONE ||
+	    resp->status == MOCKRES__STATUS__ADMITTED)
+		b->ok++;
+	else if (resp->status == MOCKRES__STATUS__BUSY)
+		b->busy++;
+	else
+		b->errors++;
+	if (b->done == b->total)
+		event_base_loopbreak(b->ctl->base);
+	else
+		bench_send(s);
+}
+
+static int
+bench_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+bench_pct(const struct bench *b, double p)
+{
+	size_t i;
+
+	if (b->done == 0)
+		return 0;
+	i = (size_t)(p / 100.0 * (double)(b->done - 1) + 0.5);
+	return (double)b->lat_us[i] / 1000.0;
+}
+
+static void
+bench_report(const struct bench *b, uint64_t conns, uint64_t pipeline,
+    double secs)
+{
+	const char *mode = b->mode == MOCKRES__USE_MODE__ASYNC ? "ASYNC" :
+	    "SERIAL";
+	double rate = secs > 0 ? (double)b->done / secs : 0;
+
+	if (b->ctl->json) {
+		printf("{\"mode\":\"%s\",\"hold_ms\":%u,\"concurrency\":%llu,"
+		    "\"pipeline\":%llu,\"total\":%llu,\"seconds\":%.3f,"
+		    "\"ops_per_sec\":%.0f,\"ok\":%llu,\"busy\":%llu,"
+		    "\"errors\":%llu,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
+		    "\"p99_ms\":%.3f,\"max_ms\":%.3f}\n", mode, b->hold_ms,
+		    (unsigned long long)conns, (unsigned long long)pipeline,
+		    (unsigned long long)b->done, secs, rate,
+		    (unsigned long long)b->ok, (unsigned long long)b->busy,
+		    (unsigned long long)b->errors, bench_pct(b, 50),
+		    bench_pct(b, 90), bench_pct(b, 99), bench_pct(b, 100));
+		return;
+	}
+	printf("====== %s uses, hold %u ms ======\n", mode, b->hold_ms);
+	printf("  %llu requests completed in %.2f seconds\n",
+	    (unsigned long long)b->done, secs);
+	printf("  %llu parallel clients, pipeline %llu\n",
+	    (unsigned long long)conns, (unsigned long long)pipeline);
+	printf("  ok %llu, busy %llu, errors %llu\n",
+	    (unsigned long long)b->ok, (unsigned long long)b->busy,
+	    (unsigned long long)b->errors);
+	printf("  latency (ms): p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
+	    bench_pct(b, 50), bench_pct(b, 90), bench_pct(b, 99),
+	    bench_pct(b, 100));
+	printf("  throughput summary: %.2f requests per second\n", rate);
+}
+
+int
+ctl_bench(struct ctl *ctl, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "async", no_argument, NULL, 'a' },
+		{ "hold-ms", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bench b;
+	struct bench_slot *slots;
+	struct mrclient **conns;
+	uint64_t c = 50, n = 100000, pipeline = 1, hold = 0, i, j, t0;
+	int ch, rc = CTL_OK;
+	double secs;
+
+	memset(&b, 0, sizeof(b));
+	b.ctl = ctl;
+	b.mode = MOCKRES__USE_MODE__SERIAL;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+c:n:P:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			if (parse_u64(optarg, 1, 1000, &c) == -1)
+				return ctl_usage_error("bench: -c must be "
+				    "1..1000");
+			break;
+		case 'n':
+			if (parse_u64(optarg, 1, 100000000, &n) == -1)
+				return ctl_usage_error("bench: -n must be "
+				    "1..100000000");
+			break;
+		case 'P':
+			if (parse_u64(optarg, 1, 1000, &pipeline) == -1)
+				return ctl_usage_error("bench: -P must be "
+				    "1..1000");
+			break;
+		case 'a':
+			b.mode = MOCKRES__USE_MODE__ASYNC;
+			break;
+		case 'H':
+			if (parse_u64(optarg, 0, 3600000, &hold) == -1)
+				return ctl_usage_error("bench: --hold-ms must "
+				    "be 0..3600000");
+			break;
+		default:
+			return ctl_usage_error("bench: unknown option");
+		}
+	}
+	if (optind != argc)
+		return ctl_usage_error("bench: unexpected argument '%s'",
+		    argv[optind]);
+	b.total = n;
+	b.hold_ms = (uint32_t)hold;
+	b.lat_us = calloc(n, sizeof(*b.lat_us));
+	slots = calloc(c * pipeline, sizeof(*slots));
+	conns = calloc(c, sizeof(*conns));
+	if (b.lat_us == NULL || slots == NULL || conns == NULL) {
+		fprintf(stderr, "mockresctl: bench: out of memory\n");
+		rc = CTL_ERROR;
+		goto out;
+	}
+	for (i = 0; i < c; i++) {
+		if ((rc = ctl_connect(ctl, &conns[i], MOCKRES__ROLE__ROLE_BENCH,
+		    0)) != CTL_OK)
+			goto out;
+	}
+	t0 = bench_now_us();
+	for (i = 0; i < c; i++) {
+		for (j = 0; j < pipeline; j++) {
+			struct bench_slot *s = &slots[i * pipeline + j];
+
+			s->b = &b;
+			s->mc = conns[i];
+			if (bench_send(s) == -1)
+				break;
+		}
+	}
+	if (!b.failed)
+		event_base_dispatch(ctl->base);
+	secs = (double)(bench_now_us() - t0) / 1e6;
+	if (b.failed) {
+		if (b.lost > 0)
+			ctl_unreachable(ctl, ECONNRESET);
+		rc = CTL_UNREACHABLE;
+		goto out;
+	}
+	qsort(b.lat_us, b.done, sizeof(*b.lat_us), bench_cmp);
+	bench_report(&b, c, pipeline, secs);
+	if (b.errors > 0)
+		rc = CTL_ERROR;
+out:
+	for (i = 0; conns != NULL && i < c; i++)
+		mrclient_free(conns[i]);
+	free(conns);
+	free(slots);
+	free(b.lat_us);
+	return rc;
+}

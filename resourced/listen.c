@@ -1,0 +1,105 @@
+/*
+ * listen.c: mockresd's listening socket.
+ *
+ * A socket file left by a dead daemon is replaced; a live daemon on the
+ * same path is a start-up error; anything that is not a socket is never
+ * removed.  The socket is created mode 0660.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mockresd.h"
+#include "sockpath.h"
+
+/* Is something accepting on PATH?  1 yes, 0 no (stale), -1 error. */
+static int
+listen_probe(const char *path)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sockpath_addr(path, &sun);
+	int fd, r;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	r = connect(fd, (struct sockaddr *)&sun, len);
+	close(fd);
+	if (r == 0)
+		return 1;
+	return errno == ECONNREFUSED ? 0 : -1;
+}
+
+int
+listen_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sockpath_addr(path, &sun);
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket "
+			    "(remove it or choose another --socket)", path);
+			return -1;
+		}
+		switch (listen_probe(path)) {
+		case 1:
+			snprintf(err, errlen, "another mockresd is already "
+			    "listening on %s (stop it, or choose another "
+			    "--socket)", path);
+			return -1;
+		case 0:
+			log_info("replacing stale socket %s", path);
+			if (unlink(path) == -1) {
+				snprintf(err, errlen, "cannot remove stale "
+				    "socket %s: %s", path, strerror(errno));
+				return -1;
+			}
+			break;
+		default:
+			snprintf(err, errlen, "cannot probe %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+	}
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, len) == -1) {
+		int saved = errno;
+		char dir[sizeof(sun.sun_path)];
+
+		umask(old);
+		close(fd);
+		snprintf(dir, sizeof(dir), "%s", path);
+		if (saved == ENOENT)
+			snprintf(err, errlen, "cannot bind %s: directory %s "
+			    "does not exist (create it, or choose another "
+			    "--socket)", path, dirname(dir));
+		else
+			snprintf(err, errlen, "cannot bind %s: %s", path,
+			    strerror(saved));
+		return -1;
+	}
+	umask(old);
+	if (chmod(path, 0660) == -1 || listen(fd, 1024) == -1) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}

@@ -1,0 +1,99 @@
+/*
+ * support.h: what the integration tests need to drive the real binaries:
+ * a private temporary directory, free ports, processes started and
+ * stopped, a small HTTP client, and mockresctl runs.
+ *
+ * Binary paths come from the build: MOCKRESD_BIN, MOCKRESCTL_BIN,
+ * FRONTEND_BIN, DASHBOARD_BIN.  Every wait has an explicit, generous
+ * timeout; nothing here depends on timing luck.
+ */
+#ifndef MOCKRES_TEST_SUPPORT_H
+#define MOCKRES_TEST_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A directory for this test process, made on first use, removed at exit. */
+const char *sup_tmpdir(void);
+/* "<tmpdir>/<name>" in a static ring of 8 buffers. */
+const char *sup_path(const char *name);
+
+double sup_now_ms(void);
+void sup_sleep_ms(int ms);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int sup_free_port(void);
+
+/*
+ * Starts ARGV (NULL-terminated) with stdout and stderr appended to
+ * <tmpdir>/<logname>.log.  Returns the pid; the process is killed at exit
+ * if still running.
+ */
+pid_t sup_spawn(const char *const argv[], const char *logname);
+/* Sends SIG and waits up to TIMEOUT_MS; then SIGKILL.  Returns the wait
+ * status, or -1. */
+int sup_stop(pid_t pid, int sig, int timeout_ms);
+/* Is PID still running (not a zombie)? */
+int sup_alive(pid_t pid);
+/* Waits for PID to exit; returns the wait status or -1 on timeout. */
+int sup_wait_exit(pid_t pid, int timeout_ms);
+
+/* Waits until a connect to the Unix socket PATH / 127.0.0.1:PORT
+ * succeeds.  Returns 0, or -1 on timeout. */
+int sup_wait_socket(const char *path, int timeout_ms);
+int sup_wait_port(int port, int timeout_ms);
+
+/* Starts mockresd on SOCK with extra args (NULL-terminated, may be NULL)
+ * and waits for its socket. */
+pid_t sup_start_mockresd(const char *sock, const char *const extra[]);
+
+/*
+ * Runs ARGV to completion, capturing stdout into OUT (NUL-terminated,
+ * truncated to OUTLEN-1) and stderr into ERR (may be NULL).  Returns the
+ * exit code, or -1 if it did not exit within TIMEOUT_MS (it is killed).
+ */
+int sup_run(const char *const argv[], char *out, size_t outlen, char *err,
+    size_t errlen, int timeout_ms);
+/* mockresctl --socket SOCK ARGS... ; same return as sup_run. */
+int sup_ctl(const char *sock, const char *const args[], char *out,
+    size_t outlen);
+
+/* A parsed HTTP response. */
+struct sup_http_resp {
+	int status;		/* 0 if none was read */
+	char headers[8192];	/* raw header block */
+	char body[65536];
+	size_t body_len;
+	double ms;		/* time to the whole response */
+};
+
+/*
+ * One HTTP/1.1 request with "Connection: close" to 127.0.0.1:PORT.
+ * EXTRA_HEADERS (may be NULL) are "Name: value\r\n" lines.  Returns 0 when a
+ * status line was read, -1 on connect error or timeout.
+ */
+int sup_http(int port, const char *method, const char *path,
+    const char *extra_headers, struct sup_http_resp *r, int timeout_ms);
+/* Sends RAW bytes, reads until close or timeout; returns bytes read. */
+ssize_t sup_http_raw(int port, const char *raw, size_t len, char *out,
+    size_t outlen, int timeout_ms);
+/* The value of header NAME (case-insensitive) in R, or NULL. */
+const char *sup_http_header(const struct sup_http_resp *r, const char *name,
+    char *buf, size_t buflen);
+
+/* Reads the number after "KEY": in JSON; 0 on success. */
+int sup_json_u64(const char *json, const char *key, uint64_t *out);
+int sup_json_double(const char *json, const char *key, double *out);
+
+/* mockresd's stats through mockresctl --json status: in_flight etc. */
+struct sup_stats {
+	uint64_t in_flight, limit, peak, admitted, rejected, completed;
+};
+int sup_stats(const char *sock, struct sup_stats *s);
+
+/* Counts open fds and RSS (kB) of PID from /proc; -1 on error. */
+long sup_proc_fds(pid_t pid);
+long sup_proc_rss_kb(pid_t pid);
+
+#endif

@@ -1,0 +1,563 @@
+/*
+ * support.c: integration-test plumbing (see support.h).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support.h"
+
+#define SUP_CHILDREN_MAX 256
+
+static char sup_dir[128];
+static pid_t sup_children[SUP_CHILDREN_MAX];
+static int sup_nchildren;
+static pid_t sup_owner;
+
+static void
+sup_cleanup(void)
+{
+	char cmd[256];
+	int i;
+
+	if (getpid() != sup_owner)
+		return; /* a forked Check test or child: not ours to clean */
+	for (i = 0; i < sup_nchildren; i++)
+		if (sup_children[i] > 0 && kill(sup_children[i], 0) == 0) {
+			kill(sup_children[i], SIGKILL);
+			waitpid(sup_children[i], NULL, 0);
+		}
+	if (sup_dir[0] != '\0' && getenv("MOCKRES_TEST_KEEP") == NULL) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sup_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "support: cannot remove %s\n", sup_dir);
+	}
+}
+
+const char *
+sup_tmpdir(void)
+{
+	if (sup_dir[0] == '\0') {
+		snprintf(sup_dir, sizeof(sup_dir), "/tmp/mockres-test.XXXXXX");
+		if (mkdtemp(sup_dir) == NULL) {
+			perror("mkdtemp");
+			abort();
+		}
+		chmod(sup_dir, 0755);
+		sup_owner = getpid();
+		atexit(sup_cleanup);
+	}
+	return sup_dir;
+}
+
+const char *
+sup_path(const char *name)
+{
+	static char ring[8][256];
+	static int next;
+	char *p = ring[next++ % 8];
+
+	snprintf(p, sizeof(ring[0]), "%s/%s", sup_tmpdir(), name);
+	return p;
+}
+
+double
+sup_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void
+sup_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+int
+sup_free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, port = -1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+pid_t
+sup_spawn(const char *const argv[], const char *logname)
+{
+	const char *log = sup_path(logname);
+	char logpath[300];
+	pid_t pid;
+	int fd;
+
+	snprintf(logpath, sizeof(logpath), "%s.log", log);
+	fflush(NULL);
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		/* Die with the test, even when Check kills it on a timeout. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd != -1) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		fd = open("/dev/null", O_RDONLY);
+		if (fd != -1) {
+			dup2(fd, STDIN_FILENO);
+			close(fd);
+		}
+		execv(argv[0], (char *const *)argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (sup_nchildren < SUP_CHILDREN_MAX)
+		sup_children[sup_nchildren++] = pid;
+	return pid;
+}
+
+int
+sup_wait_exit(pid_t pid, int timeout_ms)
+{
+	double end = sup_now_ms() + timeout_ms;
+	int status;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r == -1)
+			return -1;
+		if (sup_now_ms() > end)
+			return -1;
+		sup_sleep_ms(5);
+	}
+}
+
+int
+sup_stop(pid_t pid, int sig, int timeout_ms)
+{
+	int status;
+
+	if (kill(pid, sig) == -1)
+		return -1;
+	if ((status = sup_wait_exit(pid, timeout_ms)) != -1)
+		return status;
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+int
+sup_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	int alive = 0;
+
+	if (waitpid(pid, NULL, WNOHANG) == pid)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL && p[1] == ' ')
+		alive = p[2] != 'Z' && p[2] != 'X';
+	fclose(f);
+	return alive;
+}
+
+static int
+sup_connect_unix(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, r;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return -1;
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return r;
+}
+
+int
+sup_wait_socket(const char *path, int timeout_ms)
+{
+	double end = sup_now_ms() + timeout_ms;
+
+	while (sup_connect_unix(path) == -1) {
+		if (sup_now_ms() > end)
+			return -1;
+		sup_sleep_ms(10);
+	}
+	return 0;
+}
+
+static int
+sup_connect_tcp(int port)
+{
+	struct sockaddr_in sin;
+	int fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+sup_wait_port(int port, int timeout_ms)
+{
+	double end = sup_now_ms() + timeout_ms;
+	int fd;
+
+	while ((fd = sup_connect_tcp(port)) == -1) {
+		if (sup_now_ms() > end)
+			return -1;
+		sup_sleep_ms(10);
+	}
+	close(fd);
+	return 0;
+}
+
+pid_t
+sup_start_mockresd(const char *sock, const char *const extra[])
+{
+	const char *argv[32];
+	pid_t pid;
+	int n = 0, i;
+
+	argv[n++] = MOCKRESD_BIN;
+	argv[n++] = "--socket";
+	argv[n++] = sock;
+	for (i = 0; extra != NULL && extra[i] != NULL && n < 31; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	if ((pid = sup_spawn(argv, "mockresd")) == -1)
+		return -1;
+	if (sup_wait_socket(sock, 10000) == -1) {
+		sup_stop(pid, SIGKILL, 1000);
+		return -1;
+	}
+	return pid;
+}
+
+/* Reads FD into BUF until EOF or the deadline; returns bytes read. */
+static size_t
+sup_read_all(int fd, char *buf, size_t len, double end)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	size_t got = 0;
+	ssize_t n;
+	char sink[4096];
+
+	for (;;) {
+		int left = (int)(end - sup_now_ms());
+
+		if (left <= 0 || poll(&pfd, 1, left) <= 0)
+			break;
+		if (got + 1 < len)
+			n = read(fd, buf + got, len - got - 1);
+		else
+			n = read(fd, sink, sizeof(sink));
+		if (n <= 0)
+			break;
+		if (got + 1 < len)
+			got += (size_t)n;
+	}
+	if (len > 0)
+		buf[got] = '\0';
+	return got;
+}
+
+int
+sup_run(const char *const argv[], char *out, size_t outlen, char *err,
+    size_t errlen, int timeout_ms)
+{
+	char tmpl_err[300];
+	int outp[2], status, efd = -1;
+	double end = sup_now_ms() + timeout_ms;
+	pid_t pid;
+
+	snprintf(tmpl_err, sizeof(tmpl_err), "%s/stderr.XXXXXX", sup_tmpdir());
+	if ((efd = mkstemp(tmpl_err)) == -1)
+		return -1;
+	unlink(tmpl_err);
+	if (pipe(outp) == -1) {
+		close(efd);
+		return -1;
+	}
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		close(efd);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(outp[1], STDOUT_FILENO);
+		dup2(efd, STDERR_FILENO);
+		close(outp[0]);
+		close(outp[1]);
+		close(efd);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(outp[1]);
+	if (out != NULL)
+		sup_read_all(outp[0], out, outlen, end);
+	else {
+		char sink[256];
+
+		sup_read_all(outp[0], sink, sizeof(sink), end);
+	}
+	close(outp[0]);
+	if ((status = sup_wait_exit(pid, (int)(end - sup_now_ms()) + 50)) ==
+	    -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(efd);
+		return -1;
+	}
+	if (err != NULL && errlen > 0) {
+		ssize_t n = pread(efd, err, errlen - 1, 0);
+
+		err[n > 0 ? n : 0] = '\0';
+	}
+	close(efd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int
+sup_ctl(const char *sock, const char *const args[], char *out, size_t outlen)
+{
+	const char *argv[32];
+	int n = 0, i;
+
+	argv[n++] = MOCKRESCTL_BIN;
+	argv[n++] = "--socket";
+	argv[n++] = sock;
+	for (i = 0; args[i] != NULL && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return sup_run(argv, out, outlen, NULL, 0, 30000);
+}
+
+ssize_t
+sup_http_raw(int port, const char *raw, size_t len, char *out, size_t outlen,
+    int timeout_ms)
+{
+	double end = sup_now_ms() + timeout_ms;
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = sup_connect_tcp(port)) == -1)
+		return -1;
+	while (off < len) {
+		n = send(fd, raw + off, len - off, MSG_NOSIGNAL);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	n = (ssize_t)sup_read_all(fd, out, outlen, end);
+	close(fd);
+	return n;
+}
+
+int
+sup_http(int port, const char *method, const char *path,
+    const char *extra_headers, struct sup_http_resp *r, int timeout_ms)
+{
+	static char raw[1 << 17];
+	char req[16384];
+	double t0 = sup_now_ms();
+	const char *hend, *body;
+	ssize_t n;
+	int len;
+
+	memset(r, 0, sizeof(*r));
+	len = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n%s\r\n", method, path,
+	    extra_headers ? extra_headers : "");
+	if (len < 0 || (size_t)len >= sizeof(req))
+		return -1;
+	n = sup_http_raw(port, req, (size_t)len, raw, sizeof(raw), timeout_ms);
+	r->ms = sup_now_ms() - t0;
+	if (n <= 0 || sscanf(raw, "HTTP/1.%*d %d", &r->status) != 1)
+		return -1;
+	if ((hend = strstr(raw, "\r\n\r\n")) == NULL)
+		return 0;
+	len = (int)(hend - raw);
+	if ((size_t)len >= sizeof(r->headers))
+		len = sizeof(r->headers) - 1;
+	memcpy(r->headers, raw, (size_t)len);
+	r->headers[len] = '\0';
+	body = hend + 4;
+	r->body_len = (size_t)(raw + n - body);
+	if (r->body_len >= sizeof(r->body))
+		r->body_len = sizeof(r->body) - 1;
+	memcpy(r->body, body, r->body_len);
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+const char *
+sup_http_header(const struct sup_http_resp *r, const char *name, char *buf,
+    size_t buflen)
+{
+	size_t nlen = strlen(name);
+	const char *line = r->headers;
+
+	while ((line = strstr(line, "\r\n")) != NULL) {
+		line += 2;
+		if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+			const char *v = line + nlen + 1, *e;
+			size_t vlen;
+
+			while (*v == ' ')
+				v++;
+			e = strstr(v, "\r\n");
+			vlen = e ? (size_t)(e - v) : strlen(v);
+			if (vlen >= buflen)
+				vlen = buflen - 1;
+			memcpy(buf, v, vlen);
+			buf[vlen] = '\0';
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+static const char *
+sup_json_find(const char *json, const char *key)
+{
+	char pat[128];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if ((p = strstr(json, pat)) == NULL)
+		return NULL;
+	p += strlen(pat);
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
+int
+sup_json_u64(const char *json, const char *key, uint64_t *out)
+{
+	const char *p = sup_json_find(json, key);
+	char *end;
+
+	if (p == NULL || !isdigit((unsigned char)*p))
+		return -1;
+	*out = strtoull(p, &end, 10);
+	return 0;
+}
+
+int
+sup_json_double(const char *json, const char *key, double *out)
+{
+	const char *p = sup_json_find(json, key);
+	char *end;
+
+	if (p == NULL)
+		return -1;
+	*out = strtod(p, &end);
+	return end == p ? -1 : 0;
+}
+
+int
+sup_stats(const char *sock, struct sup_stats *s)
+{
+	const char *args[] = { "--json", "status", NULL };
+	char out[4096];
+
+	if (sup_ctl(sock, args, out, sizeof(out)) != 0)
+		return -1;
+	if (sup_json_u64(out, "in_flight", &s->in_flight) ||
+	    sup_json_u64(out, "limit", &s->limit) ||
+	    sup_json_u64(out, "peak", &s->peak) ||
+	    sup_json_u64(out, "admitted", &s->admitted) ||
+	    sup_json_u64(out, "rejected", &s->rejected) ||
+	    sup_json_u64(out, "completed", &s->completed))
+		return -1;
+	return 0;
+}
+
+long
+sup_proc_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	long n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+long
+sup_proc_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}

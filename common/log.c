@@ -41,10 +41,11 @@ log_vwrite(const char *fmt, va_list ap, int with_errno)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_errno)
 		fprintf(stderr, "%s%s%s: %s: %s\n", log_progname,
-		    log_prefix[0] ? " " : "", log_prefix, msg, strerror(saved));
+		        log_prefix[0] ? " " : "", log_prefix, msg,
+		        strerror(saved));
 	else
 		fprintf(stderr, "%s%s%s: %s\n", log_progname,
-		    log_prefix[0] ? " " : "", log_prefix, msg);
+		        log_prefix[0] ? " " : "", log_prefix, msg);
 	errno = saved;
 }
 

@@ -18,6 +18,6 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * 1..65535.  Fills a sockaddr_storage and its length.
  */
 int parse_listen_addr(const char *s, struct sockaddr_storage *ss,
-    socklen_t *len);
+                      socklen_t *len);
 
 #endif

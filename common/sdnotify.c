@@ -37,7 +37,7 @@ sdnotify_send(const char *state)
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	n = sendto(fd, state, strlen(state), MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, len);
+	           (struct sockaddr *)&sun, len);
 	close(fd);
 	return n == (ssize_t)strlen(state) ? 0 : -1;
 }
@@ -50,8 +50,9 @@ sdnotify_listen_fd(void)
 	uint64_t p, n;
 	int fd = -1;
 
-	if (pid != NULL && fds != NULL && parse_u64(pid, 1, UINT32_MAX, &p) ==
-	    0 && (pid_t)p == getpid() && parse_u64(fds, 1, 64, &n) == 0) {
+	if (pid != NULL && fds != NULL &&
+	    parse_u64(pid, 1, UINT32_MAX, &p) == 0 && (pid_t)p == getpid() &&
+	    parse_u64(fds, 1, 64, &n) == 0) {
 		fd = 3;
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
 			fd = -1;

@@ -12,7 +12,7 @@ int
 frame_header_parse(const unsigned char hdr[FRAME_HEADER], uint32_t *len)
 {
 	uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-	    (uint32_t)hdr[2] << 8 | (uint32_t)hdr[3];
+	             (uint32_t)hdr[2] << 8 | (uint32_t)hdr[3];
 
 	if (n == 0 || n > FRAME_BODY_MAX)
 		return -1;
@@ -56,7 +56,7 @@ frame_write(struct evbuffer *out, const ProtobufCMessage *msg)
 	if (n == 0 || n > FRAME_BODY_MAX)
 		return -1;
 	if (evbuffer_reserve_space(out, (ev_ssize_t)(FRAME_HEADER + n), &v,
-		1) != 1 ||
+	                           1) != 1 ||
 	    v.iov_len < FRAME_HEADER + n)
 		return -1;
 	p = v.iov_base;

@@ -22,8 +22,7 @@ int frame_header_parse(const unsigned char hdr[FRAME_HEADER], uint32_t *len);
  * needed, -1 if the header is bad (the stream cannot be trusted any more).
  * Call frame_consume() after using the body.
  */
-int frame_peek(struct evbuffer *in, const unsigned char **body,
-    uint32_t *len);
+int frame_peek(struct evbuffer *in, const unsigned char **body, uint32_t *len);
 void frame_consume(struct evbuffer *in, uint32_t len);
 
 /*

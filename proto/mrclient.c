@@ -60,7 +60,7 @@ static void mrclient_retry_cb(evutil_socket_t, short, void *);
 
 struct mrclient *
 mrclient_new(struct event_base *base, const char *path, Mockres__Role role,
-    const char *name)
+             const char *name)
 {
 	struct mrclient *mc;
 
@@ -232,7 +232,10 @@ mrclient_hello(struct mrclient *mc)
 	hello.name = mc->name;
 	req.op_case = MOCKRES__REQUEST__OP_HELLO;
 	req.hello = &hello;
-	return mrclient_send(mc, &req, NULL, NULL, 0) == 0 ? -1 : 0;
+	/* id 0 is never a pending slot: the reply is dropped. */
+	req.has_id = 1;
+	req.id = 0;
+	return frame_write(bufferevent_get_output(mc->bev), &req.base);
 }
 
 static int
@@ -260,7 +263,7 @@ mrclient_connect(struct mrclient *mc)
 		return -1;
 	}
 	bufferevent_setcb(mc->bev, mrclient_read_cb, NULL, mrclient_event_cb,
-	    mc);
+	                  mc);
 	bufferevent_setwatermark(mc->bev, EV_READ, 0, MRCLIENT_READ_HIGH);
 	bufferevent_enable(mc->bev, EV_READ | EV_WRITE);
 	mc->backoff_ms = MRCLIENT_BACKOFF_MIN;
@@ -340,16 +343,16 @@ mrclient_read_cb(struct bufferevent *bev, void *arg)
 	while (mc->bev == bev && (r = frame_peek(in, &body, &len)) != 0) {
 		if (r == -1) {
 			log_warnx("bad frame header from mockresd at %s",
-			    mc->path);
+			          mc->path);
 			mrclient_down(mc, EPROTO);
 			return;
 		}
-		resp = mockres__response__unpack(&mc->arena.allocator, len,
-		    body);
+		resp =
+		    mockres__response__unpack(&mc->arena.allocator, len, body);
 		if (resp == NULL) {
 			arena_reset(&mc->arena);
 			log_warnx("undecodable reply from mockresd at %s",
-			    mc->path);
+			          mc->path);
 			mrclient_down(mc, EPROTO);
 			return;
 		}
@@ -360,8 +363,8 @@ mrclient_read_cb(struct bufferevent *bev, void *arg)
 }
 
 uint64_t
-mrclient_send(struct mrclient *mc, Mockres__Request *req,
-    mrclient_reply_cb cb, void *arg, int persistent)
+mrclient_send(struct mrclient *mc, Mockres__Request *req, mrclient_reply_cb cb,
+              void *arg, int persistent)
 {
 	struct mrclient_pending *p;
 	struct evbuffer *out;
@@ -394,7 +397,7 @@ mrclient_send(struct mrclient *mc, Mockres__Request *req,
 
 uint64_t
 mrclient_use(struct mrclient *mc, Mockres__UseMode mode, int64_t hold_ms,
-    mrclient_reply_cb cb, void *arg)
+             mrclient_reply_cb cb, void *arg)
 {
 	Mockres__Request req = MOCKRES__REQUEST__INIT;
 	Mockres__Use use = MOCKRES__USE__INIT;

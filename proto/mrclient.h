@@ -37,14 +37,14 @@ typedef void (*mrclient_reply_cb)(const Mockres__Response *resp, void *arg);
 /* Called when the connection comes up (up = 1) or goes down or a connect
  * attempt fails (up = 0, error = errno of the cause, 0 for a clean EOF). */
 typedef void (*mrclient_state_cb)(struct mrclient *mc, int up, int error,
-    void *arg);
+                                  void *arg);
 
 struct mrclient *mrclient_new(struct event_base *base, const char *path,
-    Mockres__Role role, const char *name);
+                              Mockres__Role role, const char *name);
 void mrclient_free(struct mrclient *mc);
 
 void mrclient_set_state_cb(struct mrclient *mc, mrclient_state_cb cb,
-    void *arg);
+                           void *arg);
 void mrclient_set_reconnect(struct mrclient *mc, int on);
 
 /*
@@ -64,11 +64,11 @@ size_t mrclient_pending(const struct mrclient *mc);
  * EMSGSIZE) when the request could not be queued; CB is then never called.
  */
 uint64_t mrclient_send(struct mrclient *mc, Mockres__Request *req,
-    mrclient_reply_cb cb, void *arg, int persistent);
+                       mrclient_reply_cb cb, void *arg, int persistent);
 
 /* Shorthand for a Use request; hold_ms < 0 means the daemon's default. */
 uint64_t mrclient_use(struct mrclient *mc, Mockres__UseMode mode,
-    int64_t hold_ms, mrclient_reply_cb cb, void *arg);
+                      int64_t hold_ms, mrclient_reply_cb cb, void *arg);
 
 /* Forgets the callback of ID; a later reply is dropped. */
 void mrclient_cancel(struct mrclient *mc, uint64_t id);

@@ -9,7 +9,7 @@
 #include <sys/un.h>
 
 #define SOCKPATH_DEFAULT "/run/mockres/mockresd.sock"
-#define SOCKPATH_ENV	 "MOCKRES_SOCKET"
+#define SOCKPATH_ENV     "MOCKRES_SOCKET"
 
 /*
  * Picks the path (FLAG may be NULL) and validates it: absolute or

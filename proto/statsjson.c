@@ -7,7 +7,8 @@
 void
 statsjson_fields(struct evbuffer *out, const Mockres__Stats *s)
 {
-	evbuffer_add_printf(out,
+	evbuffer_add_printf(
+	    out,
 	    "\"in_flight\":%llu,\"limit\":%u,\"peak\":%llu,"
 	    "\"admitted\":%llu,\"rejected\":%llu,\"completed\":%llu,"
 	    "\"hold_ms\":%u,\"uptime_ms\":%llu,\"daemon_pid\":%u,"
@@ -39,13 +40,16 @@ statsjson_string(struct evbuffer *out, const char *s)
 void
 statsjson_client(struct evbuffer *out, const Mockres__ClientInfo *ci)
 {
-	evbuffer_add_printf(out, "{\"pid\":%u,\"uid\":%u,\"role\":\"%s\","
-	    "\"name\":", ci->pid, ci->uid, names_role(ci->role));
+	evbuffer_add_printf(out,
+	                    "{\"pid\":%u,\"uid\":%u,\"role\":\"%s\","
+	                    "\"name\":",
+	                    ci->pid, ci->uid, names_role(ci->role));
 	statsjson_string(out, ci->name);
-	evbuffer_add_printf(out, ",\"in_flight\":%llu,\"admitted\":%llu,"
-	    "\"rejected\":%llu,\"completed\":%llu}",
-	    (unsigned long long)ci->in_flight,
-	    (unsigned long long)ci->admitted,
-	    (unsigned long long)ci->rejected,
-	    (unsigned long long)ci->completed);
+	evbuffer_add_printf(out,
+	                    ",\"in_flight\":%llu,\"admitted\":%llu,"
+	                    "\"rejected\":%llu,\"completed\":%llu}",
+	                    (unsigned long long)ci->in_flight,
+	                    (unsigned long long)ci->admitted,
+	                    (unsigned long long)ci->rejected,
+	                    (unsigned long long)ci->completed);
 }

@@ -33,7 +33,7 @@ conn_accept(evutil_socket_t fd)
 
 	if (mrd->nconns >= CONN_MAX) {
 		log_warnx("refusing a client: %d clients connected already",
-		    CONN_MAX);
+		          CONN_MAX);
 		close(fd);
 		return;
 	}
@@ -59,13 +59,14 @@ conn_accept(evutil_socket_t fd)
 	c->admin = cred.uid == 0 || cred.uid == mrd->uid;
 	c->role = MOCKRES__ROLE__ROLE_UNKNOWN;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    c);
+	                  c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_HIGH);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&mrd->conns, c, entry);
 	mrd->nconns++;
 	log_debug("client %llu connected: pid %d uid %u",
-	    (unsigned long long)c->serial_no, (int)c->pid, (unsigned)c->uid);
+	          (unsigned long long)c->serial_no, (int)c->pid,
+	          (unsigned)c->uid);
 }
 
 static void
@@ -82,10 +83,10 @@ conn_close(struct conn *c, const char *why)
 		return;
 	if (why != NULL)
 		log_warnx("closing client %llu (pid %d): %s",
-		    (unsigned long long)c->serial_no, (int)c->pid, why);
+		          (unsigned long long)c->serial_no, (int)c->pid, why);
 	else
 		log_debug("client %llu (pid %d) disconnected",
-		    (unsigned long long)c->serial_no, (int)c->pid);
+		          (unsigned long long)c->serial_no, (int)c->pid);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	if (c->watch_ev != NULL) {
@@ -109,7 +110,7 @@ int
 conn_output_empty(const struct conn *c)
 {
 	return c->bev == NULL ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+	       evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
 }
 
 void
@@ -126,7 +127,7 @@ conn_reply(struct conn *c, Mockres__Response *resp)
 	}
 	if (evbuffer_get_length(out) > CONN_OUTPUT_MAX)
 		conn_close(c, "over 1 MiB of replies unread (client not "
-			      "reading)");
+		              "reading)");
 }
 
 static void
@@ -145,8 +146,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			conn_close(c, "bad frame length (must be 1..65536)");
 			return;
 		}
-		req = mockres__request__unpack(&mrd->arena.allocator, len,
-		    body);
+		req =
+		    mockres__request__unpack(&mrd->arena.allocator, len, body);
 		if (req == NULL) {
 			arena_reset(&mrd->arena);
 			if (frame_peek_id(body, len, &id) == -1) {
@@ -177,6 +178,6 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_ERROR)
 		log_debug("client %llu: %s", (unsigned long long)c->serial_no,
-		    strerror(EVUTIL_SOCKET_ERROR()));
+		          strerror(EVUTIL_SOCKET_ERROR()));
 	conn_close(c, NULL);
 }

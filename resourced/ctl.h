@@ -28,14 +28,13 @@ struct ctl {
 
 /* mockresctl.c */
 int ctl_connect(struct ctl *, struct mrclient **out, Mockres__Role role,
-    int reconnect);
+                int reconnect);
 void ctl_unreachable(const struct ctl *, int error);
 
 typedef int (*ctl_reply_fn)(struct ctl *, const Mockres__Response *);
 int ctl_call(struct ctl *, Mockres__Request *, ctl_reply_fn);
 int ctl_status_exit(struct ctl *, const Mockres__Response *);
-int ctl_usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ctl_print.c */
 void ctl_print_status(const struct ctl *, const Mockres__Stats *);

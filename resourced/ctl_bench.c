@@ -56,7 +56,7 @@ bench_send(struct bench_slot *s)
 	s->start_us = bench_now_us();
 	if (mrclient_use(s->mc, b->mode, b->hold_ms, bench_reply, s) == 0) {
 		fprintf(stderr, "mockresctl: bench: cannot send: %s\n",
-		    strerror(errno));
+		        strerror(errno));
 		b->failed = 1;
 		event_base_loopbreak(b->ctl->base);
 		return -1;
@@ -114,36 +114,36 @@ bench_pct(const struct bench *b, double p)
 
 static void
 bench_report(const struct bench *b, uint64_t conns, uint64_t pipeline,
-    double secs)
+             double secs)
 {
-	const char *mode = b->mode == MOCKRES__USE_MODE__ASYNC ? "ASYNC" :
-	    "SERIAL";
+	const char *mode =
+	    b->mode == MOCKRES__USE_MODE__ASYNC ? "ASYNC" : "SERIAL";
 	double rate = secs > 0 ? (double)b->done / secs : 0;
 
 	if (b->ctl->json) {
 		printf("{\"mode\":\"%s\",\"hold_ms\":%u,\"concurrency\":%llu,"
-		    "\"pipeline\":%llu,\"total\":%llu,\"seconds\":%.3f,"
-		    "\"ops_per_sec\":%.0f,\"ok\":%llu,\"busy\":%llu,"
-		    "\"errors\":%llu,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
-		    "\"p99_ms\":%.3f,\"max_ms\":%.3f}\n", mode, b->hold_ms,
-		    (unsigned long long)conns, (unsigned long long)pipeline,
-		    (unsigned long long)b->done, secs, rate,
-		    (unsigned long long)b->ok, (unsigned long long)b->busy,
-		    (unsigned long long)b->errors, bench_pct(b, 50),
-		    bench_pct(b, 90), bench_pct(b, 99), bench_pct(b, 100));
+		       "\"pipeline\":%llu,\"total\":%llu,\"seconds\":%.3f,"
+		       "\"ops_per_sec\":%.0f,\"ok\":%llu,\"busy\":%llu,"
+		       "\"errors\":%llu,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
+		       "\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
+		       mode, b->hold_ms, (unsigned long long)conns,
+		       (unsigned long long)pipeline,
+		       (unsigned long long)b->done, secs, rate,
+		       (unsigned long long)b->ok, (unsigned long long)b->busy,
+		       (unsigned long long)b->errors, bench_pct(b, 50),
+		       bench_pct(b, 90), bench_pct(b, 99), bench_pct(b, 100));
 		return;
 	}
 	printf("====== %s uses, hold %u ms ======\n", mode, b->hold_ms);
 	printf("  %llu requests completed in %.2f seconds\n",
-	    (unsigned long long)b->done, secs);
+	       (unsigned long long)b->done, secs);
 	printf("  %llu parallel clients, pipeline %llu\n",
-	    (unsigned long long)conns, (unsigned long long)pipeline);
-	printf("  ok %llu, busy %llu, errors %llu\n",
-	    (unsigned long long)b->ok, (unsigned long long)b->busy,
-	    (unsigned long long)b->errors);
+	       (unsigned long long)conns, (unsigned long long)pipeline);
+	printf("  ok %llu, busy %llu, errors %llu\n", (unsigned long long)b->ok,
+	       (unsigned long long)b->busy, (unsigned long long)b->errors);
 	printf("  latency (ms): p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
-	    bench_pct(b, 50), bench_pct(b, 90), bench_pct(b, 99),
-	    bench_pct(b, 100));
+	       bench_pct(b, 50), bench_pct(b, 90), bench_pct(b, 99),
+	       bench_pct(b, 100));
 	printf("  throughput summary: %.2f requests per second\n", rate);
 }
 
@@ -151,9 +151,9 @@ int
 ctl_bench(struct ctl *ctl, int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{ "async", no_argument, NULL, 'a' },
-		{ "hold-ms", required_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 },
+	    {"async", no_argument, NULL, 'a'},
+	    {"hold-ms", required_argument, NULL, 'H'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct bench b;
 	struct bench_slot *slots;
@@ -171,17 +171,17 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 		case 'c':
 			if (parse_u64(optarg, 1, 1000, &c) == -1)
 				return ctl_usage_error("bench: -c must be "
-				    "1..1000");
+				                       "1..1000");
 			break;
 		case 'n':
 			if (parse_u64(optarg, 1, 100000000, &n) == -1)
 				return ctl_usage_error("bench: -n must be "
-				    "1..100000000");
+				                       "1..100000000");
 			break;
 		case 'P':
 			if (parse_u64(optarg, 1, 1000, &pipeline) == -1)
 				return ctl_usage_error("bench: -P must be "
-				    "1..1000");
+				                       "1..1000");
 			break;
 		case 'a':
 			b.mode = MOCKRES__USE_MODE__ASYNC;
@@ -189,7 +189,7 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 		case 'H':
 			if (parse_u64(optarg, 0, 3600000, &hold) == -1)
 				return ctl_usage_error("bench: --hold-ms must "
-				    "be 0..3600000");
+				                       "be 0..3600000");
 			break;
 		default:
 			return ctl_usage_error("bench: unknown option");
@@ -197,7 +197,7 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 	}
 	if (optind != argc)
 		return ctl_usage_error("bench: unexpected argument '%s'",
-		    argv[optind]);
+		                       argv[optind]);
 	b.total = n;
 	b.hold_ms = (uint32_t)hold;
 	b.lat_us = calloc(n, sizeof(*b.lat_us));
@@ -210,7 +210,7 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 	}
 	for (i = 0; i < c; i++) {
 		if ((rc = ctl_connect(ctl, &conns[i], MOCKRES__ROLE__ROLE_BENCH,
-		    0)) != CTL_OK)
+		                      0)) != CTL_OK)
 			goto out;
 	}
 	t0 = bench_now_us();

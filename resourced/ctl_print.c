@@ -88,21 +88,22 @@ ctl_print_clients(const struct ctl *ctl, const Mockres__Stats *s)
 		return;
 	}
 	printf("%-8s %-6s %-16s %-16s %9s %10s %10s %10s\n", "PID", "UID",
-	    "ROLE", "NAME", "IN_FLIGHT", "ADMITTED", "REJECTED", "COMPLETED");
+	       "ROLE", "NAME", "IN_FLIGHT", "ADMITTED", "REJECTED",
+	       "COMPLETED");
 	for (i = 0; i < s->n_clients; i++) {
 		const Mockres__ClientInfo *c = s->clients[i];
 
 		printf("%-8u %-6u %-16s %-16.16s %9llu %10llu %10llu %10llu\n",
-		    c->pid, c->uid, names_role(c->role),
-		    c->name && c->name[0] ? c->name : "-",
-		    (unsigned long long)c->in_flight,
-		    (unsigned long long)c->admitted,
-		    (unsigned long long)c->rejected,
-		    (unsigned long long)c->completed);
+		       c->pid, c->uid, names_role(c->role),
+		       c->name && c->name[0] ? c->name : "-",
+		       (unsigned long long)c->in_flight,
+		       (unsigned long long)c->admitted,
+		       (unsigned long long)c->rejected,
+		       (unsigned long long)c->completed);
 	}
 	if (s->clients_connected > s->n_clients)
 		printf("(%u more not listed)\n",
-		    (unsigned)(s->clients_connected - s->n_clients));
+		       (unsigned)(s->clients_connected - s->n_clients));
 }
 
 /* One line for watch. */
@@ -115,9 +116,11 @@ ctl_print_line(const Mockres__Stats *s, char *buf, size_t len)
 		snprintf(limit, sizeof(limit), "none");
 	else
 		snprintf(limit, sizeof(limit), "%u", s->limit);
-	snprintf(buf, len, "in flight %llu  peak %llu  limit %s  admitted %llu"
-	    "  rejected %llu  completed %llu", (unsigned long long)s->in_flight,
-	    (unsigned long long)s->peak, limit,
-	    (unsigned long long)s->admitted, (unsigned long long)s->rejected,
-	    (unsigned long long)s->completed);
+	snprintf(buf, len,
+	         "in flight %llu  peak %llu  limit %s  admitted %llu"
+	         "  rejected %llu  completed %llu",
+	         (unsigned long long)s->in_flight, (unsigned long long)s->peak,
+	         limit, (unsigned long long)s->admitted,
+	         (unsigned long long)s->rejected,
+	         (unsigned long long)s->completed);
 }

@@ -59,9 +59,11 @@ ctl_watch_state_cb(struct mrclient *mc, int up, int error, void *arg)
 		if (!w->reported_down) {
 			if (w->tty)
 				printf("\n");
-			fprintf(stderr, "mockresctl: lost mockresd at %s (%s); "
-			    "retrying\n", w->ctl->path, error ? strerror(error) :
-			    "connection closed");
+			fprintf(stderr,
+			        "mockresctl: lost mockresd at %s (%s); "
+			        "retrying\n",
+			        w->ctl->path,
+			        error ? strerror(error) : "connection closed");
 			w->reported_down = 1;
 		}
 		return;
@@ -73,7 +75,7 @@ ctl_watch_state_cb(struct mrclient *mc, int up, int error, void *arg)
 	req.watch = &watch;
 	if (mrclient_send(mc, &req, ctl_watch_reply, w, 1) == 0)
 		fprintf(stderr, "mockresctl: cannot send watch: %s\n",
-		    strerror(errno));
+		        strerror(errno));
 }
 
 static void
@@ -89,7 +91,7 @@ ctl_watch_signal(evutil_socket_t sig, short what, void *arg)
 int
 ctl_watch(struct ctl *ctl, int argc, char *argv[])
 {
-	struct ctl_watch_state w = { ctl, 500, 0, 0, 0 };
+	struct ctl_watch_state w = {ctl, 500, 0, 0, 0};
 	struct event *sig;
 	uint64_t v;
 	int ch, rc;
@@ -98,12 +100,12 @@ ctl_watch(struct ctl *ctl, int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "+i:")) != -1) {
 		if (ch != 'i' || parse_u64(optarg, 10, 60000, &v) == -1)
 			return ctl_usage_error("watch: -i takes an interval of "
-			    "10..60000 ms");
+			                       "10..60000 ms");
 		w.interval_ms = (uint32_t)v;
 	}
 	if (optind != argc)
 		return ctl_usage_error("watch: unexpected argument '%s'",
-		    argv[optind]);
+		                       argv[optind]);
 	w.tty = !ctl->json && isatty(STDOUT_FILENO);
 
 	if ((rc = ctl_connect(ctl, &ctl->mc, MOCKRES__ROLE__ROLE_CTL, 1)) !=

@@ -10,7 +10,7 @@ struct mockresd *mrd;
 
 void
 daemon_init(struct mockresd *d, struct event_base *base, uint32_t limit,
-    uint32_t hold_ms)
+            uint32_t hold_ms)
 {
 	memset(d, 0, sizeof(*d));
 	mrd = d;
@@ -36,7 +36,7 @@ daemon_check_exit(void)
 	if (!mrd->shutting_down || mrd->res.in_flight > 0)
 		return;
 	TAILQ_FOREACH(c, &mrd->conns, entry)
-		if (!conn_output_empty(c))
-			return; /* conn_write_cb calls us again */
+	if (!conn_output_empty(c))
+		return; /* conn_write_cb calls us again */
 	event_base_loopexit(mrd->base, NULL);
 }

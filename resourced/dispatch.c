@@ -12,7 +12,7 @@
 
 static void
 dispatch_status(struct conn *c, uint64_t id, Mockres__Status status,
-    const char *error)
+                const char *error)
 {
 	Mockres__Response resp = MOCKRES__RESPONSE__INIT;
 
@@ -62,13 +62,14 @@ static void
 dispatch_hello(struct conn *c, uint64_t id, const Mockres__Hello *h)
 {
 	if (h->has_role && (h->role < MOCKRES__ROLE__ROLE_UNKNOWN ||
-	    h->role > MOCKRES__ROLE__ROLE_BENCH)) {
+	                    h->role > MOCKRES__ROLE__ROLE_BENCH)) {
 		dispatch_bad(c, id, "hello: unknown role");
 		return;
 	}
 	if (h->name != NULL && !dispatch_name_ok(h->name)) {
-		dispatch_bad(c, id, "hello: name must be at most 63 printable "
-				    "ASCII characters");
+		dispatch_bad(c, id,
+		             "hello: name must be at most 63 printable "
+		             "ASCII characters");
 		return;
 	}
 	c->role = h->has_role ? h->role : MOCKRES__ROLE__ROLE_UNKNOWN;
@@ -94,7 +95,7 @@ dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 	}
 	if (mrd->shutting_down) {
 		dispatch_status(c, id, MOCKRES__STATUS__SHUTTING_DOWN,
-		    "mockresd is shutting down");
+		                "mockresd is shutting down");
 		return;
 	}
 	serial = !u->has_mode || u->mode == MOCKRES__USE_MODE__SERIAL;
@@ -103,8 +104,8 @@ dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 
 		c->rejected++;
 		snprintf(why, sizeof(why),
-		    "resource busy: %llu requests already in flight",
-		    (unsigned long long)r->in_flight);
+		         "resource busy: %llu requests already in flight",
+		         (unsigned long long)r->in_flight);
 		dispatch_status(c, id, MOCKRES__STATUS__BUSY, why);
 		return;
 	}
@@ -113,7 +114,7 @@ dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 		resource_unadmit(r);
 		c->rejected++;
 		dispatch_status(c, id, MOCKRES__STATUS__BUSY,
-		    "resource busy: hold table full");
+		                "resource busy: hold table full");
 		return;
 	}
 	c->in_flight++;
@@ -153,7 +154,8 @@ dispatch_watch(struct conn *c, uint64_t id, const Mockres__Watch *w)
 	struct timeval tv;
 
 	if (ms != 0 && (ms < WATCH_MIN_MS || ms > WATCH_MAX_MS)) {
-		dispatch_bad(c, id, "watch: interval_ms must be 0 or 10..60000");
+		dispatch_bad(c, id,
+		             "watch: interval_ms must be 0 or 10..60000");
 		return;
 	}
 	if (c->watch_ev != NULL) {
@@ -164,8 +166,8 @@ dispatch_watch(struct conn *c, uint64_t id, const Mockres__Watch *w)
 		dispatch_status(c, id, MOCKRES__STATUS__OK, NULL);
 		return;
 	}
-	c->watch_ev = event_new(mrd->base, -1, EV_PERSIST, dispatch_watch_fire,
-	    c);
+	c->watch_ev =
+	    event_new(mrd->base, -1, EV_PERSIST, dispatch_watch_fire, c);
 	if (c->watch_ev == NULL) {
 		dispatch_bad(c, id, "watch: out of memory");
 		return;
@@ -183,7 +185,8 @@ dispatch_admin(struct conn *c, uint64_t id)
 {
 	if (c->admin)
 		return 1;
-	dispatch_status(c, id, MOCKRES__STATUS__DENIED,
+	dispatch_status(
+	    c, id, MOCKRES__STATUS__DENIED,
 	    "permission denied: only root or mockresd's own user may change "
 	    "the limit, the hold or the peak");
 	return 0;
@@ -203,8 +206,8 @@ dispatch_request(struct conn *c, const Mockres__Request *req)
 		dispatch_use(c, id, req->use);
 		break;
 	case MOCKRES__REQUEST__OP_STATS:
-		dispatch_stats(c, id, req->stats->has_clients &&
-		    req->stats->clients);
+		dispatch_stats(c, id,
+		               req->stats->has_clients && req->stats->clients);
 		break;
 	case MOCKRES__REQUEST__OP_WATCH:
 		dispatch_watch(c, id, req->watch);
@@ -214,7 +217,8 @@ dispatch_request(struct conn *c, const Mockres__Request *req)
 			break;
 		if (!req->set_limit->has_limit ||
 		    req->set_limit->limit > LIMIT_MAX) {
-			dispatch_bad(c, id, "set_limit: limit must be 0..1000000");
+			dispatch_bad(c, id,
+			             "set_limit: limit must be 0..1000000");
 			break;
 		}
 		resource_set_limit(r, req->set_limit->limit);
@@ -226,12 +230,13 @@ dispatch_request(struct conn *c, const Mockres__Request *req)
 			break;
 		if (!req->set_hold->has_hold_ms ||
 		    req->set_hold->hold_ms > HOLD_MS_MAX) {
-			dispatch_bad(c, id, "set_hold: hold_ms must be 0..3600000");
+			dispatch_bad(c, id,
+			             "set_hold: hold_ms must be 0..3600000");
 			break;
 		}
 		r->hold_ms = req->set_hold->hold_ms;
 		log_info("hold set to %u ms by pid %d", r->hold_ms,
-		    (int)c->pid);
+		         (int)c->pid);
 		dispatch_stats(c, id, 0);
 		break;
 	case MOCKRES__REQUEST__OP_RESET_PEAK:

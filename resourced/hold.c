@@ -36,7 +36,7 @@ holds_now_us(void)
 
 void
 holds_init(struct holds *h, struct event_base *base, size_t max,
-    hold_expire_cb expire, void *arg)
+           hold_expire_cb expire, void *arg)
 {
 	h->base = base;
 	h->expire = expire;
@@ -133,8 +133,8 @@ hold_queue_drop(struct holds *h, struct hold_queue *q)
 static void
 hold_queue_arm(struct hold_queue *q, uint64_t now)
 {
-	uint64_t left = q->head->deadline_us > now ?
-	    q->head->deadline_us - now : 0;
+	uint64_t left =
+	    q->head->deadline_us > now ? q->head->deadline_us - now : 0;
 	struct timeval tv;
 
 	tv.tv_sec = (time_t)(left / 1000000);
@@ -144,7 +144,7 @@ hold_queue_arm(struct hold_queue *q, uint64_t now)
 
 int
 holds_start(struct holds *h, uint32_t hold_ms, void *owner, uint64_t tag,
-    int serial)
+            int serial)
 {
 	struct hold_queue *q;
 	struct hold *hd;

@@ -46,27 +46,33 @@ listen_unix(const char *path, char *err, size_t errlen)
 
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "%s exists and is not a socket "
-			    "(remove it or choose another --socket)", path);
+			snprintf(err, errlen,
+			         "%s exists and is not a socket "
+			         "(remove it or choose another --socket)",
+			         path);
 			return -1;
 		}
 		switch (listen_probe(path)) {
 		case 1:
-			snprintf(err, errlen, "another mockresd is already "
-			    "listening on %s (stop it, or choose another "
-			    "--socket)", path);
+			snprintf(err, errlen,
+			         "another mockresd is already "
+			         "listening on %s (stop it, or choose another "
+			         "--socket)",
+			         path);
 			return -1;
 		case 0:
 			log_info("replacing stale socket %s", path);
 			if (unlink(path) == -1) {
-				snprintf(err, errlen, "cannot remove stale "
-				    "socket %s: %s", path, strerror(errno));
+				snprintf(err, errlen,
+				         "cannot remove stale "
+				         "socket %s: %s",
+				         path, strerror(errno));
 				return -1;
 			}
 			break;
 		default:
 			snprintf(err, errlen, "cannot probe %s: %s", path,
-			    strerror(errno));
+			         strerror(errno));
 			return -1;
 		}
 	}
@@ -85,18 +91,20 @@ listen_unix(const char *path, char *err, size_t errlen)
 		close(fd);
 		snprintf(dir, sizeof(dir), "%s", path);
 		if (saved == ENOENT)
-			snprintf(err, errlen, "cannot bind %s: directory %s "
-			    "does not exist (create it, or choose another "
-			    "--socket)", path, dirname(dir));
+			snprintf(err, errlen,
+			         "cannot bind %s: directory %s "
+			         "does not exist (create it, or choose another "
+			         "--socket)",
+			         path, dirname(dir));
 		else
 			snprintf(err, errlen, "cannot bind %s: %s", path,
-			    strerror(saved));
+			         strerror(saved));
 		return -1;
 	}
 	umask(old);
 	if (chmod(path, 0660) == -1 || listen(fd, 1024) == -1) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path,
-		    strerror(errno));
+		         strerror(errno));
 		close(fd);
 		unlink(path);
 		return -1;

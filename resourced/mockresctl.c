@@ -20,7 +20,8 @@
 static void
 ctl_usage(FILE *f)
 {
-	fprintf(f,
+	fprintf(
+	    f,
 	    "usage: mockresctl [--socket PATH] [--json] [-v] COMMAND [ARGS]\n"
 	    "\n"
 	    "commands:\n"
@@ -70,12 +71,12 @@ ctl_unreachable(const struct ctl *ctl, int error)
 	if (error == EACCES || error == EPERM)
 		hint = "are you root or in the mockres group?";
 	fprintf(stderr, "mockresctl: cannot reach mockresd at %s: %s (%s)\n",
-	    ctl->path, error ? strerror(error) : "connection closed", hint);
+	        ctl->path, error ? strerror(error) : "connection closed", hint);
 }
 
 int
 ctl_connect(struct ctl *ctl, struct mrclient **out, Mockres__Role role,
-    int reconnect)
+            int reconnect)
 {
 	struct mrclient *mc;
 
@@ -121,11 +122,12 @@ ctl_call_cb(const Mockres__Response *resp, void *arg)
 int
 ctl_call(struct ctl *ctl, Mockres__Request *req, ctl_reply_fn fn)
 {
-	struct ctl_call_state st = { ctl, fn, 0, CTL_ERROR };
+	struct ctl_call_state st = {ctl, fn, 0, CTL_ERROR};
 	int rc;
 
-	if (ctl->mc == NULL && (rc = ctl_connect(ctl, &ctl->mc,
-	    MOCKRES__ROLE__ROLE_CTL, 0)) != CTL_OK)
+	if (ctl->mc == NULL &&
+	    (rc = ctl_connect(ctl, &ctl->mc, MOCKRES__ROLE__ROLE_CTL, 0)) !=
+	        CTL_OK)
 		return rc;
 	if (mrclient_send(ctl->mc, req, ctl_call_cb, &st, 0) == 0) {
 		ctl_unreachable(ctl, errno);
@@ -150,16 +152,18 @@ ctl_status_exit(struct ctl *ctl, const Mockres__Response *resp)
 		return CTL_OK;
 	case MOCKRES__STATUS__BUSY:
 		fprintf(stderr, "mockresctl: %s\n",
-		    error[0] ? error : "resource busy");
+		        error[0] ? error : "resource busy");
 		return CTL_BUSY;
 	case MOCKRES__STATUS__DENIED:
-		fprintf(stderr, "mockresctl: %s (run as root or as the user "
-		    "mockresd runs as)\n", error[0] ? error :
-		    "permission denied");
+		fprintf(stderr,
+		        "mockresctl: %s (run as root or as the user "
+		        "mockresd runs as)\n",
+		        error[0] ? error : "permission denied");
 		return CTL_DENIED;
 	default:
 		fprintf(stderr, "mockresctl: mockresd answered %s%s%s\n",
-		    names_status(resp->status), error[0] ? ": " : "", error);
+		        names_status(resp->status), error[0] ? ": " : "",
+		        error);
 		return CTL_ERROR;
 	}
 }
@@ -204,8 +208,8 @@ ctl_cmd_status(struct ctl *ctl, int clients)
 	sr.clients = clients;
 	req.op_case = MOCKRES__REQUEST__OP_STATS;
 	req.stats = &sr;
-	return ctl_call(ctl, &req, clients ? ctl_clients_reply :
-	    ctl_status_reply);
+	return ctl_call(ctl, &req,
+	                clients ? ctl_clients_reply : ctl_status_reply);
 }
 
 static uint64_t ctl_use_start_us;
@@ -227,7 +231,7 @@ ctl_use_reply(struct ctl *ctl, const Mockres__Response *resp)
 
 	if (ctl->json)
 		printf("{\"status\":\"%s\",\"elapsed_ms\":%.1f}\n",
-		    names_status(resp->status), ms);
+		       names_status(resp->status), ms);
 	else if (rc == CTL_OK)
 		printf("%s after %.1f ms\n", names_status(resp->status), ms);
 	return rc;
@@ -237,9 +241,9 @@ static int
 ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{ "async", no_argument, NULL, 'a' },
-		{ "hold-ms", required_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 },
+	    {"async", no_argument, NULL, 'a'},
+	    {"hold-ms", required_argument, NULL, 'H'},
+	    {NULL, 0, NULL, 0},
 	};
 	Mockres__Request req = MOCKRES__REQUEST__INIT;
 	Mockres__Use use = MOCKRES__USE__INIT;
@@ -257,7 +261,8 @@ ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 		case 'H':
 			if (parse_u64(optarg, 0, 3600000, &hold) == -1)
 				return ctl_usage_error("use: --hold-ms must be "
-				    "0..3600000, not '%s'", optarg);
+				                       "0..3600000, not '%s'",
+				                       optarg);
 			use.has_hold_ms = 1;
 			use.hold_ms = (uint32_t)hold;
 			break;
@@ -267,7 +272,7 @@ ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 	}
 	if (optind != argc)
 		return ctl_usage_error("use: unexpected argument '%s'",
-		    argv[optind]);
+		                       argv[optind]);
 	req.op_case = MOCKRES__REQUEST__OP_USE;
 	req.use = &use;
 	ctl_use_start_us = ctl_now_us();
@@ -289,7 +294,7 @@ ctl_setting_reply(struct ctl *ctl, const Mockres__Response *resp)
 		else
 			printf("limit: %u\n", resp->stats->limit);
 		printf("hold: %u ms\npeak: %llu\n", resp->stats->hold_ms,
-		    (unsigned long long)resp->stats->peak);
+		       (unsigned long long)resp->stats->peak);
 	}
 	return CTL_OK;
 }
@@ -314,16 +319,20 @@ ctl_cmd_setting(struct ctl *ctl, const char *cmd, int argc, char *argv[])
 		req.reset_peak = &rp;
 	} else if (argc == 2 && strcmp(cmd, "limit") == 0) {
 		if (parse_u64(argv[1], 0, 1000000, &v) == -1)
-			return ctl_usage_error("limit: N must be a whole number "
-			    "0..1000000 (0 = no limit), not '%s'", argv[1]);
+			return ctl_usage_error(
+			    "limit: N must be a whole number "
+			    "0..1000000 (0 = no limit), not '%s'",
+			    argv[1]);
 		sl.has_limit = 1;
 		sl.limit = (uint32_t)v;
 		req.op_case = MOCKRES__REQUEST__OP_SET_LIMIT;
 		req.set_limit = &sl;
 	} else if (argc == 2) {
 		if (parse_u64(argv[1], 0, 3600000, &v) == -1)
-			return ctl_usage_error("hold: MS must be a whole number "
-			    "0..3600000, not '%s'", argv[1]);
+			return ctl_usage_error(
+			    "hold: MS must be a whole number "
+			    "0..3600000, not '%s'",
+			    argv[1]);
 		sh.has_hold_ms = 1;
 		sh.hold_ms = (uint32_t)v;
 		req.op_case = MOCKRES__REQUEST__OP_SET_HOLD;
@@ -349,7 +358,7 @@ ctl_run(struct ctl *ctl, int argc, char *argv[])
 	if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "clients") == 0) &&
 	    argc > 1)
 		return ctl_usage_error("%s: unexpected argument '%s'", cmd,
-		    argv[1]);
+		                       argv[1]);
 	if (strcmp(cmd, "status") == 0)
 		rc = ctl_cmd_status(ctl, 0);
 	else if (strcmp(cmd, "clients") == 0)
@@ -366,12 +375,12 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"socket", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct ctl ctl;
 	const char *flag = NULL, *why;

@@ -23,7 +23,8 @@ static int mockresd_owns_path; /* we created the file: remove it at exit */
 static void
 mockresd_usage(FILE *f)
 {
-	fprintf(f,
+	fprintf(
+	    f,
 	    "usage: mockresd [--socket PATH] [--limit N] [--hold-ms MS] [-v]\n"
 	    "\n"
 	    "The mockres resource daemon: admits uses of a mock resource held\n"
@@ -41,7 +42,7 @@ mockresd_usage(FILE *f)
 
 static void
 mockresd_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+                   struct sockaddr *sa, int salen, void *arg)
 {
 	conn_accept(fd);
 }
@@ -58,12 +59,12 @@ mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	if (mrd->shutting_down) {
 		log_info("second signal %d: exiting with %llu holds in flight",
-		    (int)sig, (unsigned long long)mrd->res.in_flight);
+		         (int)sig, (unsigned long long)mrd->res.in_flight);
 		event_base_loopbreak(mrd->base);
 		return;
 	}
 	log_info("signal %d: shutting down after %llu holds in flight end",
-	    (int)sig, (unsigned long long)mrd->res.in_flight);
+	         (int)sig, (unsigned long long)mrd->res.in_flight);
 	sdnotify_send("STOPPING=1");
 	mrd->shutting_down = 1;
 	if (mrd->listener != NULL) {
@@ -109,13 +110,13 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "hold-ms", required_argument, NULL, 'H' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"socket", required_argument, NULL, 's'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"hold-ms", required_argument, NULL, 'H'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct mockresd state;
 	struct event_base *base;
@@ -131,17 +132,21 @@ main(int argc, char *argv[])
 			break;
 		case 'l':
 			if (parse_u64(optarg, 0, LIMIT_MAX, &limit) == -1) {
-				fprintf(stderr, "mockresd: --limit must be a "
+				fprintf(
+				    stderr,
+				    "mockresd: --limit must be a "
 				    "whole number 0..%u (0 = no limit), not "
-				    "'%s'\n", LIMIT_MAX, optarg);
+				    "'%s'\n",
+				    LIMIT_MAX, optarg);
 				return 2;
 			}
 			break;
 		case 'H':
 			if (parse_u64(optarg, 0, HOLD_MS_MAX, &hold_ms) == -1) {
-				fprintf(stderr, "mockresd: --hold-ms must be a "
-				    "whole number 0..%u, not '%s'\n",
-				    HOLD_MS_MAX, optarg);
+				fprintf(stderr,
+				        "mockresd: --hold-ms must be a "
+				        "whole number 0..%u, not '%s'\n",
+				        HOLD_MS_MAX, optarg);
 				return 2;
 			}
 			break;
@@ -161,7 +166,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc) {
 		fprintf(stderr, "mockresd: unexpected argument '%s'\n",
-		    argv[optind]);
+		        argv[optind]);
 		mockresd_usage(stderr);
 		return 2;
 	}
@@ -174,7 +179,7 @@ main(int argc, char *argv[])
 		fatalx("cannot create the event base");
 	daemon_init(&state, base, (uint32_t)limit, (uint32_t)hold_ms);
 	mrd->listener = evconnlistener_new(mrd->base, mockresd_accept_cb, NULL,
-	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	                                   LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (mrd->listener == NULL)
 		fatalx("cannot listen on the socket");
 	evconnlistener_set_error_cb(mrd->listener, mockresd_accept_error_cb);
@@ -185,16 +190,16 @@ main(int argc, char *argv[])
 		fatalx("cannot set up signal handling");
 
 	log_info("ready on %s: limit %u, hold %u ms",
-	    mockresd_path ? mockresd_path : "the systemd socket",
-	    mrd->res.limit, mrd->res.hold_ms);
+	         mockresd_path ? mockresd_path : "the systemd socket",
+	         mrd->res.limit, mrd->res.hold_ms);
 	sdnotify_send("READY=1");
 	event_base_dispatch(mrd->base);
 
 	if (mockresd_owns_path)
 		unlink(mockresd_path);
 	log_info("exiting: admitted %llu, rejected %llu, completed %llu",
-	    (unsigned long long)mrd->res.admitted,
-	    (unsigned long long)mrd->res.rejected,
-	    (unsigned long long)mrd->res.completed);
+	         (unsigned long long)mrd->res.admitted,
+	         (unsigned long long)mrd->res.rejected,
+	         (unsigned long long)mrd->res.completed);
 	return 0;
 }

@@ -20,19 +20,19 @@
 #include "arena.h"
 #include "mockres.pb-c.h"
 
-#define HOLD_MS_DEFAULT	   500
-#define HOLD_MS_MAX	   3600000u  /* one hour */
-#define LIMIT_DEFAULT	   15
-#define LIMIT_MAX	   1000000u
-#define HOLD_MAX	   1000000u  /* holds in flight at once */
-#define HOLD_QUEUES_MAX	   64	     /* distinct durations in flight */
-#define CONN_MAX	   4096	     /* connected clients */
-#define CONN_OUTPUT_MAX	   (1u << 20) /* bytes queued to one client */
-#define CONN_READ_HIGH	   (256u << 10)
-#define WATCH_MIN_MS	   10
-#define WATCH_MAX_MS	   60000
-#define STATS_CLIENTS_MAX  256
-#define NAME_MAX_LEN	   63
+#define HOLD_MS_DEFAULT   500
+#define HOLD_MS_MAX       3600000u /* one hour */
+#define LIMIT_DEFAULT     15
+#define LIMIT_MAX         1000000u
+#define HOLD_MAX          1000000u   /* holds in flight at once */
+#define HOLD_QUEUES_MAX   64         /* distinct durations in flight */
+#define CONN_MAX          4096       /* connected clients */
+#define CONN_OUTPUT_MAX   (1u << 20) /* bytes queued to one client */
+#define CONN_READ_HIGH    (256u << 10)
+#define WATCH_MIN_MS      10
+#define WATCH_MAX_MS      60000
+#define STATS_CLIENTS_MAX 256
+#define NAME_MAX_LEN      63
 
 /* resource.c: the in-flight count, the limit and the counters. */
 struct resource {
@@ -79,12 +79,12 @@ struct holds {
 	size_t max;
 };
 
-void holds_init(struct holds *, struct event_base *, size_t max,
-    hold_expire_cb, void *arg);
+void holds_init(struct holds *, struct event_base *, size_t max, hold_expire_cb,
+                void *arg);
 void holds_free(struct holds *);
 /* Returns 0, or -1 if the hold table or the duration table is full. */
 int holds_start(struct holds *, uint32_t hold_ms, void *owner, uint64_t tag,
-    int serial);
+                int serial);
 uint64_t holds_now_us(void);
 
 /* conn.c */
@@ -144,7 +144,7 @@ struct mockresd {
 extern struct mockresd *mrd;
 
 void daemon_init(struct mockresd *, struct event_base *, uint32_t limit,
-    uint32_t hold_ms);
+                 uint32_t hold_ms);
 void daemon_check_exit(void);
 
 #endif

@@ -37,7 +37,8 @@ stats_fill(Mockres__Stats *s, int with_clients)
 	if (!with_clients)
 		return;
 
-	TAILQ_FOREACH(c, &mrd->conns, entry) {
+	TAILQ_FOREACH(c, &mrd->conns, entry)
+	{
 		Mockres__ClientInfo *ci;
 
 		if (n == STATS_CLIENTS_MAX)

@@ -88,7 +88,7 @@ sup_now_ms(void)
 void
 sup_sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
@@ -289,7 +289,7 @@ sup_start_mockresd(const char *sock, const char *const extra[])
 static size_t
 sup_read_all(int fd, char *buf, size_t len, double end)
 {
-	struct pollfd pfd = { fd, POLLIN, 0 };
+	struct pollfd pfd = {fd, POLLIN, 0};
 	size_t got = 0;
 	ssize_t n;
 	char sink[4096];
@@ -315,7 +315,7 @@ sup_read_all(int fd, char *buf, size_t len, double end)
 
 int
 sup_run(const char *const argv[], char *out, size_t outlen, char *err,
-    size_t errlen, int timeout_ms)
+        size_t errlen, int timeout_ms)
 {
 	char tmpl_err[300];
 	int outp[2], status, efd = -1;
@@ -386,7 +386,7 @@ sup_ctl(const char *sock, const char *const args[], char *out, size_t outlen)
 
 ssize_t
 sup_http_raw(int port, const char *raw, size_t len, char *out, size_t outlen,
-    int timeout_ms)
+             int timeout_ms)
 {
 	double end = sup_now_ms() + timeout_ms;
 	size_t off = 0;
@@ -408,7 +408,7 @@ sup_http_raw(int port, const char *raw, size_t len, char *out, size_t outlen,
 
 int
 sup_http(int port, const char *method, const char *path,
-    const char *extra_headers, struct sup_http_resp *r, int timeout_ms)
+         const char *extra_headers, struct sup_http_resp *r, int timeout_ms)
 {
 	static char raw[1 << 17];
 	char req[16384];
@@ -418,9 +418,10 @@ sup_http(int port, const char *method, const char *path,
 	int len;
 
 	memset(r, 0, sizeof(*r));
-	len = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	    "Connection: close\r\n%s\r\n", method, path,
-	    extra_headers ? extra_headers : "");
+	len = snprintf(req, sizeof(req),
+	               "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	               "Connection: close\r\n%s\r\n",
+	               method, path, extra_headers ? extra_headers : "");
 	if (len < 0 || (size_t)len >= sizeof(req))
 		return -1;
 	n = sup_http_raw(port, req, (size_t)len, raw, sizeof(raw), timeout_ms);
@@ -445,7 +446,7 @@ sup_http(int port, const char *method, const char *path,
 
 const char *
 sup_http_header(const struct sup_http_resp *r, const char *name, char *buf,
-    size_t buflen)
+                size_t buflen)
 {
 	size_t nlen = strlen(name);
 	const char *line = r->headers;
@@ -512,7 +513,7 @@ sup_json_double(const char *json, const char *key, double *out)
 int
 sup_stats(const char *sock, struct sup_stats *s)
 {
-	const char *args[] = { "--json", "status", NULL };
+	const char *args[] = {"--json", "status", NULL};
 	char out[4096];
 
 	if (sup_ctl(sock, args, out, sizeof(out)) != 0)

@@ -54,18 +54,18 @@ pid_t sup_start_mockresd(const char *sock, const char *const extra[]);
  * exit code, or -1 if it did not exit within TIMEOUT_MS (it is killed).
  */
 int sup_run(const char *const argv[], char *out, size_t outlen, char *err,
-    size_t errlen, int timeout_ms);
+            size_t errlen, int timeout_ms);
 /* mockresctl --socket SOCK ARGS... ; same return as sup_run. */
 int sup_ctl(const char *sock, const char *const args[], char *out,
-    size_t outlen);
+            size_t outlen);
 
 /* A parsed HTTP response. */
 struct sup_http_resp {
-	int status;		/* 0 if none was read */
-	char headers[8192];	/* raw header block */
+	int status;         /* 0 if none was read */
+	char headers[8192]; /* raw header block */
 	char body[65536];
 	size_t body_len;
-	double ms;		/* time to the whole response */
+	double ms; /* time to the whole response */
 };
 
 /*
@@ -74,13 +74,14 @@ struct sup_http_resp {
  * status line was read, -1 on connect error or timeout.
  */
 int sup_http(int port, const char *method, const char *path,
-    const char *extra_headers, struct sup_http_resp *r, int timeout_ms);
+             const char *extra_headers, struct sup_http_resp *r,
+             int timeout_ms);
 /* Sends RAW bytes, reads until close or timeout; returns bytes read. */
 ssize_t sup_http_raw(int port, const char *raw, size_t len, char *out,
-    size_t outlen, int timeout_ms);
+                     size_t outlen, int timeout_ms);
 /* The value of header NAME (case-insensitive) in R, or NULL. */
 const char *sup_http_header(const struct sup_http_resp *r, const char *name,
-    char *buf, size_t buflen);
+                            char *buf, size_t buflen);
 
 /* Reads the number after "KEY": in JSON; 0 on success. */
 int sup_json_u64(const char *json, const char *key, uint64_t *out);

@@ -1,0 +1,27 @@
+/*
+ * rawclient.h: a blocking, byte-level mockresd client for tests: exact
+ * control over what goes on the wire (bad frames included).
+ */
+#ifndef MOCKRES_TEST_RAWCLIENT_H
+#define MOCKRES_TEST_RAWCLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mockres.pb-c.h"
+
+int raw_connect(const char *path); /* -1 on error */
+int raw_send_bytes(int fd, const void *buf, size_t len);
+int raw_send_req(int fd, const Mockres__Request *req);
+/* Sends a Use request with id; hold_ms < 0 = daemon default. */
+int raw_send_use(int fd, uint64_t id, int async, int64_t hold_ms);
+/*
+ * Reads one Response within TIMEOUT_MS.  Returns it (free with
+ * mockres__response__free_unpacked), or NULL on timeout, EOF or bad data;
+ * *eof is set to 1 when the peer closed.
+ */
+Mockres__Response *raw_recv(int fd, int timeout_ms, int *eof);
+/* Waits up to TIMEOUT_MS for the peer to close; 1 if it did. */
+int raw_wait_closed(int fd, int timeout_ms);
+
+#endif

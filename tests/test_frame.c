@@ -1,0 +1,261 @@
+/*
+ * test_frame.c: the framing, byte by byte.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "arena.h"
+#include "frame.h"
+#include "mockres.pb-c.h"
+
+static void
+hdr_of(unsigned char h[4], uint32_t n)
+{
+	h[0] = (unsigned char)(n >> 24);
+	h[1] = (unsigned char)(n >> 16);
+	h[2] = (unsigned char)(n >> 8);
+	h[3] = (unsigned char)n;
+}
+
+START_TEST(test_header_bounds)
+{
+	unsigned char h[4];
+	uint32_t len;
+
+	hdr_of(h, 0);
+	ck_assert_int_eq(frame_header_parse(h, &len), -1);
+	hdr_of(h, 1);
+	ck_assert_int_eq(frame_header_parse(h, &len), 0);
+	ck_assert_uint_eq(len, 1);
+	hdr_of(h, 65536);
+	ck_assert_int_eq(frame_header_parse(h, &len), 0);
+	ck_assert_uint_eq(len, 65536);
+	hdr_of(h, 65537);
+	ck_assert_int_eq(frame_header_parse(h, &len), -1);
+	hdr_of(h, 0xffffffffu);
+	ck_assert_int_eq(frame_header_parse(h, &len), -1);
+}
+END_TEST
+
+static void
+make_use(Mockres__Request *req, Mockres__Use *use, uint64_t id)
+{
+	mockres__request__init(req);
+	mockres__use__init(use);
+	req->has_id = 1;
+	req->id = id;
+	use->has_mode = 1;
+	use->mode = MOCKRES__USE_MODE__ASYNC;
+	use->has_hold_ms = 1;
+	use->hold_ms = 1234;
+	req->op_case = MOCKRES__REQUEST__OP_USE;
+	req->use = use;
+}
+
+START_TEST(test_roundtrip)
+{
+	struct evbuffer *b = evbuffer_new();
+	Mockres__Request req, *got;
+	Mockres__Use use;
+	const unsigned char *body;
+	uint32_t len;
+
+	make_use(&req, &use, 77);
+	ck_assert_int_eq(frame_write(b, &req.base), 0);
+	ck_assert_uint_eq(evbuffer_get_length(b),
+	                  4 + mockres__request__get_packed_size(&req));
+	ck_assert_int_eq(frame_peek(b, &body, &len), 1);
+	got = mockres__request__unpack(NULL, len, body);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(got->id, 77);
+	ck_assert_int_eq(got->op_case, MOCKRES__REQUEST__OP_USE);
+	ck_assert_uint_eq(got->use->hold_ms, 1234);
+	mockres__request__free_unpacked(got, NULL);
+	frame_consume(b, len);
+	ck_assert_uint_eq(evbuffer_get_length(b), 0);
+	ck_assert_int_eq(frame_peek(b, &body, &len), 0);
+	evbuffer_free(b);
+}
+END_TEST
+
+/* A frame that arrives one byte at a time is complete only at the end. */
+START_TEST(test_split_reads)
+{
+	struct evbuffer *all = evbuffer_new(), *in = evbuffer_new();
+	Mockres__Request req;
+	Mockres__Use use;
+	const unsigned char *body;
+	unsigned char *bytes;
+	uint32_t len;
+	size_t n, i;
+
+	make_use(&req, &use, 5);
+	ck_assert_int_eq(frame_write(all, &req.base), 0);
+	n = evbuffer_get_length(all);
+	bytes = evbuffer_pullup(all, -1);
+	for (i = 0; i < n - 1; i++) {
+		evbuffer_add(in, bytes + i, 1);
+		ck_assert_int_eq(frame_peek(in, &body, &len), 0);
+	}
+	evbuffer_add(in, bytes + n - 1, 1);
+	ck_assert_int_eq(frame_peek(in, &body, &len), 1);
+	ck_assert_uint_eq(len, n - 4);
+	evbuffer_free(all);
+	evbuffer_free(in);
+}
+END_TEST
+
+/* Several frames in one read come out one by one, in order. */
+START_TEST(test_coalesced)
+{
+	struct evbuffer *b = evbuffer_new();
+	Mockres__Request req, *got;
+	Mockres__Use use;
+	const unsigned char *body;
+	uint32_t len;
+	uint64_t id;
+
+	for (id = 1; id <= 3; id++) {
+		make_use(&req, &use, id);
+		ck_assert_int_eq(frame_write(b, &req.base), 0);
+	}
+	for (id = 1; id <= 3; id++) {
+		ck_assert_int_eq(frame_peek(b, &body, &len), 1);
+		got = mockres__request__unpack(NULL, len, body);
+		ck_assert_ptr_nonnull(got);
+		ck_assert_uint_eq(got->id, id);
+		mockres__request__free_unpacked(got, NULL);
+		frame_consume(b, len);
+	}
+	ck_assert_int_eq(frame_peek(b, &body, &len), 0);
+	evbuffer_free(b);
+}
+END_TEST
+
+START_TEST(test_bad_headers)
+{
+	struct evbuffer *b = evbuffer_new();
+	const unsigned char zero[4] = {0, 0, 0, 0};
+	const unsigned char huge[4] = {0xff, 0xff, 0xff, 0xff};
+	const unsigned char over[4] = {0, 1, 0, 1};
+	const unsigned char *body;
+	uint32_t len;
+
+	evbuffer_add(b, zero, 4);
+	ck_assert_int_eq(frame_peek(b, &body, &len), -1);
+	evbuffer_drain(b, 4);
+	evbuffer_add(b, huge, 4);
+	ck_assert_int_eq(frame_peek(b, &body, &len), -1);
+	evbuffer_drain(b, 4);
+	evbuffer_add(b, over, 4);
+	ck_assert_int_eq(frame_peek(b, &body, &len), -1);
+	evbuffer_drain(b, 4);
+	/* a truncated header is just "more needed" */
+	evbuffer_add(b, zero, 3);
+	ck_assert_int_eq(frame_peek(b, &body, &len), 0);
+	evbuffer_free(b);
+}
+END_TEST
+
+/* A message over 64 KiB is refused by the writer, nothing is queued. */
+START_TEST(test_write_oversized)
+{
+	struct evbuffer *b = evbuffer_new();
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Hello hello = MOCKRES__HELLO__INIT;
+	char *name = malloc(70000);
+
+	memset(name, 'x', 69999);
+	name[69999] = '\0';
+	hello.name = name;
+	req.op_case = MOCKRES__REQUEST__OP_HELLO;
+	req.hello = &hello;
+	ck_assert_int_eq(frame_write(b, &req.base), -1);
+	ck_assert_uint_eq(evbuffer_get_length(b), 0);
+	free(name);
+	evbuffer_free(b);
+}
+END_TEST
+
+START_TEST(test_peek_id)
+{
+	const unsigned char ok[] = {0x08, 0x96, 0x01, 0xff, 0xff};
+	const unsigned char notid[] = {0x12, 0x00};
+	const unsigned char cut[] = {0x08, 0x96};
+	uint64_t id;
+
+	ck_assert_int_eq(frame_peek_id(ok, sizeof(ok), &id), 0);
+	ck_assert_uint_eq(id, 150);
+	ck_assert_int_eq(frame_peek_id(notid, sizeof(notid), &id), -1);
+	ck_assert_int_eq(frame_peek_id(cut, sizeof(cut), &id), -1);
+}
+END_TEST
+
+/* Undecodable bodies are refused by protobuf-c, also with the arena. */
+START_TEST(test_garbage_body)
+{
+	static struct arena a;
+	const unsigned char junk[] = {0x08, 0x01, 0x1a, 0xff, 0xff, 0xff};
+
+	arena_init(&a);
+	ck_assert_ptr_null(
+	    mockres__request__unpack(&a.allocator, sizeof(junk), junk));
+	arena_reset(&a);
+}
+END_TEST
+
+/* The arena serves small messages and spills big ones to malloc. */
+START_TEST(test_arena_overflow)
+{
+	static struct arena a;
+	Mockres__Response resp = MOCKRES__RESPONSE__INIT, *got;
+	unsigned char *buf;
+	char *err = malloc(40000);
+	size_t n;
+
+	memset(err, 'e', 39999);
+	err[39999] = '\0';
+	resp.error = err;
+	n = mockres__response__get_packed_size(&resp);
+	buf = malloc(n);
+	mockres__response__pack(&resp, buf);
+	arena_init(&a);
+	got = mockres__response__unpack(&a.allocator, n, buf);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(strlen(got->error), 39999);
+	ck_assert_ptr_nonnull(a.overflow);
+	arena_reset(&a);
+	ck_assert_ptr_null(a.overflow);
+	ck_assert_uint_eq(a.used, 0);
+	free(buf);
+	free(err);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("frame");
+	TCase *tc = tcase_create("frame");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_header_bounds);
+	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_split_reads);
+	tcase_add_test(tc, test_coalesced);
+	tcase_add_test(tc, test_bad_headers);
+	tcase_add_test(tc, test_write_oversized);
+	tcase_add_test(tc, test_peek_id);
+	tcase_add_test(tc, test_garbage_body);
+	tcase_add_test(tc, test_arena_overflow);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

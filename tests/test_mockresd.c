@@ -1,0 +1,513 @@
+/*
+ * test_mockresd.c: the real mockresd on a temporary socket, driven with
+ * raw frames: admission at the limit, accounting, bad input, shutdown.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rawclient.h"
+#include "support.h"
+
+static const char *sock;
+static pid_t daemon_pid;
+
+static void
+start_daemon(const char *limit, const char *hold)
+{
+	const char *extra[] = {"--limit", limit, "--hold-ms", hold, NULL};
+
+	sock = sup_path("mockresd.sock");
+	daemon_pid = sup_start_mockresd(sock, extra);
+	ck_assert_int_gt(daemon_pid, 0);
+}
+
+static void
+stop_daemon(void)
+{
+	int status = sup_stop(daemon_pid, SIGTERM, 10000);
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "mockresd did not exit 0 on SIGTERM (status %d)", status);
+}
+
+/* Waits until in_flight is 0; returns the final stats. */
+static struct sup_stats
+settle(int timeout_ms)
+{
+	double end = sup_now_ms() + timeout_ms;
+	struct sup_stats s;
+
+	for (;;) {
+		ck_assert_int_eq(sup_stats(sock, &s), 0);
+		if (s.in_flight == 0 || sup_now_ms() > end)
+			return s;
+		sup_sleep_ms(50);
+	}
+}
+
+static int
+collect(int fd, int n, int *admitted, int *busy, int *other)
+{
+	Mockres__Response *r;
+	int i, eof;
+
+	*admitted = *busy = *other = 0;
+	for (i = 0; i < n; i++) {
+		if ((r = raw_recv(fd, 10000, &eof)) == NULL)
+			return -1;
+		if (r->status == MOCKRES__STATUS__ADMITTED ||
+		    r->status == MOCKRES__STATUS__DONE)
+			(*admitted)++;
+		else if (r->status == MOCKRES__STATUS__BUSY)
+			(*busy)++;
+		else
+			(*other)++;
+		mockres__response__free_unpacked(r, NULL);
+	}
+	return 0;
+}
+
+/* 20 uses at once at limit 15: exactly 15 admitted, 5 busy. */
+START_TEST(test_limit_15_of_20)
+{
+	int fds[20], i, a, b, o, admitted = 0, busy = 0;
+	struct sup_stats s;
+
+	start_daemon("15", "1000");
+	for (i = 0; i < 20; i++) {
+		fds[i] = raw_connect(sock);
+		ck_assert_int_ge(fds[i], 0);
+	}
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(raw_send_use(fds[i], 1, 1, -1), 0);
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(collect(fds[i], 1, &a, &b, &o), 0);
+		admitted += a;
+		busy += b;
+		ck_assert_int_eq(o, 0);
+	}
+	ck_assert_int_eq(admitted, 15);
+	ck_assert_int_eq(busy, 5);
+	ck_assert_int_eq(sup_stats(sock, &s), 0);
+	ck_assert_uint_eq(s.in_flight, 15);
+	ck_assert_uint_eq(s.peak, 15);
+	/* the counts return to 0 once the hold has passed */
+	s = settle(10000);
+	ck_assert_uint_eq(s.in_flight, 0);
+	ck_assert_uint_eq(s.admitted, 15);
+	ck_assert_uint_eq(s.completed, 15);
+	ck_assert_uint_eq(s.rejected, 5);
+	for (i = 0; i < 20; i++)
+		close(fds[i]);
+	stop_daemon();
+}
+END_TEST
+
+/* A serial use is answered DONE only after the hold. */
+START_TEST(test_serial_waits)
+{
+	Mockres__Response *r;
+	double t0;
+	int fd, eof;
+
+	start_daemon("15", "300");
+	fd = raw_connect(sock);
+	t0 = sup_now_ms();
+	raw_send_use(fd, 9, 0, -1);
+	r = raw_recv(fd, 10000, &eof);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__DONE);
+	ck_assert_uint_eq(r->id, 9);
+	ck_assert_double_ge(sup_now_ms() - t0, 299.0);
+	mockres__response__free_unpacked(r, NULL);
+	close(fd);
+	stop_daemon();
+}
+END_TEST
+
+/* limit 0 lifts the limit while running. */
+START_TEST(test_limit_0_live)
+{
+	const char *args[] = {"limit", "0", NULL};
+	char out[1024];
+	int fd, i, a, b, o;
+
+	start_daemon("15", "2000");
+	ck_assert_int_eq(sup_ctl(sock, args, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "limit: none"));
+	fd = raw_connect(sock);
+	for (i = 0; i < 40; i++)
+		raw_send_use(fd, (uint64_t)i + 1, 1, -1);
+	ck_assert_int_eq(collect(fd, 40, &a, &b, &o), 0);
+	ck_assert_int_eq(a, 40);
+	ck_assert_int_eq(b, 0);
+	close(fd);
+	stop_daemon();
+}
+END_TEST
+
+/* Each kind of bad input closes (or answers) only its own connection. */
+START_TEST(test_bad_frames_isolated)
+{
+	const unsigned char zero[] = {0, 0, 0, 0};
+	const unsigned char huge[] = {0xff, 0xff, 0xff, 0xff};
+	const unsigned char over[] = {0, 1, 0, 1};
+	const unsigned char junk_id[] = {0,    0,    0,    6,    0x08,
+	                                 0x07, 0x1a, 0xff, 0xff, 0xff};
+	const unsigned char junk[] = {0, 0, 0, 3, 0xff, 0xff, 0xff};
+	const unsigned char trunc[] = {0, 0, 0, 100, 0x08, 0x01};
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Response *r;
+	int good, bad, eof, a, b, o;
+
+	start_daemon("15", "100");
+	good = raw_connect(sock);
+
+	bad = raw_connect(sock);
+	raw_send_bytes(bad, zero, sizeof(zero));
+	ck_assert(raw_wait_closed(bad, 5000));
+	close(bad);
+
+	bad = raw_connect(sock);
+	raw_send_bytes(bad, huge, sizeof(huge));
+	ck_assert(raw_wait_closed(bad, 5000));
+	close(bad);
+
+	bad = raw_connect(sock);
+	raw_send_bytes(bad, over, sizeof(over));
+	ck_assert(raw_wait_closed(bad, 5000));
+	close(bad);
+
+	/* undecodable, but the id can be read: BAD_REQUEST, still open */
+	bad = raw_connect(sock);
+	raw_send_bytes(bad, junk_id, sizeof(junk_id));
+	r = raw_recv(bad, 5000, &eof);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__BAD_REQUEST);
+	ck_assert_uint_eq(r->id, 7);
+	mockres__response__free_unpacked(r, NULL);
+	raw_send_use(bad, 8, 1, -1);
+	ck_assert_int_eq(collect(bad, 1, &a, &b, &o), 0);
+	ck_assert_int_eq(a, 1);
+	close(bad);
+
+	/* undecodable without an id: closed */
+	bad = raw_connect(sock);
+	raw_send_bytes(bad, junk, sizeof(junk));
+	ck_assert(raw_wait_closed(bad, 5000));
+	close(bad);
+
+	/* a truncated frame, then hang up */
+	bad = raw_connect(sock);
+	raw_send_bytes(bad, trunc, sizeof(trunc));
+	close(bad);
+
+	/* an unknown (missing) operation: BAD_REQUEST */
+	req.has_id = 1;
+	req.id = 42;
+	raw_send_req(good, &req);
+	r = raw_recv(good, 5000, &eof);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__BAD_REQUEST);
+	ck_assert_uint_eq(r->id, 42);
+	ck_assert_ptr_nonnull(r->error);
+	mockres__response__free_unpacked(r, NULL);
+
+	/* the well-behaved client was never disturbed */
+	raw_send_use(good, 43, 0, -1);
+	ck_assert_int_eq(collect(good, 1, &a, &b, &o), 0);
+	ck_assert_int_eq(a, 1);
+	ck_assert(sup_alive(daemon_pid));
+	close(good);
+	stop_daemon();
+}
+END_TEST
+
+/* A frame written one byte at a time is served. */
+START_TEST(test_one_byte_writes)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Use use = MOCKRES__USE__INIT;
+	unsigned char buf[64];
+	Mockres__Response *r;
+	size_t n, i;
+	int fd, eof;
+
+	start_daemon("15", "10");
+	fd = raw_connect(sock);
+	req.has_id = 1;
+	req.id = 5;
+	req.op_case = MOCKRES__REQUEST__OP_USE;
+	req.use = &use;
+	n = mockres__request__pack(&req, buf + 4);
+	buf[0] = buf[1] = buf[2] = 0;
+	buf[3] = (unsigned char)n;
+	for (i = 0; i < n + 4; i++) {
+		raw_send_bytes(fd, buf + i, 1);
+		sup_sleep_ms(2);
+	}
+	r = raw_recv(fd, 5000, &eof);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__DONE);
+	mockres__response__free_unpacked(r, NULL);
+	close(fd);
+	stop_daemon();
+}
+END_TEST
+
+/* Bad values are refused with a reason. */
+START_TEST(test_validation)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Watch w = MOCKRES__WATCH__INIT;
+	Mockres__Hello h = MOCKRES__HELLO__INIT;
+	Mockres__Response *r;
+	int fd, eof;
+
+	start_daemon("15", "10");
+	fd = raw_connect(sock);
+	raw_send_use(fd, 1, 0, 3600001);
+	r = raw_recv(fd, 5000, &eof);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__BAD_REQUEST);
+	mockres__response__free_unpacked(r, NULL);
+
+	req.has_id = 1;
+	req.id = 2;
+	req.op_case = MOCKRES__REQUEST__OP_WATCH;
+	req.watch = &w;
+	w.has_interval_ms = 1;
+	w.interval_ms = 1;
+	raw_send_req(fd, &req);
+	r = raw_recv(fd, 5000, &eof);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__BAD_REQUEST);
+	mockres__response__free_unpacked(r, NULL);
+
+	/* a hello claiming the daemon's own role, or a bad name */
+	req.id = 3;
+	req.op_case = MOCKRES__REQUEST__OP_HELLO;
+	req.hello = &h;
+	h.has_role = 1;
+	h.role = MOCKRES__ROLE__ROLE_DAEMON;
+	raw_send_req(fd, &req);
+	r = raw_recv(fd, 5000, &eof);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__BAD_REQUEST);
+	mockres__response__free_unpacked(r, NULL);
+	h.role = MOCKRES__ROLE__ROLE_CTL;
+	h.name = "bad\nname";
+	raw_send_req(fd, &req);
+	r = raw_recv(fd, 5000, &eof);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__BAD_REQUEST);
+	mockres__response__free_unpacked(r, NULL);
+	close(fd);
+	stop_daemon();
+}
+END_TEST
+
+/* A watch pushes snapshots at its cadence. */
+START_TEST(test_watch)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Watch w = MOCKRES__WATCH__INIT;
+	Mockres__Response *r;
+	int fd, eof, i;
+	double t0;
+
+	start_daemon("15", "10");
+	fd = raw_connect(sock);
+	req.has_id = 1;
+	req.id = 11;
+	req.op_case = MOCKRES__REQUEST__OP_WATCH;
+	req.watch = &w;
+	w.has_interval_ms = 1;
+	w.interval_ms = 20;
+	w.has_clients = 1;
+	w.clients = 1;
+	raw_send_req(fd, &req);
+	t0 = sup_now_ms();
+	for (i = 0; i < 10; i++) {
+		r = raw_recv(fd, 5000, &eof);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_uint_eq(r->id, 11);
+		ck_assert_ptr_nonnull(r->stats);
+		ck_assert_uint_ge(r->stats->n_clients, 1);
+		ck_assert_uint_eq(r->stats->clients[0]->pid, getpid());
+		mockres__response__free_unpacked(r, NULL);
+	}
+	/* ten pushes at 20 ms cannot come faster than ~180 ms */
+	ck_assert_double_ge(sup_now_ms() - t0, 150.0);
+	close(fd);
+	stop_daemon();
+}
+END_TEST
+
+/* A client that never reads its replies is cut off at the cap, and
+ * mockresd's memory stays bounded while others are served. */
+START_TEST(test_non_reader_cut_off)
+{
+	const char *args[] = {"limit", "0", NULL};
+	static unsigned char batch[4096 * 16];
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Use use = MOCKRES__USE__INIT;
+	size_t n, off = 0;
+	long rss0, rss1;
+	int fd, good, i, a, b, o, closed = 0;
+	char out[512];
+
+	start_daemon("0", "0");
+	ck_assert_int_eq(sup_ctl(sock, args, out, sizeof(out)), 0);
+	rss0 = sup_proc_rss_kb(daemon_pid);
+	good = raw_connect(sock);
+	fd = raw_connect(sock);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	use.has_mode = 1;
+	use.mode = MOCKRES__USE_MODE__ASYNC;
+	req.has_id = 1;
+	req.op_case = MOCKRES__REQUEST__OP_USE;
+	req.use = &use;
+	for (i = 0; off + 32 < sizeof(batch); i++) {
+		req.id = (uint64_t)i + 1000000;
+		n = mockres__request__pack(&req, batch + off + 4);
+		batch[off] = batch[off + 1] = batch[off + 2] = 0;
+		batch[off + 3] = (unsigned char)n;
+		off += n + 4;
+	}
+	/* ~ 200,000 uses, never reading a single reply */
+	for (i = 0; i < 40 && !closed; i++) {
+		size_t sent = 0;
+		double end = sup_now_ms() + 5000;
+
+		while (sent < off && sup_now_ms() < end) {
+			ssize_t w =
+			    send(fd, batch + sent, off - sent, MSG_NOSIGNAL);
+
+			if (w > 0)
+				sent += (size_t)w;
+			else if (w == -1 && errno != EAGAIN)
+				break;
+			else
+				sup_sleep_ms(1);
+		}
+		if (sent < off)
+			closed = 1;
+	}
+	ck_assert_msg(closed, "mockresd never cut off a client that does not "
+	                      "read");
+	rss1 = sup_proc_rss_kb(daemon_pid);
+	ck_assert_msg(rss1 - rss0 < 32 * 1024, "RSS grew by %ld kB",
+	              rss1 - rss0);
+	raw_send_use(good, 1, 0, 1);
+	ck_assert_int_eq(collect(good, 1, &a, &b, &o), 0);
+	ck_assert_int_eq(a, 1);
+	close(fd);
+	close(good);
+	stop_daemon();
+}
+END_TEST
+
+/* SIGTERM: holds finish and are answered, new uses are refused, exit 0. */
+START_TEST(test_graceful_sigterm)
+{
+	Mockres__Response *r;
+	int a, b, o, eof, status, fd, other;
+	double t0;
+
+	start_daemon("15", "1000");
+	fd = raw_connect(sock);
+	other = raw_connect(sock);
+	raw_send_use(fd, 1, 0, -1);
+	sup_sleep_ms(100); /* let mockresd admit it */
+	t0 = sup_now_ms();
+	kill(daemon_pid, SIGTERM);
+	sup_sleep_ms(100);
+	raw_send_use(other, 2, 0, -1);
+	r = raw_recv(other, 5000, &eof);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__SHUTTING_DOWN);
+	mockres__response__free_unpacked(r, NULL);
+	ck_assert_int_eq(collect(fd, 1, &a, &b, &o), 0);
+	ck_assert_int_eq(a, 1);
+	ck_assert_double_ge(sup_now_ms() - t0, 700.0);
+	status = sup_wait_exit(daemon_pid, 10000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* its socket file is gone */
+	ck_assert_int_eq(access(sock, F_OK), -1);
+	close(fd);
+	close(other);
+}
+END_TEST
+
+/* A stale socket is replaced; a live daemon is a clear start-up error. */
+START_TEST(test_stale_and_live_socket)
+{
+	const char *argv[] = {MOCKRESD_BIN, "--socket", NULL, NULL};
+	char out[512], err[1024];
+	int rc;
+
+	start_daemon("15", "10");
+	argv[2] = sock;
+	rc = sup_run(argv, out, sizeof(out), err, sizeof(err), 10000);
+	ck_assert_int_ne(rc, 0);
+	ck_assert_msg(strstr(err, "already listening") != NULL, "%s", err);
+	ck_assert(sup_alive(daemon_pid));
+
+	sup_stop(daemon_pid, SIGKILL, 5000);
+	ck_assert_int_eq(access(sock, F_OK), 0); /* left behind */
+	start_daemon("15", "10");
+	ck_assert(sup_alive(daemon_pid));
+	stop_daemon();
+
+	/* a regular file is never removed */
+	close(open(sock, O_CREAT | O_WRONLY, 0600));
+	rc = sup_run(argv, out, sizeof(out), err, sizeof(err), 10000);
+	ck_assert_int_ne(rc, 0);
+	ck_assert_msg(strstr(err, "not a socket") != NULL, "%s", err);
+	unlink(sock);
+}
+END_TEST
+
+START_TEST(test_socket_mode)
+{
+	struct stat st;
+
+	start_daemon("15", "10");
+	ck_assert_int_eq(stat(sock, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0660);
+	stop_daemon();
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("mockresd");
+	TCase *tc = tcase_create("mockresd");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_limit_15_of_20);
+	tcase_add_test(tc, test_serial_waits);
+	tcase_add_test(tc, test_limit_0_live);
+	tcase_add_test(tc, test_bad_frames_isolated);
+	tcase_add_test(tc, test_one_byte_writes);
+	tcase_add_test(tc, test_validation);
+	tcase_add_test(tc, test_watch);
+	tcase_add_test(tc, test_non_reader_cut_off);
+	tcase_add_test(tc, test_graceful_sigterm);
+	tcase_add_test(tc, test_stale_and_live_socket);
+	tcase_add_test(tc, test_socket_mode);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

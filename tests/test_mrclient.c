@@ -1,0 +1,259 @@
+/*
+ * test_mrclient.c: the client library against mockresd's own core, in one
+ * process and one event base: multiplexing, loss, reconnection, caps.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/listener.h>
+
+#include "mockresd.h"
+#include "mrclient.h"
+#include "support.h"
+
+static struct event_base *base;
+static struct mockresd daemon_state;
+static struct evconnlistener *listener;
+static char sock[256];
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+          int len, void *arg)
+{
+	conn_accept(fd);
+}
+
+static void
+daemon_up(uint32_t limit, uint32_t hold_ms)
+{
+	char err[256];
+	int fd = listen_unix(sock, err, sizeof(err));
+
+	ck_assert_msg(fd != -1, "%s", err);
+	daemon_init(&daemon_state, base, limit, hold_ms);
+	listener = evconnlistener_new(base, accept_cb, NULL,
+	                              LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	ck_assert_ptr_nonnull(listener);
+}
+
+static void
+daemon_down(void)
+{
+	struct conn *c;
+
+	evconnlistener_free(listener);
+	listener = NULL;
+	unlink(sock);
+	while ((c = TAILQ_FIRST(&mrd->conns)) != NULL)
+		conn_close(c, NULL);
+}
+
+static void
+setup(void)
+{
+	base = event_base_new();
+	snprintf(sock, sizeof(sock), "%s", sup_path("mrclient.sock"));
+}
+
+static void
+teardown(void)
+{
+	event_base_free(base);
+}
+
+struct tally {
+	int replies, done, admitted, busy, lost;
+	uint64_t last_id;
+};
+
+static void
+tally_cb(const Mockres__Response *resp, void *arg)
+{
+	struct tally *t = arg;
+
+	t->replies++;
+	if (resp == NULL)
+		t->lost++;
+	else if (resp->status == MOCKRES__STATUS__DONE)
+		t->done++;
+	else if (resp->status == MOCKRES__STATUS__ADMITTED)
+		t->admitted++;
+	else if (resp->status == MOCKRES__STATUS__BUSY)
+		t->busy++;
+}
+
+static void
+run_until(int *counter, int want, int timeout_ms)
+{
+	double end = sup_now_ms() + timeout_ms;
+
+	while (*counter < want && sup_now_ms() < end)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+}
+
+START_TEST(test_multiplexed_uses)
+{
+	struct mrclient *mc;
+	struct tally t = {0};
+	int i;
+
+	daemon_up(15, 100);
+	mc = mrclient_new(base, sock, MOCKRES__ROLE__ROLE_CTL, "test");
+	ck_assert_int_eq(mrclient_start(mc), 0);
+	for (i = 0; i < 10; i++)
+		ck_assert_uint_ne(mrclient_use(mc, MOCKRES__USE_MODE__SERIAL,
+		                               -1, tally_cb, &t),
+		                  0);
+	for (i = 0; i < 10; i++)
+		ck_assert_uint_ne(mrclient_use(mc, MOCKRES__USE_MODE__ASYNC, -1,
+		                               tally_cb, &t),
+		                  0);
+	ck_assert_uint_eq(mrclient_pending(mc), 20);
+	run_until(&t.replies, 20, 5000);
+	ck_assert_int_eq(t.replies, 20);
+	ck_assert_int_eq(t.done, 10);
+	ck_assert_int_eq(t.admitted, 5);
+	ck_assert_int_eq(t.busy, 5);
+	ck_assert_uint_eq(mrclient_pending(mc), 0);
+	ck_assert_uint_eq(mrd->res.admitted, 15);
+	ck_assert_uint_eq(mrd->res.rejected, 5);
+	mrclient_free(mc);
+	daemon_down();
+}
+END_TEST
+
+static int states_up, states_down;
+
+static void
+state_cb(struct mrclient *mc, int up, int error, void *arg)
+{
+	if (up)
+		states_up++;
+	else
+		states_down++;
+}
+
+START_TEST(test_loss_and_reconnect)
+{
+	struct mrclient *mc;
+	struct tally t = {0};
+
+	states_up = states_down = 0;
+	daemon_up(0, 5000);
+	mc = mrclient_new(base, sock, MOCKRES__ROLE__ROLE_CTL, "test");
+	mrclient_set_reconnect(mc, 1);
+	mrclient_set_state_cb(mc, state_cb, NULL);
+	ck_assert_int_eq(mrclient_start(mc), 0);
+	mrclient_use(mc, MOCKRES__USE_MODE__SERIAL, -1, tally_cb, &t);
+	mrclient_use(mc, MOCKRES__USE_MODE__SERIAL, -1, tally_cb, &t);
+	/* let the daemon read them, then drop every client */
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	daemon_down();
+	run_until(&t.lost, 2, 5000);
+	ck_assert_int_eq(t.lost, 2);
+	ck_assert(!mrclient_connected(mc));
+	/* sending while down fails at once */
+	errno = 0;
+	ck_assert_uint_eq(
+	    mrclient_use(mc, MOCKRES__USE_MODE__ASYNC, -1, tally_cb, &t), 0);
+	ck_assert_int_eq(errno, ENOTCONN);
+	/* the daemon comes back: the client reconnects by itself */
+	holds_free(&mrd->holds);
+	daemon_up(0, 10);
+	run_until(&states_up, 2, 5000);
+	ck_assert(mrclient_connected(mc));
+	mrclient_use(mc, MOCKRES__USE_MODE__SERIAL, -1, tally_cb, &t);
+	run_until(&t.done, 1, 5000);
+	ck_assert_int_eq(t.done, 1);
+	mrclient_free(mc);
+	daemon_down();
+}
+END_TEST
+
+START_TEST(test_unreachable)
+{
+	struct mrclient *mc;
+
+	mc = mrclient_new(base, sup_path("nothing.sock"),
+	                  MOCKRES__ROLE__ROLE_CTL, "test");
+	ck_assert_int_eq(mrclient_start(mc), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	mrclient_free(mc);
+}
+END_TEST
+
+/* Cancelled requests never call back; their replies are dropped. */
+START_TEST(test_cancel)
+{
+	struct mrclient *mc;
+	struct tally t = {0}, t2 = {0};
+	uint64_t id;
+
+	daemon_up(0, 10);
+	mc = mrclient_new(base, sock, MOCKRES__ROLE__ROLE_CTL, "test");
+	ck_assert_int_eq(mrclient_start(mc), 0);
+	id = mrclient_use(mc, MOCKRES__USE_MODE__SERIAL, -1, tally_cb, &t);
+	mrclient_cancel(mc, id);
+	mrclient_use(mc, MOCKRES__USE_MODE__SERIAL, 50, tally_cb, &t2);
+	run_until(&t2.done, 1, 5000);
+	ck_assert_int_eq(t2.done, 1);
+	ck_assert_int_eq(t.replies, 0);
+	mrclient_free(mc);
+	daemon_down();
+}
+END_TEST
+
+/* The pending table is capped: past it, sends fail at once. */
+START_TEST(test_pending_cap)
+{
+	struct mrclient *mc;
+	struct tally t = {0};
+	int i;
+
+	daemon_up(0, 60000);
+	mc = mrclient_new(base, sock, MOCKRES__ROLE__ROLE_CTL, "test");
+	ck_assert_int_eq(mrclient_start(mc), 0);
+	for (i = 0; i < MRCLIENT_PENDING_MAX - 1; i++) {
+		ck_assert_uint_ne(mrclient_use(mc, MOCKRES__USE_MODE__SERIAL,
+		                               -1, tally_cb, &t),
+		                  0);
+		if (i % 4096 == 0) /* let the bytes flow */
+			event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	}
+	errno = 0;
+	while (mrclient_use(mc, MOCKRES__USE_MODE__SERIAL, -1, tally_cb, &t) !=
+	       0)
+		ck_assert_uint_le(mrclient_pending(mc), MRCLIENT_PENDING_MAX);
+	ck_assert_int_eq(errno, ENOBUFS);
+	ck_assert_uint_eq(mrclient_pending(mc), MRCLIENT_PENDING_MAX);
+	mrclient_free(mc);
+	daemon_down();
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("mrclient");
+	TCase *tc = tcase_create("mrclient");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_multiplexed_uses);
+	tcase_add_test(tc, test_loss_and_reconnect);
+	tcase_add_test(tc, test_unreachable);
+	tcase_add_test(tc, test_cancel);
+	tcase_add_test(tc, test_pending_cap);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,169 @@
+/*
+ * dashboard.c: mockres-dashboard's start-up, signals and shutdown.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <event2/listener.h>
+
+#include "dashboard.h"
+#include "log.h"
+#include "parse.h"
+#include "sdnotify.h"
+#include "sockpath.h"
+
+#define DASH_BACKLOG 1024
+
+static void
+dashboard_usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: mockres-dashboard [--listen ADDR:PORT] [--socket PATH] "
+	    "[-v]\n"
+	    "\n"
+	    "The live page of mockres: the in-flight count sampled every "
+	    "20 ms,\n"
+	    "its rolling average, the limit, and the CPU and memory of each\n"
+	    "process.  GET / (the page), /events (Server-Sent Events),\n"
+	    "/api/stats (JSON), /metrics (Prometheus).\n"
+	    "\n"
+	    "  --listen ADDR:PORT  HTTP address (default " DASH_LISTEN_DEFAULT
+	    ";\n"
+	    "                      [ADDR]:PORT for IPv6)\n"
+	    "  --socket PATH       mockresd's socket (default: "
+	    "$MOCKRES_SOCKET,\n"
+	    "                      else " SOCKPATH_DEFAULT ")\n"
+	    "  -v, --verbose       debug logs\n"
+	    "  --help, --version\n");
+}
+
+static void
+dashboard_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("signal %d: exiting", (int)sig);
+	event_base_loopbreak(arg);
+}
+
+static void
+dashboard_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	/* EMFILE and the like: the next accept may succeed, keep going. */
+	log_warn("accept");
+}
+
+static void
+dashboard_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *sigterm, *sigint;
+	struct feed feed;
+	const char *listen_arg = DASH_LISTEN_DEFAULT, *socket_flag = NULL;
+	const char *sockpath, *why;
+	int ch, verbose = 0;
+
+	while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			listen_arg = optarg;
+			break;
+		case 's':
+			socket_flag = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			dashboard_usage(stdout);
+			return 0;
+		case 'V':
+			printf("mockres-dashboard %s\n", MOCKRES_VERSION);
+			return 0;
+		default:
+			dashboard_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "mockres-dashboard: unexpected argument '%s'\n",
+		        argv[optind]);
+		dashboard_usage(stderr);
+		return 2;
+	}
+	if (parse_listen_addr(listen_arg, &ss, &sslen) == -1) {
+		fprintf(stderr,
+		        "mockres-dashboard: --listen takes ADDR:PORT "
+		        "(e.g. 127.0.0.1:4001 or [::1]:4001) with a port of "
+		        "1..65535, not '%s'\n",
+		        listen_arg);
+		return 2;
+	}
+	if ((sockpath = sockpath_resolve(socket_flag, &why)) == NULL) {
+		fprintf(stderr, "mockres-dashboard: %s\n", why);
+		return 2;
+	}
+	log_init("mockres-dashboard", verbose);
+	signal(SIGPIPE, SIG_IGN);
+	dashboard_raise_nofile();
+
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot create the event base");
+	listener = evconnlistener_new_bind(
+	    base, NULL, NULL,
+	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+	    DASH_BACKLOG, (struct sockaddr *)&ss, (int)sslen);
+	if (listener == NULL)
+		fatal("cannot listen on %s (another dashboard running? pick "
+		      "another with --listen)",
+		      listen_arg);
+	evconnlistener_set_error_cb(listener, dashboard_accept_error_cb);
+
+	sse_init(base);
+	feed_init(&feed, base, sockpath);
+	if (http_init(base, &feed, listener) == -1)
+		fatalx("cannot set up the HTTP server");
+
+	sigterm = evsignal_new(base, SIGTERM, dashboard_signal_cb, base);
+	sigint = evsignal_new(base, SIGINT, dashboard_signal_cb, base);
+	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) ||
+	    evsignal_add(sigint, NULL))
+		fatalx("cannot set up signal handling");
+
+	log_info("serving http://%s/ for mockresd at %s", listen_arg, sockpath);
+	sdnotify_send("READY=1");
+	event_base_dispatch(base);
+
+	sdnotify_send("STOPPING=1");
+	http_free(); /* frees the listener too */
+	feed_free(&feed);
+	event_free(sigterm);
+	event_free(sigint);
+	event_base_free(base);
+	return 0;
+}

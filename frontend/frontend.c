@@ -1,0 +1,191 @@
+/*
+ * frontend.c: mockres-frontend's command line and start-up.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "frontend.h"
+#include "log.h"
+#include "parse.h"
+#include "sockpath.h"
+
+static void
+frontend_usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: mockres-frontend [--listen ADDR:PORT] [--workers N]\n"
+	    "                        [--socket PATH] [--dashboard-url URL] "
+	    "[-v]\n"
+	    "\n"
+	    "The mockres HTTP frontend: GET /part1/serial and /part1/async\n"
+	    "use the mock resource of mockresd; N pre-forked workers.\n"
+	    "\n"
+	    "  --listen ADDR:PORT   where to serve HTTP "
+	    "(default " FRONTEND_LISTEN_DEFAULT ")\n"
+	    "  --workers N          worker processes, 1..%d "
+	    "(default: number of CPUs)\n"
+	    "  --socket PATH        mockresd's socket (default: "
+	    "$MOCKRES_SOCKET,\n"
+	    "                       else " SOCKPATH_DEFAULT ")\n"
+	    "  --dashboard-url URL  where GET / and /part1 redirect (default\n"
+	    "                       " FRONTEND_DASHBOARD_DEFAULT ")\n"
+	    "  -v, --verbose        debug logs\n"
+	    "  --help, --version\n"
+	    "\n"
+	    "Signals: TERM/INT stop gracefully, HUP replaces the workers one "
+	    "by one.\n",
+	    FRONTEND_WORKERS_MAX);
+}
+
+/* An absolute http(s) URL of printable ASCII: it goes into a header. */
+static int
+frontend_valid_url(const char *url)
+{
+	size_t i, n = strlen(url);
+
+	if (n == 0 || n > FRONTEND_URL_MAX)
+		return 0;
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (url[i] <= ' ' || url[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static unsigned
+frontend_default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	if (n > FRONTEND_WORKERS_MAX)
+		return FRONTEND_WORKERS_MAX;
+	return (unsigned)n;
+}
+
+static void
+frontend_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"dashboard-url", required_argument, NULL, 'd'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct frontend_config conf;
+	const char *socket_flag = NULL, *why;
+	char err[512];
+	uint64_t n;
+	unsigned i;
+	int ch, *fds;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.listen_str = FRONTEND_LISTEN_DEFAULT;
+	conf.dashboard_url = FRONTEND_DASHBOARD_DEFAULT;
+	conf.workers = frontend_default_workers();
+
+	while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			conf.listen_str = optarg;
+			break;
+		case 'w':
+			if (parse_u64(optarg, 1, FRONTEND_WORKERS_MAX, &n) ==
+			    -1) {
+				fprintf(
+				    stderr,
+				    "mockres-frontend: --workers "
+				    "must be a whole number 1..%d, not '%s'\n",
+				    FRONTEND_WORKERS_MAX, optarg);
+				return 2;
+			}
+			conf.workers = (unsigned)n;
+			break;
+		case 's':
+			socket_flag = optarg;
+			break;
+		case 'd':
+			if (!frontend_valid_url(optarg)) {
+				fprintf(stderr,
+				        "mockres-frontend: "
+				        "--dashboard-url must be an http:// or "
+				        "https:// URL of at most %d printable "
+				        "characters, not '%s'\n",
+				        FRONTEND_URL_MAX, optarg);
+				return 2;
+			}
+			conf.dashboard_url = optarg;
+			break;
+		case 'v':
+			conf.verbose = 1;
+			break;
+		case 'h':
+			frontend_usage(stdout);
+			return 0;
+		case 'V':
+			printf("mockres-frontend %s\n", MOCKRES_VERSION);
+			return 0;
+		default:
+			frontend_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "mockres-frontend: unexpected argument '%s'\n",
+		        argv[optind]);
+		frontend_usage(stderr);
+		return 2;
+	}
+	if (parse_listen_addr(conf.listen_str, &conf.listen_ss,
+	                      &conf.listen_len) == -1) {
+		fprintf(stderr,
+		        "mockres-frontend: --listen must be ADDR:PORT "
+		        "(e.g. 127.0.0.1:4000 or [::1]:4000), not '%s'\n",
+		        conf.listen_str);
+		return 2;
+	}
+	if ((conf.socket_path = sockpath_resolve(socket_flag, &why)) == NULL) {
+		fprintf(stderr, "mockres-frontend: %s\n", why);
+		return 2;
+	}
+
+	log_init("mockres-frontend", conf.verbose);
+	signal(SIGPIPE, SIG_IGN);
+	frontend_raise_nofile();
+
+	if (listen_check_free(&conf.listen_ss, conf.listen_len, err,
+	                      sizeof(err)) == -1)
+		fatalx("cannot listen on %s: %s", conf.listen_str, err);
+	if ((fds = calloc(conf.workers, sizeof(*fds))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < conf.workers; i++)
+		if ((fds[i] = listen_tcp(&conf.listen_ss, conf.listen_len, err,
+		                         sizeof(err))) == -1)
+			fatalx("cannot listen on %s: %s", conf.listen_str, err);
+
+	return master_run(&conf, fds);
+}

@@ -1,0 +1,91 @@
+/*
+ * frontend.h: the map of mockres-frontend, the pre-forked HTTP frontend.
+ *
+ * One master and N worker processes.  frontend.c reads the command line;
+ * listen.c makes one SO_REUSEPORT listening socket per worker slot (the
+ * kernel spreads connections across them, and a socket outlives the
+ * workers that serve it, so connections queued on it while its worker is
+ * replaced are not refused); master.c forks, respawns, reloads and stops
+ * the workers; worker.c is a worker's life (event base, evhttp, one
+ * mrclient to mockresd, drain on SIGTERM); http.c answers requests.
+ */
+#ifndef MOCKRES_FRONTEND_H
+#define MOCKRES_FRONTEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#define FRONTEND_LISTEN_DEFAULT    "127.0.0.1:4000"
+#define FRONTEND_DASHBOARD_DEFAULT "http://127.0.0.1:4001/"
+#define FRONTEND_WORKERS_MAX       256
+#define FRONTEND_URL_MAX           512
+#define FRONTEND_BACKLOG           4096
+
+#define HTTP_TIMEOUT_S   15   /* read, write and keep-alive idle */
+#define HTTP_HEADERS_MAX 8192 /* bytes of request line and headers */
+#define HTTP_BODY_MAX    4096 /* bytes of request body */
+#define HTTP_REASON_MAX  200  /* bytes of mockresd's error text kept */
+
+#define WORKER_DRAIN_MS       10000 /* in-flight requests after SIGTERM */
+#define WORKER_LINGER_MS      1000  /* keep-alive clients' last request */
+#define WORKER_EXIT_NORESPAWN 2     /* exit code: broken setup, do not retry */
+
+#define MASTER_KILL_MS     15000 /* SIGTERM to SIGKILL for workers */
+#define MASTER_READY_MS    5000  /* a reloaded worker must be ready by */
+#define MASTER_BACKOFF_MIN 100   /* ms before respawning a crash loop */
+#define MASTER_BACKOFF_MAX 10000
+#define MASTER_STABLE_MS   2000 /* a worker that lived this long is fine */
+
+struct frontend_config {
+	struct sockaddr_storage listen_ss;
+	socklen_t listen_len;
+	const char *listen_str;
+	unsigned workers;
+	const char *socket_path;
+	const char *dashboard_url;
+	int verbose;
+};
+
+/* listen.c */
+int listen_check_free(const struct sockaddr_storage *, socklen_t, char *err,
+                      size_t errlen);
+int listen_tcp(const struct sockaddr_storage *, socklen_t, char *err,
+               size_t errlen);
+
+/* master.c */
+int master_run(const struct frontend_config *, int *fds);
+
+/* worker.c */
+struct worker {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	struct mrclient *mc;
+	const struct frontend_config *conf;
+	unsigned slot;
+	int draining;
+	int mrd_warned;   /* "cannot reach mockresd" logged once */
+	uint64_t waiting; /* requests waiting for mockresd */
+	uint64_t active;  /* requests not yet fully answered */
+	uint64_t served;  /* requests answered, for the exit log */
+	struct event *drain_ev;
+	struct event *linger_ev;
+	int lingered;
+	struct event *sig_ev[2];
+};
+
+extern struct worker *wk;
+
+void worker_main(const struct frontend_config *, unsigned slot, int fd,
+                 int ready_fd) __attribute__((noreturn));
+void worker_request_done(void);
+
+/* http.c */
+void http_request_cb(struct evhttp_request *, void *);
+
+#endif

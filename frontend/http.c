@@ -1,0 +1,196 @@
+/*
+ * http.c: the HTTP surface of a worker.
+ *
+ * One catch-all callback routes every request, so that every answer,
+ * errors included, goes through evhttp_send_reply and keeps the
+ * connection alive (evhttp_send_error would close it).  The hot path,
+ * /part1/serial and /part1/async, is: send a Use on the worker's mrclient,
+ * reply when mockresd answers.  No logging and no formatting on it.
+ *
+ * A request waiting for mockresd stays valid until we answer it: evhttp
+ * does not read from its connection meanwhile, so a client that hangs up
+ * is only seen when the answer is written, and libevent then frees the
+ * request.  Every waiting request gets exactly one answer: mockresd's,
+ * or 503 when the connection to mockresd is lost (mrclient calls back
+ * with NULL).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "frontend.h"
+#include "mrclient.h"
+
+#define HTTP_STR(s) (s), sizeof(s) - 1
+
+static void
+http_complete_cb(struct evhttp_request *req, void *arg)
+{
+	wk->active--;
+	worker_request_done();
+}
+
+static void
+http_reply(struct evhttp_request *req, int code, const char *reason,
+           const char *body, size_t len)
+{
+	if (evhttp_request_get_connection(req) == NULL) {
+		/* The client went away: libevent frees REQ, and never calls
+		 * the completion callback. */
+		wk->active--;
+		evhttp_send_reply(req, code, reason, NULL);
+		worker_request_done();
+		return;
+	}
+	if (wk->draining) {
+		/* Without its Connection header an HTTP/1.0 request is not
+		 * keep-alive; HTTP/1.1 closes on our "close". */
+		evhttp_remove_header(evhttp_request_get_input_headers(req),
+		                     "Connection");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Connection", "close");
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+	wk->served++;
+	evhttp_send_reply(req, code, reason, NULL);
+}
+
+/* mockresd's error text is outside input: one printable line, capped. */
+static void
+http_reply_reason(struct evhttp_request *req, int code, const char *reason,
+                  const char *text, const char *fallback)
+{
+	char line[HTTP_REASON_MAX];
+	size_t i;
+
+	if (text == NULL || text[0] == '\0')
+		text = fallback;
+	for (i = 0; i < sizeof(line) && text[i] != '\0'; i++)
+		line[i] = (text[i] < ' ' || text[i] > '~') ? '?' : text[i];
+	http_reply(req, code, reason, line, i);
+}
+
+static void
+http_use_cb(const Mockres__Response *resp, void *arg)
+{
+	struct evhttp_request *req = arg;
+
+	wk->waiting--;
+	if (resp == NULL) {
+		http_reply(
+		    req, 503, "Service Unavailable",
+		    HTTP_STR("mockresd connection lost: outcome unknown, "
+		             "retry later"));
+		return;
+	}
+	switch (resp->status) {
+	case MOCKRES__STATUS__DONE:
+	case MOCKRES__STATUS__ADMITTED:
+		http_reply(req, 200, "OK", HTTP_STR("OK"));
+		break;
+	case MOCKRES__STATUS__BUSY:
+		http_reply_reason(req, 500, "Internal Server Error",
+		                  resp->error, "resource busy");
+		break;
+	case MOCKRES__STATUS__SHUTTING_DOWN:
+		http_reply(req, 503, "Service Unavailable",
+		           HTTP_STR("mockresd is shutting down, retry later"));
+		break;
+	default:
+		http_reply_reason(req, 500, "Internal Server Error",
+		                  resp->error,
+		                  "unexpected answer from mockresd");
+		break;
+	}
+}
+
+static void
+http_use(struct evhttp_request *req, Mockres__UseMode mode)
+{
+	if (mrclient_use(wk->mc, mode, -1, http_use_cb, req) == 0) {
+		if (errno == ENOTCONN)
+			http_reply(
+			    req, 503, "Service Unavailable",
+			    HTTP_STR("mockresd is unreachable, retrying in "
+			             "the background; retry later"));
+		else
+			http_reply(req, 503, "Service Unavailable",
+			           HTTP_STR("too many requests waiting for "
+			                    "mockresd, retry later"));
+		return;
+	}
+	wk->waiting++;
+}
+
+static void
+http_serial(struct evhttp_request *req)
+{
+	http_use(req, MOCKRES__USE_MODE__SERIAL);
+}
+
+static void
+http_async(struct evhttp_request *req)
+{
+	http_use(req, MOCKRES__USE_MODE__ASYNC);
+}
+
+static void
+http_dashboard(struct evhttp_request *req)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Location",
+	                  wk->conf->dashboard_url);
+	http_reply(req, 303, "See Other",
+	           HTTP_STR("see the dashboard at the Location header's URL"));
+}
+
+static void
+http_healthz(struct evhttp_request *req)
+{
+	if (mrclient_connected(wk->mc))
+		http_reply(req, 200, "OK", HTTP_STR("OK"));
+	else
+		http_reply(req, 503, "Service Unavailable",
+		           HTTP_STR("mockresd is unreachable"));
+}
+
+static const struct http_route {
+	const char *path;
+	void (*fn)(struct evhttp_request *);
+} http_routes[] = {
+    {"/part1/serial", http_serial}, {"/part1/async", http_async},
+    {"/", http_dashboard},          {"/part1", http_dashboard},
+    {"/healthz", http_healthz},
+};
+
+void
+http_request_cb(struct evhttp_request *req, void *arg)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	size_t i;
+
+	wk->active++;
+	evhttp_request_set_on_complete_cb(req, http_complete_cb, NULL);
+	if (path == NULL || path[0] == '\0')
+		path = "/";
+	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++)
+		if (strcmp(path, http_routes[i].path) == 0)
+			break;
+	if (i == sizeof(http_routes) / sizeof(http_routes[0])) {
+		http_reply(req, 404, "Not Found", HTTP_STR("not found"));
+		return;
+	}
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Allow", "GET, HEAD");
+		http_reply(req, 405, "Method Not Allowed",
+		           HTTP_STR("method not allowed: use GET or HEAD"));
+		return;
+	}
+	http_routes[i].fn(req);
+}

@@ -1,0 +1,206 @@
+/*
+ * worker.c: one worker process: its event base, its evhttp server on its
+ * slot's listening socket, its one connection to mockresd, and its drain
+ * on SIGTERM.
+ *
+ * Everything here is created after the fork.  The worker tells the master
+ * it is serving by writing one byte on READY_FD; it exits 0 after a drain
+ * and WORKER_EXIT_NORESPAWN when its own setup fails (retrying would fail
+ * the same way).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <event2/http.h>
+
+#include "frontend.h"
+#include "log.h"
+#include "mrclient.h"
+
+struct worker *wk;
+
+static void worker_check_exit(void);
+static void worker_exit(int) __attribute__((noreturn));
+
+static void
+worker_exit(int code)
+{
+	log_debug("exiting after %llu requests",
+	          (unsigned long long)wk->served);
+	/* mrclient first: its pending callbacks must not run on freed
+	 * requests.  evhttp_free then closes idle keep-alive connections. */
+	mrclient_free(wk->mc);
+	if (wk->http != NULL)
+		evhttp_free(wk->http);
+	exit(code);
+}
+
+static void
+worker_mrclient_state_cb(struct mrclient *mc, int up, int error, void *arg)
+{
+	if (up) {
+		if (wk->mrd_warned)
+			log_info("connected to mockresd again");
+		wk->mrd_warned = 0;
+		return;
+	}
+	if (!wk->mrd_warned) {
+		wk->mrd_warned = 1;
+		if (error != 0)
+			log_warnx("mockresd at %s: %s; answering 503 and "
+			          "retrying in the background",
+			          mrclient_path(mc), strerror(error));
+		else
+			log_warnx(
+			    "mockresd at %s closed the connection; "
+			    "answering 503 and retrying in the background",
+			    mrclient_path(mc));
+	}
+}
+
+/* Called by http.c when a request has been answered to the end. */
+void
+worker_request_done(void)
+{
+	if (wk->draining)
+		worker_check_exit();
+}
+
+static void
+worker_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_warnx("%llu requests still unanswered after %d ms; exiting "
+	          "without them",
+	          (unsigned long long)wk->active, WORKER_DRAIN_MS);
+	worker_exit(0);
+}
+
+static void
+worker_linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	wk->lingered = 1;
+	worker_check_exit();
+}
+
+/*
+ * A draining worker answers every request with "Connection: close", and
+ * exits once nothing is waiting for mockresd, every answer is written, and
+ * WORKER_LINGER_MS have passed: a keep-alive client that sends its next
+ * request in that time gets an answer and a clean close, not a reset.
+ */
+static void
+worker_check_exit(void)
+{
+	if (wk->lingered && wk->waiting == 0 && wk->active == 0)
+		worker_exit(0);
+}
+
+static void
+worker_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct timeval tv = {WORKER_DRAIN_MS / 1000,
+	                     (WORKER_DRAIN_MS % 1000) * 1000};
+	struct timeval linger = {WORKER_LINGER_MS / 1000,
+	                         (WORKER_LINGER_MS % 1000) * 1000};
+
+	if (wk->draining)
+		return;
+	log_debug("signal %d: draining %llu requests", (int)sig,
+	          (unsigned long long)wk->active);
+	wk->draining = 1;
+	if (wk->bound != NULL) {
+		/* Closes our copy only: the master keeps the socket, so
+		 * connections queued on it wait for the next worker. */
+		evhttp_del_accept_socket(wk->http, wk->bound);
+		wk->bound = NULL;
+	}
+	evtimer_add(wk->drain_ev, &tv);
+	evtimer_add(wk->linger_ev, &linger);
+}
+
+static void
+worker_setup_http(int fd)
+{
+	struct timeval tv = {HTTP_TIMEOUT_S, 0};
+
+	if ((wk->http = evhttp_new(wk->base)) == NULL)
+		fatalx("cannot create the HTTP server");
+	evhttp_set_timeout_tv(wk->http, &tv);
+	evhttp_set_max_headers_size(wk->http, HTTP_HEADERS_MAX);
+	evhttp_set_max_body_size(wk->http, HTTP_BODY_MAX);
+	evhttp_set_default_content_type(wk->http, "text/plain; charset=utf-8");
+	/* Let every method reach http.c, which answers 405 (evhttp would
+	 * answer 501). */
+	evhttp_set_allowed_methods(
+	    wk->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                  EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	                  EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(wk->http, http_request_cb, NULL);
+	if ((wk->bound = evhttp_accept_socket_with_handle(wk->http, fd)) ==
+	    NULL)
+		fatalx("cannot accept on the listening socket");
+}
+
+void
+worker_main(const struct frontend_config *conf, unsigned slot, int fd,
+            int ready_fd)
+{
+	static struct worker w;
+	static const int sigs[2] = {SIGTERM, SIGINT};
+	char name[32];
+	int i;
+
+	wk = &w;
+	w.conf = conf;
+	w.slot = slot;
+	snprintf(name, sizeof(name), "worker %u", slot);
+	log_setprefix(name);
+
+	/* Do not outlive a master that was killed outright. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGHUP, SIG_IGN);
+
+	if ((w.base = event_base_new()) == NULL) {
+		log_warnx("cannot create the event base");
+		exit(WORKER_EXIT_NORESPAWN);
+	}
+	worker_setup_http(fd);
+	w.mc = mrclient_new(w.base, conf->socket_path,
+	                    MOCKRES__ROLE__ROLE_FRONTEND_WORKER, name);
+	if (w.mc == NULL)
+		fatal("mrclient_new");
+	mrclient_set_reconnect(w.mc, 1);
+	mrclient_set_state_cb(w.mc, worker_mrclient_state_cb, NULL);
+	w.drain_ev = evtimer_new(w.base, worker_drain_cb, NULL);
+	w.linger_ev = evtimer_new(w.base, worker_linger_cb, NULL);
+	if (w.drain_ev == NULL || w.linger_ev == NULL)
+		fatalx("cannot create timers");
+	for (i = 0; i < 2; i++) {
+		w.sig_ev[i] =
+		    evsignal_new(w.base, sigs[i], worker_signal_cb, NULL);
+		if (w.sig_ev[i] == NULL || evsignal_add(w.sig_ev[i], NULL))
+			fatalx("cannot set up signal handling");
+	}
+	/* Signals were blocked across the fork; libevent handles them now. */
+	{
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
+	mrclient_start(w.mc); /* a failure is retried in the loop */
+
+	if (write(ready_fd, "R", 1) != 1)
+		log_warn("cannot tell the master we are ready");
+	close(ready_fd);
+	log_debug("serving (pid %d)", (int)getpid());
+
+	event_base_dispatch(w.base);
+	worker_exit(0);
+}

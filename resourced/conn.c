@@ -7,6 +7,13 @@
  * does not read is disconnected).  A closed connection's struct lives on
  * while holds point to it, so that their end is still accounted to it; its
  * replies are dropped.
+ *
+ * Replies are written once per loop turn: conn_reply() queues the
+ * connection on mrd->dirty and activates flush_ev, which runs after every
+ * callback of this turn and writes each connection's replies with one
+ * writev.  The bufferevent's EV_WRITE is enabled only while a socket did
+ * not take everything; enabling it for every reply cost two epoll_ctl calls
+ * per connection per turn (2 of the 5 syscalls of a pipelined batch).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -61,7 +68,8 @@ conn_accept(evutil_socket_t fd)
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	                  c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_HIGH);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_disable(c->bev, EV_WRITE); /* on by default */
+	bufferevent_enable(c->bev, EV_READ);
 	TAILQ_INSERT_TAIL(&mrd->conns, c, entry);
 	mrd->nconns++;
 	log_debug("client %llu connected: pid %d uid %u",
@@ -89,6 +97,10 @@ conn_close(struct conn *c, const char *why)
 		          (unsigned long long)c->serial_no, (int)c->pid);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
+	if (c->dirty) {
+		TAILQ_REMOVE(&mrd->dirty, c, dirty_entry);
+		c->dirty = 0;
+	}
 	if (c->watch_ev != NULL) {
 		event_free(c->watch_ev);
 		c->watch_ev = NULL;
@@ -124,6 +136,14 @@ conn_reply(struct conn *c, Mockres__Response *resp)
 	if (frame_write(out, &resp->base) == -1) {
 		conn_close(c, "cannot queue a reply");
 		return;
+	}
+	if (!c->dirty) {
+		c->dirty = 1;
+		TAILQ_INSERT_TAIL(&mrd->dirty, c, dirty_entry);
+		if (!mrd->flush_armed) {
+			mrd->flush_armed = 1;
+			event_active(&mrd->flush_ev, EV_TIMEOUT, 1);
+		}
 	}
 	if (evbuffer_get_length(out) > CONN_OUTPUT_MAX)
 		conn_close(c, "over 1 MiB of replies unread (client not "
@@ -165,8 +185,53 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
+conn_write(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	int n;
+
+	if (c->writing)
+		return; /* the bufferevent is on it */
+	/* A socket bufferevent keeps its output frozen to all but itself;
+	 * it unfreezes it around its own writes in just this way. */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, bufferevent_getfd(c->bev));
+	evbuffer_freeze(out, 1);
+	if (n == -1 && errno != EAGAIN && errno != EINTR) {
+		conn_close(c, NULL); /* the read side sees the same */
+		return;
+	}
+	if (evbuffer_get_length(out) > 0) {
+		c->writing = 1;
+		bufferevent_enable(c->bev, EV_WRITE);
+	}
+}
+
+/* flush_ev: the end of a loop turn's callbacks. */
+void
+conn_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c;
+
+	mrd->flush_armed = 0;
+	while ((c = TAILQ_FIRST(&mrd->dirty)) != NULL) {
+		TAILQ_REMOVE(&mrd->dirty, c, dirty_entry);
+		c->dirty = 0;
+		conn_write(c);
+	}
+	if (mrd->shutting_down)
+		daemon_check_exit();
+}
+
+/* The bufferevent wrote the rest: back to writing at the end of turns. */
+static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
+	struct conn *c = arg;
+
+	c->writing = 0;
+	bufferevent_disable(bev, EV_WRITE);
 	if (mrd->shutting_down)
 		daemon_check_exit();
 }

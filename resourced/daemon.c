@@ -18,6 +18,8 @@ daemon_init(struct mockresd *d, struct event_base *base, uint32_t limit,
 	d->uid = geteuid();
 	d->start_us = holds_now_us();
 	TAILQ_INIT(&d->conns);
+	TAILQ_INIT(&d->dirty);
+	event_assign(&d->flush_ev, base, -1, 0, conn_flush, NULL);
 	arena_init(&d->arena);
 	resource_init(&d->res, limit, hold_ms);
 	holds_init(&d->holds, base, HOLD_MAX, dispatch_hold_end, NULL);

@@ -15,6 +15,7 @@
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <event2/listener.h>
 
 #include "arena.h"
@@ -101,7 +102,10 @@ struct conn {
 	uint64_t admitted;
 	uint64_t rejected;
 	uint64_t completed;
-	uint64_t holds; /* holds that still point here */
+	uint64_t holds;                /* holds that still point here */
+	TAILQ_ENTRY(conn) dirty_entry; /* replies queued, not yet written */
+	int dirty;
+	int writing; /* the bufferevent writes what the socket did not take */
 	struct event *watch_ev;
 	uint64_t watch_id;
 	int watch_clients;
@@ -113,6 +117,7 @@ void conn_reply(struct conn *, Mockres__Response *);
 void conn_close(struct conn *, const char *why);
 void conn_release(struct conn *); /* a hold pointing here ended */
 int conn_output_empty(const struct conn *);
+void conn_flush(evutil_socket_t, short, void *);
 
 /* dispatch.c */
 void dispatch_request(struct conn *, const Mockres__Request *);
@@ -131,6 +136,9 @@ struct mockresd {
 	struct resource res;
 	struct holds holds;
 	struct conn_list conns;
+	struct conn_list dirty; /* written once per loop turn by flush_ev */
+	struct event flush_ev;
+	int flush_armed;
 	size_t nconns;
 	uint64_t conn_serial;
 	struct evconnlistener *listener;

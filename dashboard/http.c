@@ -8,6 +8,7 @@
  * answered with evhttp_send_reply from the catch-all handler so a
  * keep-alive connection stays open (evhttp_send_error closes it).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/listener.h>
@@ -39,6 +40,14 @@ http_reply(struct evhttp_request *req, int code, const char *reason,
 		evbuffer_add(b, text, strlen(text));
 	evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (b != NULL && evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* evhttp 2.1 would send the body of a HEAD reply too. */
+		char len[32];
+
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(b));
+		evhttp_add_header(h, "Content-Length", len);
+		evbuffer_drain(b, evbuffer_get_length(b));
+	}
 	evhttp_send_reply(req, code, reason, b);
 	if (body == NULL && b != NULL)
 		evbuffer_free(b);

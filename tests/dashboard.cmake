@@ -1,0 +1,26 @@
+# mockres-dashboard: unit tests of the logic, integration tests of the
+# real binaries, and the page in headless Chromium (label "browser").
+mockres_check_test(test_dashboard_average SOURCES test_dashboard_average.c
+  LIBS dashboard_core LABELS unit TIMEOUT 30)
+mockres_check_test(test_dashboard_snapshot SOURCES test_dashboard_snapshot.c
+  LIBS dashboard_core LABELS unit TIMEOUT 30)
+mockres_check_test(test_dashboard_metrics SOURCES test_dashboard_metrics.c
+  LIBS dashboard_core LABELS unit TIMEOUT 30)
+mockres_check_test(test_dashboard_procs SOURCES test_dashboard_procs.c
+  LIBS dashboard_core LABELS unit TIMEOUT 30)
+mockres_check_test(test_dashboard_http SOURCES test_dashboard_http.c
+  LABELS integration TIMEOUT 300)
+
+# npm ci in tests/browser first; exit 77 (skipped) without playwright-core
+# or Chromium.  The screenshot lands in the build folder.
+find_program(NODE_BIN node)
+if(NODE_BIN)
+  add_test(NAME dashboard_browser
+    COMMAND ${NODE_BIN} ${CMAKE_CURRENT_SOURCE_DIR}/browser/dashboard.mjs
+      --mockresd $<TARGET_FILE:mockresd>
+      --mockresctl $<TARGET_FILE:mockresctl>
+      --dashboard $<TARGET_FILE:mockres-dashboard>
+      --out ${CMAKE_BINARY_DIR})
+  set_tests_properties(dashboard_browser PROPERTIES LABELS browser
+    TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()

@@ -1,0 +1,393 @@
+/*
+ * test_dashboard_http.c: mockres-dashboard as a user runs it, against a
+ * real mockresd: flags, routes, the event stream (rate, content, HTTP/1.0),
+ * /api/stats against mockresctl, mockresd going away and coming back, and
+ * browsers that leave.
+ */
+#include <check.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static const char *sock;
+static pid_t daemon_pid, dash_pid;
+static int port;
+static char big[1 << 19];
+
+static void
+start_daemon(const char *limit)
+{
+	const char *extra[] = {"--limit", limit, NULL};
+
+	sock = sup_path("mockresd.sock");
+	daemon_pid = sup_start_mockresd(sock, extra);
+	ck_assert_int_gt(daemon_pid, 0);
+}
+
+static void
+start_dashboard(void)
+{
+	char listen[64];
+	const char *argv[] = {DASHBOARD_BIN, "--socket", sock,
+	                      "--listen",    listen,     NULL};
+
+	port = sup_free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	dash_pid = sup_spawn(argv, "dashboard");
+	ck_assert_int_gt(dash_pid, 0);
+	ck_assert_int_eq(sup_wait_port(port, 5000), 0);
+}
+
+static void
+start_both(const char *limit)
+{
+	start_daemon(limit);
+	start_dashboard();
+}
+
+/* Waits until /api/stats says "connected":WANT; 0 or -1. */
+static int
+wait_connected(int want, int timeout_ms)
+{
+	struct sup_http_resp r;
+	double end = sup_now_ms() + timeout_ms;
+	const char *needle =
+	    want ? "\"connected\":true" : "\"connected\":false";
+
+	while (sup_now_ms() < end) {
+		if (sup_http(port, "GET", "/api/stats", NULL, &r, 2000) == 0 &&
+		    r.status == 200 && strstr(r.body, needle) != NULL)
+			return 0;
+		sup_sleep_ms(20);
+	}
+	return -1;
+}
+
+static size_t
+count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/* Reads the event stream for MS milliseconds into big[]. */
+static ssize_t
+read_events(const char *version_and_headers, int ms)
+{
+	char req[256];
+	ssize_t n;
+
+	snprintf(req, sizeof(req), "GET /events %s\r\n\r\n",
+	         version_and_headers);
+	n = sup_http_raw(port, req, strlen(req), big, sizeof(big), ms);
+	ck_assert_int_gt(n, 0);
+	big[n] = '\0';
+	return n;
+}
+
+static long
+sse_gauge(void)
+{
+	struct sup_http_resp r;
+	const char *p;
+
+	if (sup_http(port, "GET", "/metrics", NULL, &r, 2000) != 0 ||
+	    (p = strstr(r.body, "\nmockres_dashboard_sse_clients ")) == NULL)
+		return -1;
+	return strtol(p + 31, NULL, 10);
+}
+
+START_TEST(test_flags)
+{
+	char out[4096], err[4096];
+	const char *help[] = {DASHBOARD_BIN, "--help", NULL};
+	const char *version[] = {DASHBOARD_BIN, "--version", NULL};
+	const char *bad_listen[] = {DASHBOARD_BIN, "--listen", "localhost",
+	                            NULL};
+	const char *port0[] = {DASHBOARD_BIN, "--listen", "127.0.0.1:0", NULL};
+	const char *bad_host[] = {DASHBOARD_BIN, "--listen", "1.2.3:80", NULL};
+	const char *unknown[] = {DASHBOARD_BIN, "--frobnicate", NULL};
+	const char *extra[] = {DASHBOARD_BIN, "extra", NULL};
+
+	ck_assert_int_eq(
+	    sup_run(help, out, sizeof(out), err, sizeof(err), 5000), 0);
+	ck_assert_ptr_nonnull(strstr(out, "usage: mockres-dashboard"));
+	ck_assert_ptr_nonnull(strstr(out, "--listen"));
+	ck_assert_int_eq(
+	    sup_run(version, out, sizeof(out), err, sizeof(err), 5000), 0);
+	ck_assert_ptr_nonnull(strstr(out, "mockres-dashboard "));
+	ck_assert_int_eq(
+	    sup_run(bad_listen, out, sizeof(out), err, sizeof(err), 5000), 2);
+	ck_assert_ptr_nonnull(strstr(err, "--listen takes ADDR:PORT"));
+	ck_assert_int_eq(
+	    sup_run(port0, out, sizeof(out), err, sizeof(err), 5000), 2);
+	ck_assert_int_eq(
+	    sup_run(bad_host, out, sizeof(out), err, sizeof(err), 5000), 2);
+	ck_assert_int_eq(
+	    sup_run(unknown, out, sizeof(out), err, sizeof(err), 5000), 2);
+	ck_assert_int_eq(
+	    sup_run(extra, out, sizeof(out), err, sizeof(err), 5000), 2);
+	ck_assert_ptr_nonnull(strstr(err, "unexpected argument 'extra'"));
+}
+END_TEST
+
+START_TEST(test_listen_in_use)
+{
+	char out[1024], err[4096], listen[64];
+	const char *argv[] = {DASHBOARD_BIN, "--socket", "/nonexistent.sock",
+	                      "--listen",    listen,     NULL};
+
+	start_both("15");
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	ck_assert_int_eq(
+	    sup_run(argv, out, sizeof(out), err, sizeof(err), 5000), 1);
+	ck_assert_ptr_nonnull(strstr(err, "cannot listen on"));
+}
+END_TEST
+
+START_TEST(test_routes)
+{
+	struct sup_http_resp r;
+	char h[256];
+
+	start_both("15");
+	ck_assert_int_eq(sup_http(port, "GET", "/", NULL, &r, 5000), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(
+	    sup_http_header(&r, "Content-Type", h, sizeof(h)));
+	ck_assert_str_eq(h, "text/html; charset=utf-8");
+	ck_assert_ptr_nonnull(strstr(
+	    r.body, "<title>Concurrent Requests to Mock Resource</title>"));
+	ck_assert_ptr_nonnull(strstr(r.body, "EventSource"));
+	/* self-contained: nothing fetched from elsewhere */
+	ck_assert_ptr_null(strstr(r.body, "<script src"));
+	ck_assert_ptr_null(strstr(r.body, "stylesheet"));
+
+	ck_assert_int_eq(sup_http(port, "HEAD", "/", NULL, &r, 5000), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.body_len, 0);
+
+	ck_assert_int_eq(sup_http(port, "POST", "/", NULL, &r, 5000), 0);
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_ptr_nonnull(sup_http_header(&r, "Allow", h, sizeof(h)));
+	ck_assert_str_eq(h, "GET, HEAD");
+	ck_assert_int_eq(sup_http(port, "PATCH", "/metrics", NULL, &r, 5000),
+	                 0);
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_int_eq(sup_http(port, "GET", "/nope", NULL, &r, 5000), 0);
+	ck_assert_int_eq(r.status, 404);
+	ck_assert_ptr_nonnull(strstr(r.body, "/api/stats"));
+
+	ck_assert_int_eq(wait_connected(1, 5000), 0);
+	ck_assert_int_eq(sup_http(port, "GET", "/api/stats", NULL, &r, 5000),
+	                 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(
+	    sup_http_header(&r, "Content-Type", h, sizeof(h)));
+	ck_assert_str_eq(h, "application/json");
+	ck_assert_ptr_nonnull(strstr(r.body, "\"average\":"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\"processes\":[{"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\"role\":\"mockresd\""));
+	ck_assert_ptr_nonnull(strstr(r.body, "\"role\":\"dashboard\""));
+
+	ck_assert_int_eq(sup_http(port, "GET", "/metrics", NULL, &r, 5000), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(
+	    sup_http_header(&r, "Content-Type", h, sizeof(h)));
+	ck_assert_ptr_nonnull(strstr(h, "text/plain; version=0.0.4"));
+	ck_assert_ptr_nonnull(strstr(r.body, "# TYPE mockres_in_flight gauge"));
+	ck_assert_ptr_nonnull(strstr(r.body, "\nmockres_limit 15\n"));
+	ck_assert_ptr_nonnull(strstr(r.body, "# TYPE mockres_peak gauge"));
+	ck_assert_ptr_nonnull(
+	    strstr(r.body, "# TYPE mockres_admitted_total counter"));
+	ck_assert_ptr_nonnull(
+	    strstr(r.body, "# TYPE mockres_rejected_total counter"));
+	ck_assert_ptr_nonnull(
+	    strstr(r.body, "# TYPE mockres_completed_total counter"));
+	ck_assert_ptr_nonnull(
+	    strstr(r.body, "mockres_process_cpu_seconds_total{pid=\""));
+	ck_assert_ptr_nonnull(
+	    strstr(r.body, "mockres_process_resident_memory_bytes{pid=\""));
+	ck_assert_ptr_nonnull(strstr(r.body, "\nmockres_up 1\n"));
+}
+END_TEST
+
+/* About 50 events a second, each carrying the count. */
+START_TEST(test_events_rate_and_count)
+{
+	const char *use[] = {"use", "--async", "--hold-ms", "5000", NULL};
+	char out[1024];
+	size_t events;
+	int i;
+
+	start_both("15");
+	ck_assert_int_eq(wait_connected(1, 5000), 0);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(sup_ctl(sock, use, out, sizeof(out)), 0);
+	read_events("HTTP/1.1\r\nHost: x", 2000);
+	ck_assert_ptr_nonnull(strstr(big, "HTTP/1.1 200"));
+	ck_assert_ptr_nonnull(strstr(big, "Content-Type: text/event-stream"));
+	ck_assert_ptr_nonnull(strstr(big, "Cache-Control: no-cache"));
+	ck_assert_ptr_nonnull(strstr(big, "Transfer-Encoding: chunked"));
+	events = count(big, "data: {");
+	ck_assert_msg(events >= 40 && events <= 160,
+	              "%zu events in 2 s, expected about 100", events);
+	ck_assert_ptr_nonnull(strstr(big, "data: {\"in_flight\":3,"));
+	ck_assert_ptr_nonnull(strstr(big, "\"average\":3.00"));
+}
+END_TEST
+
+/* HTTP/1.0 with keep-alive (what ab -k sends): a stream, not an empty
+ * body with Content-Length: 0. */
+START_TEST(test_events_http10)
+{
+	size_t events;
+
+	start_both("15");
+	ck_assert_int_eq(wait_connected(1, 5000), 0);
+	read_events("HTTP/1.0\r\nConnection: keep-alive", 1000);
+	ck_assert_ptr_nonnull(strstr(big, "HTTP/1.0 200"));
+	ck_assert_ptr_null(strstr(big, "Content-Length: 0"));
+	events = count(big, "data: {");
+	ck_assert_msg(events >= 15, "%zu events in 1 s", events);
+}
+END_TEST
+
+START_TEST(test_api_stats_matches_ctl)
+{
+	const char *use[] = {"use", "--async", "--hold-ms", "8000", NULL};
+	struct sup_http_resp r;
+	struct sup_stats st;
+	char out[1024];
+	uint64_t v;
+
+	start_both("2");
+	ck_assert_int_eq(sup_ctl(sock, use, out, sizeof(out)), 0);
+	ck_assert_int_eq(sup_ctl(sock, use, out, sizeof(out)), 0);
+	ck_assert_int_eq(sup_ctl(sock, use, out, sizeof(out)), 1); /* busy */
+	sup_sleep_ms(200); /* a few watch pushes */
+	ck_assert_int_eq(sup_stats(sock, &st), 0);
+	ck_assert_int_eq(sup_http(port, "GET", "/api/stats", NULL, &r, 5000),
+	                 0);
+	ck_assert_int_eq(sup_json_u64(r.body, "limit", &v), 0);
+	ck_assert_uint_eq(v, st.limit);
+	ck_assert_uint_eq(v, 2);
+	ck_assert_int_eq(sup_json_u64(r.body, "admitted", &v), 0);
+	ck_assert_uint_eq(v, st.admitted);
+	ck_assert_uint_eq(v, 2);
+	ck_assert_int_eq(sup_json_u64(r.body, "rejected", &v), 0);
+	ck_assert_uint_eq(v, st.rejected);
+	ck_assert_uint_eq(v, 1);
+	ck_assert_int_eq(sup_json_u64(r.body, "completed", &v), 0);
+	ck_assert_uint_eq(v, st.completed);
+	ck_assert_int_eq(sup_json_u64(r.body, "peak", &v), 0);
+	ck_assert_uint_eq(v, st.peak);
+	ck_assert_int_eq(sup_json_u64(r.body, "in_flight", &v), 0);
+	ck_assert_uint_eq(v, st.in_flight);
+	ck_assert_uint_eq(v, 2);
+	ck_assert_int_eq(sup_json_u64(r.body, "daemon_pid", &v), 0);
+	ck_assert_uint_eq(v, (uint64_t)daemon_pid);
+}
+END_TEST
+
+START_TEST(test_mockresd_down_and_back)
+{
+	struct sup_http_resp r;
+	size_t events;
+
+	start_both("15");
+	ck_assert_int_eq(wait_connected(1, 5000), 0);
+	ck_assert_int_eq(sup_stop(daemon_pid, SIGKILL, 5000) != -1, 1);
+	ck_assert_int_eq(wait_connected(0, 3000), 0);
+
+	/* Still streaming, at the slower cadence, saying so. */
+	read_events("HTTP/1.1\r\nHost: x", 1600);
+	events = count(big, "data: {");
+	ck_assert_msg(events >= 2 && events <= 10, "%zu events", events);
+	ck_assert_uint_eq(count(big, "\"connected\":false"), events);
+	ck_assert_int_eq(sup_http(port, "GET", "/metrics", NULL, &r, 5000), 0);
+	ck_assert_ptr_nonnull(strstr(r.body, "\nmockres_up 0\n"));
+
+	start_daemon("15");
+	ck_assert_int_eq(wait_connected(1, 5000), 0);
+	ck_assert_int_eq(sup_http(port, "GET", "/metrics", NULL, &r, 5000), 0);
+	ck_assert_ptr_nonnull(strstr(r.body, "\nmockres_up 1\n"));
+	ck_assert(sup_alive(dash_pid));
+}
+END_TEST
+
+/* Browsers that leave are forgotten: the gauge and our fds come back. */
+START_TEST(test_clients_leave)
+{
+	enum { N = 100 };
+	const char req[] = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct sockaddr_in sin;
+	int fds[N], i;
+	long base_fds;
+
+	start_both("15");
+	ck_assert_int_eq(wait_connected(1, 5000), 0);
+	base_fds = sup_proc_fds(dash_pid);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < N; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_ge(fds[i], 0);
+		ck_assert_int_eq(
+		    connect(fds[i], (struct sockaddr *)&sin, sizeof(sin)), 0);
+		ck_assert_int_eq(send(fds[i], req, sizeof(req) - 1, 0),
+		                 (ssize_t)sizeof(req) - 1);
+	}
+	for (i = 0; i < 100 && sse_gauge() != N; i++)
+		sup_sleep_ms(20);
+	ck_assert_int_eq(sse_gauge(), N);
+	for (i = 0; i < N; i++)
+		close(fds[i]);
+	for (i = 0; i < 150 && sse_gauge() != 0; i++)
+		sup_sleep_ms(20);
+	ck_assert_int_eq(sse_gauge(), 0);
+	ck_assert_int_le(sup_proc_fds(dash_pid), base_fds + 1);
+	ck_assert(sup_alive(dash_pid));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("dashboard_http");
+	TCase *tc = tcase_create("http");
+	SRunner *sr;
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_flags);
+	tcase_add_test(tc, test_listen_in_use);
+	tcase_add_test(tc, test_routes);
+	tcase_add_test(tc, test_events_rate_and_count);
+	tcase_add_test(tc, test_events_http10);
+	tcase_add_test(tc, test_api_stats_matches_ctl);
+	tcase_add_test(tc, test_mockresd_down_and_back);
+	tcase_add_test(tc, test_clients_leave);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,196 @@
+/*
+ * test_dashboard_procs.c: the process table: /proc/PID/stat parsing, who
+ * is listed from a watch push, and CPU/RSS sampled from the real /proc
+ * (this process, and a child named like the frontend master).
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dashboard.h"
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+START_TEST(test_parse_stat)
+{
+	unsigned long long ticks = 0;
+	pid_t ppid = 0;
+
+	ck_assert_int_eq(
+	    procs_parse_stat(
+	        "812 (mockres-fronten) S 811 812 "
+	        "811 0 -1 4194560 312 0 0 0 17 5 0 0 20 0 1 0 9913 10280960 "
+	        "512 18446744073709551615",
+	        &ppid, &ticks),
+	    0);
+	ck_assert_int_eq(ppid, 811);
+	ck_assert_uint_eq(ticks, 22);
+	/* A command name with spaces and a ')' in it. */
+	ck_assert_int_eq(procs_parse_stat("9 (a) b (c)) R 1 9 9 0 -1 0 0 0 0 "
+	                                  "0 100 200 0 0\n",
+	                                  &ppid, &ticks),
+	                 0);
+	ck_assert_int_eq(ppid, 1);
+	ck_assert_uint_eq(ticks, 300);
+	ck_assert_int_eq(procs_parse_stat("", &ppid, &ticks), -1);
+	ck_assert_int_eq(procs_parse_stat("9 (x) R 1 9 9", &ppid, &ticks), -1);
+	ck_assert_int_eq(procs_parse_stat("9 (x) R -1 9 9 0 -1 0 0 0 0 0 1 2",
+	                                  &ppid, &ticks),
+	                 -1);
+	ck_assert_int_eq(
+	    procs_parse_stat("9 (x) R 1 9 9 0 -1 0 0 0 0 0 x 2", &ppid, &ticks),
+	    -1);
+}
+END_TEST
+
+START_TEST(test_from_stats)
+{
+	static struct procs ps;
+	Mockres__Stats s = MOCKRES__STATS__INIT;
+	Mockres__ClientInfo ci[5], *cip[5];
+	const Mockres__Role roles[5] = {
+	    MOCKRES__ROLE__ROLE_FRONTEND_WORKER, MOCKRES__ROLE__ROLE_CTL,
+	    MOCKRES__ROLE__ROLE_BENCH, MOCKRES__ROLE__ROLE_BENCH,
+	    MOCKRES__ROLE__ROLE_FRONTEND_WORKER};
+	const uint32_t pids[5] = {4000002, 4000003, 4000004, 4000004, 4000001};
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		mockres__client_info__init(&ci[i]);
+		ci[i].pid = pids[i];
+		ci[i].role = roles[i];
+		ci[i].in_flight = (uint64_t)i + 1;
+		cip[i] = &ci[i];
+	}
+	s.in_flight = 15;
+	s.daemon_pid = 4000000;
+	s.n_clients = 5;
+	s.clients = cip;
+	procs_init(&ps);
+	procs_from_stats(&ps, &s, getpid(), now_ms());
+	/* mockresd, workers by pid, one bench (its two connections summed),
+	 * the dashboard; no ctl. */
+	ck_assert_uint_eq(ps.n, 5);
+	ck_assert_int_eq(ps.p[0].pid, 4000000);
+	ck_assert_int_eq(ps.p[0].role, PROC_DAEMON);
+	ck_assert_uint_eq(ps.p[0].in_flight, 15);
+	ck_assert_int_eq(ps.p[1].pid, 4000001);
+	ck_assert_uint_eq(ps.p[1].in_flight, 5);
+	ck_assert_int_eq(ps.p[2].pid, 4000002);
+	ck_assert_int_eq(ps.p[3].role, PROC_BENCH);
+	ck_assert_uint_eq(ps.p[3].in_flight, 3 + 4);
+	ck_assert_int_eq(ps.p[4].pid, getpid());
+	ck_assert_int_eq(ps.p[4].role, PROC_DASHBOARD);
+	ck_assert_uint_gt(ps.p[4].rss_kb, 0); /* newcomers sampled at once */
+
+	/* The next push without the workers: they leave the table. */
+	s.n_clients = 0;
+	procs_from_stats(&ps, &s, getpid(), now_ms());
+	ck_assert_uint_eq(ps.n, 2);
+	procs_from_stats(&ps, NULL, getpid(), now_ms());
+	ck_assert_uint_eq(ps.n, 1);
+	ck_assert_str_eq(procs_role_name(ps.p[0].role), "dashboard");
+}
+END_TEST
+
+START_TEST(test_sample_cpu)
+{
+	static struct procs ps;
+	volatile unsigned long x = 0;
+	double t0;
+
+	procs_init(&ps);
+	procs_from_stats(&ps, NULL, getpid(), now_ms());
+	ck_assert_uint_eq(ps.n, 1);
+	t0 = now_ms();
+	while (now_ms() - t0 < 300) /* burn 300 ms of CPU */
+		x++;
+	procs_sample(&ps, now_ms());
+	ck_assert_msg(ps.p[0].cpu_percent > 30 && ps.p[0].cpu_percent < 150,
+	              "cpu %.1f%%", ps.p[0].cpu_percent);
+	ck_assert_uint_gt(ps.p[0].rss_kb, 100);
+	ck_assert(procs_cpu_seconds(&ps, &ps.p[0]) > 0.1);
+}
+END_TEST
+
+/* A worker whose parent is named mockres-frontend brings the master in. */
+START_TEST(test_master_found)
+{
+	static struct procs ps;
+	Mockres__Stats s = MOCKRES__STATS__INIT;
+	Mockres__ClientInfo ci = MOCKRES__CLIENT_INFO__INIT, *cip = &ci;
+	int fds[2];
+	pid_t master, worker = 0;
+	size_t i;
+	int found = 0;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((master = fork()) == 0) {
+		pid_t w;
+
+		prctl(PR_SET_NAME, "mockres-frontend");
+		if ((w = fork()) == 0) {
+			pause();
+			_exit(0);
+		}
+		if (write(fds[1], &w, sizeof(w)) != sizeof(w))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_gt(master, 0);
+	ck_assert_int_eq(read(fds[0], &worker, sizeof(worker)), sizeof(worker));
+	usleep(50000); /* let the master's name settle */
+
+	ci.pid = (uint32_t)worker;
+	ci.role = MOCKRES__ROLE__ROLE_FRONTEND_WORKER;
+	s.daemon_pid = (uint32_t)getpid();
+	s.n_clients = 1;
+	s.clients = &cip;
+	procs_init(&ps);
+	procs_from_stats(&ps, &s, getpid(), now_ms());
+	procs_sample(&ps, now_ms());
+	ck_assert_int_eq(ps.master, master);
+	procs_from_stats(&ps, &s, getpid(), now_ms());
+	for (i = 0; i < ps.n; i++)
+		if (ps.p[i].pid == master &&
+		    ps.p[i].role == PROC_FRONTEND_MASTER)
+			found = 1;
+	kill(worker, SIGKILL);
+	kill(master, SIGKILL);
+	waitpid(master, NULL, 0);
+	ck_assert_msg(found, "the master is not in the table");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("dashboard_procs");
+	TCase *tc = tcase_create("procs");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_parse_stat);
+	tcase_add_test(tc, test_from_stats);
+	tcase_add_test(tc, test_sample_cpu);
+	tcase_add_test(tc, test_master_found);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

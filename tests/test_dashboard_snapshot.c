@@ -1,0 +1,145 @@
+/*
+ * test_dashboard_snapshot.c: the JSON snapshot of /events and /api/stats,
+ * with the names DESIGN.md fixes.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dashboard.h"
+
+static char *
+take(struct evbuffer *b)
+{
+	size_t n = evbuffer_get_length(b);
+	char *s = malloc(n + 1);
+
+	evbuffer_remove(b, s, n);
+	s[n] = '\0';
+	return s;
+}
+
+static void
+fill(Mockres__Stats *s, struct average *a, struct procs *ps)
+{
+	int i;
+
+	mockres__stats__init(s);
+	s->in_flight = 3;
+	s->limit = 15;
+	s->peak = 15;
+	s->admitted = 120;
+	s->rejected = 4;
+	s->completed = 117;
+	s->hold_ms = 500;
+	s->uptime_ms = 81234;
+	s->daemon_pid = 811;
+	s->clients_connected = 5;
+	average_reset(a);
+	for (i = 0; i < 10; i++)
+		average_add(a, 3);
+	average_add(a, 2);
+	procs_init(ps);
+	ps->n = 2;
+	ps->p[0].pid = 811;
+	ps->p[0].role = PROC_DAEMON;
+	ps->p[0].in_flight = 3;
+	ps->p[0].cpu_percent = 1.26;
+	ps->p[0].rss_kb = 1900;
+	ps->p[1].pid = 812;
+	ps->p[1].role = PROC_FRONTEND_WORKER;
+	ps->p[1].in_flight = 2;
+	ps->p[1].cpu_percent = 3.5;
+	ps->p[1].rss_kb = 2048;
+}
+
+START_TEST(test_snapshot_exact)
+{
+	struct evbuffer *b = evbuffer_new();
+	Mockres__Stats s;
+	struct average a;
+	static struct procs ps;
+	char *json;
+
+	fill(&s, &a, &ps);
+	snapshot_json(b, &s, 1, &a, &ps);
+	json = take(b);
+	ck_assert_str_eq(
+	    json,
+	    "{\"in_flight\":3,\"limit\":15,\"peak\":15,\"admitted\":120,"
+	    "\"rejected\":4,\"completed\":117,\"hold_ms\":500,"
+	    "\"uptime_ms\":81234,\"daemon_pid\":811,\"clients_connected\":5,"
+	    "\"shutting_down\":false,\"average\":2.91,\"connected\":true,"
+	    "\"processes\":[{\"pid\":811,\"role\":\"mockresd\","
+	    "\"in_flight\":3,\"cpu_percent\":1.3,\"rss_kb\":1900},"
+	    "{\"pid\":812,\"role\":\"frontend-worker\",\"in_flight\":2,"
+	    "\"cpu_percent\":3.5,\"rss_kb\":2048}]}");
+	free(json);
+	evbuffer_free(b);
+}
+END_TEST
+
+START_TEST(test_snapshot_disconnected_empty)
+{
+	struct evbuffer *b = evbuffer_new();
+	Mockres__Stats s;
+	struct average a;
+	static struct procs ps;
+	char *json;
+
+	mockres__stats__init(&s);
+	average_reset(&a);
+	procs_init(&ps);
+	snapshot_json(b, &s, 0, &a, &ps);
+	json = take(b);
+	ck_assert_ptr_nonnull(strstr(json, "\"connected\":false"));
+	ck_assert_ptr_nonnull(strstr(json, "\"average\":0.00"));
+	ck_assert_ptr_nonnull(strstr(json, "\"processes\":[]}"));
+	ck_assert_int_eq(json[0], '{');
+	free(json);
+	evbuffer_free(b);
+}
+END_TEST
+
+/* The SSE framing: one "data:" line, a blank line, the JSON intact. */
+START_TEST(test_snap_event_and_json)
+{
+	struct evbuffer *json = evbuffer_new(), *out = evbuffer_new();
+	struct snap *sn;
+	char *s;
+
+	evbuffer_add_printf(json, "{\"in_flight\":7}");
+	sn = snap_new(json);
+	ck_assert_ptr_nonnull(sn);
+	ck_assert_uint_eq(evbuffer_get_length(json), 0);
+	ck_assert_int_eq(snap_add_event(sn, out), 0);
+	ck_assert_int_eq(snap_add_json(sn, out), 0);
+	ck_assert_uint_eq(sn->refs, 3);
+	s = take(out); /* drains: the references are released */
+	ck_assert_str_eq(s, "data: {\"in_flight\":7}\n\n{\"in_flight\":7}");
+	ck_assert_uint_eq(sn->refs, 1);
+	snap_unref(sn);
+	free(s);
+	evbuffer_free(json);
+	evbuffer_free(out);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("dashboard_snapshot");
+	TCase *tc = tcase_create("snapshot");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_snapshot_exact);
+	tcase_add_test(tc, test_snapshot_disconnected_empty);
+	tcase_add_test(tc, test_snap_event_and_json);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -477,6 +477,53 @@ START_TEST(test_keepalive)
 }
 END_TEST
 
+/* Clients that hang up while their serial request waits cost nothing. */
+START_TEST(test_client_hangup)
+{
+	pid_t before[8], after[8];
+	struct sockaddr_in sin;
+	struct sup_http_resp r;
+	static const char req[] =
+	    "GET /part1/serial HTTP/1.1\r\nHost: x\r\n\r\n";
+	long fds0, fds1;
+	int i, fd;
+	double end;
+
+	start_mockresd("0", "500");
+	start_frontend();
+	ck_assert_int_eq(workers_of(fe_pid, before, 8), 2);
+	fds0 = sup_proc_fds(before[0]) + sup_proc_fds(before[1]);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 40; i++) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_eq(
+		    connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+		ck_assert_int_eq(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL),
+		                 (ssize_t)sizeof(req) - 1);
+		sup_sleep_ms(2);
+		close(fd);
+	}
+	/* The holds end, the answers hit closed sockets: nothing breaks and
+	 * every connection is released. */
+	end = sup_now_ms() + 10000;
+	do {
+		sup_sleep_ms(100);
+		fds1 = sup_proc_fds(before[0]) + sup_proc_fds(before[1]);
+	} while (fds1 > fds0 && sup_now_ms() < end);
+	ck_assert_int_eq(fds1, fds0);
+	ck_assert_int_eq(workers_of(fe_pid, after, 8), 2);
+	ck_assert(after[0] == before[0] || after[0] == before[1]);
+	ck_assert(after[1] == before[0] || after[1] == before[1]);
+	ck_assert_int_eq(sup_http(port, "GET", "/part1/serial", NULL, &r, 5000),
+	                 0);
+	ck_assert_int_eq(r.status, 200);
+	stop_all();
+}
+END_TEST
+
 /* SIGHUP replaces every worker while requests keep succeeding. */
 START_TEST(test_sighup_reload)
 {
@@ -525,6 +572,7 @@ frontend_suite(void)
 	tcase_add_test(tc, test_worker_respawn);
 	tcase_add_test(tc, test_sigterm_drains);
 	tcase_add_test(tc, test_keepalive);
+	tcase_add_test(tc, test_client_hangup);
 	tcase_add_test(tc, test_sighup_reload);
 	suite_add_tcase(s, tc);
 	return s;

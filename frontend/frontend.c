@@ -187,5 +187,7 @@ main(int argc, char *argv[])
 		                         sizeof(err))) == -1)
 			fatalx("cannot listen on %s: %s", conf.listen_str, err);
 
-	return master_run(&conf, fds);
+	ch = master_run(&conf, fds);
+	free(fds);
+	return ch;
 }

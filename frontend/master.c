@@ -515,8 +515,23 @@ master_run(const struct frontend_config *conf, int *fds)
 
 	while ((mw = TAILQ_FIRST(&m.workers)) != NULL) {
 		TAILQ_REMOVE(&m.workers, mw, entry);
+		if (mw->ready_ev != NULL) {
+			event_free(mw->ready_ev);
+			close(mw->ready_fd);
+		}
 		free(mw);
 	}
+	for (i = 0; i < conf->workers; i++) {
+		event_free(m.slots[i].respawn_ev);
+		if (m.slots[i].fd != -1)
+			close(m.slots[i].fd);
+	}
+	for (i = 0; i < 4; i++)
+		event_free(m.sig_ev[i]);
+	event_free(m.reload_timer);
+	event_free(m.kill_timer);
+	event_base_free(m.base);
+	free(m.slots);
 	if (m.exit_code == 0)
 		log_info("all workers gone; exiting");
 	return m.exit_code;

@@ -513,7 +513,7 @@ START_TEST(test_client_hangup)
 		sup_sleep_ms(100);
 		fds1 = sup_proc_fds(before[0]) + sup_proc_fds(before[1]);
 	} while (fds1 > fds0 && sup_now_ms() < end);
-	ck_assert_int_eq(fds1, fds0);
+	ck_assert_int_le(fds1, fds0);
 	ck_assert_int_eq(workers_of(fe_pid, after, 8), 2);
 	ck_assert(after[0] == before[0] || after[0] == before[1]);
 	ck_assert(after[1] == before[0] || after[1] == before[1]);

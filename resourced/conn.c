@@ -188,7 +188,6 @@ static void
 conn_write(struct conn *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-
 	int n;
 
 	if (c->writing)

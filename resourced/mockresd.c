@@ -106,6 +106,25 @@ mockresd_open_socket(const char *flag)
 	return fd;
 }
 
+/*
+ * epoll_wait takes milliseconds and libevent rounds a timeout up, so a
+ * hold used to end 0..1 ms late; a precise timer (a timerfd) ends it within
+ * microseconds, which is what a 500 ms hold should mean.
+ */
+static struct event_base *
+mockresd_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -121,6 +140,7 @@ main(int argc, char *argv[])
 	struct mockresd state;
 	struct event_base *base;
 	struct event *sigterm, *sigint;
+	struct conn *c;
 	const char *socket_flag = NULL;
 	uint64_t limit = LIMIT_DEFAULT, hold_ms = HOLD_MS_DEFAULT;
 	int ch, verbose = 0, fd;
@@ -175,7 +195,7 @@ main(int argc, char *argv[])
 	mockresd_raise_nofile();
 
 	fd = mockresd_open_socket(socket_flag);
-	if ((base = event_base_new()) == NULL)
+	if ((base = mockresd_base()) == NULL)
 		fatalx("cannot create the event base");
 	daemon_init(&state, base, (uint32_t)limit, (uint32_t)hold_ms);
 	mrd->listener = evconnlistener_new(mrd->base, mockresd_accept_cb, NULL,
@@ -201,5 +221,15 @@ main(int argc, char *argv[])
 	         (unsigned long long)mrd->res.admitted,
 	         (unsigned long long)mrd->res.rejected,
 	         (unsigned long long)mrd->res.completed);
+
+	/* Free everything, so that leak checkers report only real leaks. */
+	while ((c = TAILQ_FIRST(&mrd->conns)) != NULL)
+		conn_close(c, NULL);
+	holds_free(&mrd->holds);
+	if (mrd->listener != NULL)
+		evconnlistener_free(mrd->listener);
+	event_free(sigterm);
+	event_free(sigint);
+	event_base_free(base);
 	return 0;
 }

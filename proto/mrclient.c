@@ -256,6 +256,16 @@ mrclient_connect(struct mrclient *mc)
 		errno = saved;
 		return -1;
 	}
+	return mrclient_attach(mc, fd);
+}
+
+int
+mrclient_attach(struct mrclient *mc, evutil_socket_t fd)
+{
+	if (mc->bev != NULL) {
+		errno = EISCONN;
+		return -1;
+	}
 	mc->bev = bufferevent_socket_new(mc->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (mc->bev == NULL) {
 		close(fd);

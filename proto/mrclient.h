@@ -53,6 +53,14 @@ void mrclient_set_reconnect(struct mrclient *mc, int on);
  */
 int mrclient_start(struct mrclient *mc);
 
+/*
+ * For tests and fuzzing: adopts FD, an already-connected non-blocking
+ * stream socket, as the connection (the hello is queued as usual; the
+ * state callback is not called).  Returns 0, or -1 with errno set (FD is
+ * closed unless errno is EISCONN).
+ */
+int mrclient_attach(struct mrclient *mc, evutil_socket_t fd);
+
 int mrclient_connected(const struct mrclient *mc);
 const char *mrclient_path(const struct mrclient *mc);
 size_t mrclient_pending(const struct mrclient *mc);

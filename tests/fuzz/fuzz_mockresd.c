@@ -1,0 +1,90 @@
+/*
+ * fuzz_mockresd.c: libFuzzer target for what a client can send mockresd.
+ *
+ * Each input runs a fresh daemon core (mockresd_core, the code of the real
+ * daemon) in this process: the bytes go through a socketpair into one
+ * connection, so frame decoding, protobuf unpacking, validation and the
+ * dispatch of every operation run exactly as in mockresd.  The first byte
+ * picks whether the peer is an admin (so both the DENIED and the allowed
+ * paths of set_limit, set_hold and reset_peak are reached); the rest is the
+ * byte stream.  Holds and watches left over are torn down after each input.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mockresd.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+fuzz_drain(int fd)
+{
+	char buf[65536];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct mockresd d;
+	struct event_base *base;
+	struct conn *c;
+	size_t off = 0;
+	int sv[2], i;
+
+	if (size < 1)
+		return 0;
+	if ((base = event_base_new()) == NULL)
+		abort();
+	daemon_init(&d, base, 3, 0);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	               sv) == -1)
+		abort();
+	conn_accept(sv[0]);
+	if ((c = TAILQ_FIRST(&d.conns)) == NULL)
+		abort();
+	c->admin = data[0] & 1;
+	data++;
+	size--;
+
+	/* Feed the stream as the socket takes it, serving in between. */
+	while (off < size && d.nconns > 0) {
+		ssize_t n = write(sv[1], data + off, size - off);
+
+		if (n > 0)
+			off += (size_t)n;
+		else if (n == -1 && errno != EAGAIN)
+			break;
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		fuzz_drain(sv[1]);
+	}
+	/* Let zero-length holds end and replies flush, then hang up. */
+	for (i = 0; i < 4; i++) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		fuzz_drain(sv[1]);
+	}
+	close(sv[1]);
+	for (i = 0; i < 4 && d.nconns > 0; i++)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+
+	/*
+	 * The client is gone.  Its struct lives on exactly while holds point
+	 * to it (they all do: it is the only client), so it is freed here
+	 * with the holds; never touch C once it may have been freed.
+	 */
+	if (d.nconns > 0)
+		conn_close(c, NULL);
+	if (resource_check(&d.res) != 0)
+		abort(); /* an accounting invariant broke */
+	if (d.holds.count > 0)
+		free(c);
+	holds_free(&d.holds);
+	event_base_free(base);
+	return 0;
+}

@@ -65,6 +65,8 @@ holds_free(struct holds *h)
 	h->nqueues = 0;
 	h->nchunks = 0;
 	h->chunks = NULL;
+	h->free_list = NULL; /* it pointed into the chunks */
+	h->count = 0;
 }
 
 static struct hold *

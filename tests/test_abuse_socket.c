@@ -1,0 +1,611 @@
+/*
+ * test_abuse_socket.c: hostile clients against the real mockresd, each
+ * while a well-behaved client stays connected and keeps being served:
+ * frame lengths at and past the cap, byte-by-byte frames interleaved with
+ * other traffic, 10,000 connections opened and dropped, unknown operations,
+ * hellos claiming another role, and uids that may not steer the daemon.
+ * (test_mockresd.c has the basic bad-frame cases; these go further.)
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rawclient.h"
+#include "support.h"
+
+#define NOBODY 65534
+
+static const char *sock;
+static pid_t daemon_pid;
+static int good; /* the client that must keep being served */
+static uint64_t good_id = 1000;
+
+static void good_served(void);
+
+static void
+setup(void)
+{
+	const char *extra[] = {"--limit", "0", "--hold-ms", "10", NULL};
+
+	sock = sup_path("abuse.sock");
+	daemon_pid = sup_start_mockresd(sock, extra);
+	ck_assert_int_gt(daemon_pid, 0);
+	good = raw_connect(sock);
+	ck_assert_int_ge(good, 0);
+	good_served(); /* accepted: it counts in the fd baseline */
+}
+
+static void
+teardown(void)
+{
+	int status;
+
+	close(good);
+	status = sup_stop(daemon_pid, SIGTERM, 10000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "mockresd did not exit 0 on SIGTERM (status %d)", status);
+}
+
+/* Reads one reply on FD; it must have ID and STATUS.  Returns it. */
+static Mockres__Response *
+expect(int fd, uint64_t id, Mockres__Status status)
+{
+	Mockres__Response *r;
+	int eof;
+
+	r = raw_recv(fd, 10000, &eof);
+	ck_assert_msg(r != NULL, "no reply (eof %d)", eof);
+	ck_assert_uint_eq(r->id, id);
+	ck_assert_msg(r->status == status, "status %d, wanted %d (%s)",
+	              r->status, status, r->error ? r->error : "");
+	return r;
+}
+
+/* The well-behaved client is served at once. */
+static void
+good_served(void)
+{
+	good_id++;
+	ck_assert_int_eq(raw_send_use(good, good_id, 1, -1), 0);
+	mockres__response__free_unpacked(
+	    expect(good, good_id, MOCKRES__STATUS__ADMITTED), NULL);
+	ck_assert(sup_alive(daemon_pid));
+}
+
+static void
+put_len(unsigned char *p, uint32_t n)
+{
+	p[0] = (unsigned char)(n >> 24);
+	p[1] = (unsigned char)(n >> 16);
+	p[2] = (unsigned char)(n >> 8);
+	p[3] = (unsigned char)n;
+}
+
+/* A length prefix alone on a fresh connection: it must be closed. */
+static void
+len_closes(uint32_t n)
+{
+	unsigned char hdr[4];
+	int fd = raw_connect(sock);
+
+	ck_assert_int_ge(fd, 0);
+	put_len(hdr, n);
+	ck_assert_int_eq(raw_send_bytes(fd, hdr, 4), 0);
+	ck_assert_msg(raw_wait_closed(fd, 5000),
+	              "a length of %u did not close the connection", n);
+	close(fd);
+	good_served();
+}
+
+/*
+ * Lengths: 0, 65537, 2^31, 4 GiB - 1 close the connection before any body
+ * is buffered; exactly 65536 is accepted (an undecodable body with a
+ * readable id gets BAD_REQUEST, a valid request padded to the cap with an
+ * unknown field is served).
+ */
+START_TEST(test_length_prefixes)
+{
+	static unsigned char frame[4 + 65536];
+	Mockres__Response *r;
+	size_t body = 65536, pad;
+	int fd;
+
+	len_closes(0);
+	len_closes(65537);
+	len_closes(0x80000000u);
+	len_closes(0xffffffffu);
+
+	/* 65536 bytes: id 5, then a field 3 (use) that runs past the end */
+	fd = raw_connect(sock);
+	put_len(frame, (uint32_t)body);
+	memset(frame + 4, 0xff, body);
+	frame[4] = 0x08;
+	frame[5] = 0x05;
+	ck_assert_int_eq(raw_send_bytes(fd, frame, 4 + body), 0);
+	r = expect(fd, 5, MOCKRES__STATUS__BAD_REQUEST);
+	mockres__response__free_unpacked(r, NULL);
+
+	/* 65536 bytes: id 6, use {async}, unknown field 15 of padding */
+	memset(frame + 4, 0, body);
+	frame[4] = 0x08; /* id = 6 */
+	frame[5] = 0x06;
+	frame[6] = 0x1a; /* field 3 (use), 2 bytes: mode = ASYNC */
+	frame[7] = 0x02;
+	frame[8] = 0x08;
+	frame[9] = 0x01;
+	frame[10] = 0x7a; /* field 15, length-delimited: the other bytes */
+	pad = body - 10;  /* after the 10 bytes above */
+	frame[11] = (unsigned char)((pad & 0x7f) | 0x80);
+	frame[12] = (unsigned char)(((pad >> 7) & 0x7f) | 0x80);
+	frame[13] = (unsigned char)(pad >> 14);
+	ck_assert_int_eq(raw_send_bytes(fd, frame, 4 + body), 0);
+	r = expect(fd, 6, MOCKRES__STATUS__ADMITTED);
+	mockres__response__free_unpacked(r, NULL);
+	close(fd);
+	good_served();
+}
+END_TEST
+
+/*
+ * Three frames dribbled one byte at a time, 1 ms apart, on one connection
+ * while the good client is served between bytes: a slow writer holds up
+ * nobody.
+ */
+START_TEST(test_one_byte_frames_interleaved)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest st = MOCKRES__STATS_REQUEST__INIT;
+	unsigned char buf[256];
+	size_t n = 0, i;
+	uint64_t id;
+	int slow;
+
+	req.has_id = 1;
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &st;
+	for (id = 1; id <= 3; id++) {
+		size_t len;
+
+		req.id = id;
+		len = mockres__request__pack(&req, buf + n + 4);
+		put_len(buf + n, (uint32_t)len);
+		n += 4 + len;
+	}
+	slow = raw_connect(sock);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(raw_send_bytes(slow, buf + i, 1), 0);
+		if (i % 4 == 0)
+			good_served();
+		else
+			sup_sleep_ms(1);
+	}
+	for (id = 1; id <= 3; id++)
+		mockres__response__free_unpacked(
+		    expect(slow, id, MOCKRES__STATUS__OK), NULL);
+	close(slow);
+	good_served();
+}
+END_TEST
+
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Waits until mockresd's open fds are back to WANT; returns the count. */
+static long
+fds_settle(long want, int timeout_ms)
+{
+	double end = sup_now_ms() + timeout_ms;
+	long n;
+
+	while ((n = sup_proc_fds(daemon_pid)) != want && sup_now_ms() < end)
+		sup_sleep_ms(20);
+	return n;
+}
+
+/*
+ * 10,000 connections in batches of 500, all open at once within a batch,
+ * then dropped: silently, after half a header, after a complete use (whose
+ * hold outlives the connection) or mid-body.  mockresd keeps serving the
+ * good client, its fd count comes back to the baseline, and the books
+ * balance (every use admitted, completed, none in flight).
+ */
+START_TEST(test_10000_connections)
+{
+	static int fds[500];
+	const unsigned char half[] = {0, 0};
+	const unsigned char midbody[] = {0, 0, 0, 20, 0x08, 0x01};
+	struct sup_stats s;
+	long base_fds, n;
+	int batch, i, uses = 0;
+
+	raise_nofile();
+	base_fds = sup_proc_fds(daemon_pid);
+	ck_assert_int_gt(base_fds, 0);
+	for (batch = 0; batch < 20; batch++) {
+		for (i = 0; i < 500; i++) {
+			fds[i] = raw_connect(sock);
+			ck_assert_msg(fds[i] >= 0, "connect %d: %s",
+			              batch * 500 + i, strerror(errno));
+		}
+		for (i = 0; i < 500; i++) {
+			switch (i % 4) {
+			case 1:
+				raw_send_bytes(fds[i], half, sizeof(half));
+				break;
+			case 2:
+				raw_send_use(fds[i], (uint64_t)i, 1, 50);
+				uses++;
+				break;
+			case 3:
+				raw_send_bytes(fds[i], midbody,
+				               sizeof(midbody));
+				break;
+			}
+		}
+		good_served();
+		for (i = 0; i < 500; i++)
+			close(fds[i]);
+	}
+	good_served();
+	n = fds_settle(base_fds, 20000);
+	ck_assert_msg(n == base_fds, "mockresd has %ld fds open, %ld before", n,
+	              base_fds);
+	/* the uses of dropped clients ran their holds to the end */
+	ck_assert_int_eq(sup_stats(sock, &s), 0);
+	for (i = 0; i < 200 && s.in_flight > 0; i++) {
+		sup_sleep_ms(50);
+		ck_assert_int_eq(sup_stats(sock, &s), 0);
+	}
+	ck_assert_uint_eq(s.in_flight, 0);
+	ck_assert_uint_eq(s.admitted, s.completed);
+	/* the good client's uses and every use sent before a hang-up that
+	 * mockresd read first (all of them: each was sent whole before the
+	 * close, and a stream delivers in order) */
+	ck_assert_uint_eq(s.admitted, (uint64_t)uses + (good_id - 1000));
+	ck_assert_uint_eq(s.rejected, 0);
+	good_served();
+}
+END_TEST
+
+/* Sends BYTES (a whole frame) on the good connection; expects BAD_REQUEST
+ * with ID, and the connection still open. */
+static void
+bad_request(const unsigned char *bytes, size_t len, uint64_t id)
+{
+	Mockres__Response *r;
+
+	ck_assert_int_eq(raw_send_bytes(good, bytes, len), 0);
+	r = expect(good, id, MOCKRES__STATUS__BAD_REQUEST);
+	ck_assert_ptr_nonnull(r->error);
+	mockres__response__free_unpacked(r, NULL);
+	good_served();
+}
+
+/*
+ * Operations mockresd does not know: a Request holding only an unknown
+ * field (varint, length-delimited, fixed32, the highest field number) is
+ * BAD_REQUEST and the connection goes on; a known operation with unknown
+ * fields beside it is served (forward compatibility).
+ */
+START_TEST(test_unknown_ops)
+{
+	const unsigned char varint9[] = {0, 0, 0, 4, 0x08, 21, 0x48, 0x01};
+	const unsigned char bytes15[] = {
+	    0, 0, 0, 7, 0x08, 22, 0x7a, 3, 'a', 'b', 'c'}; /* field 15: "abc" */
+	const unsigned char fixed32[] = {0,    0,    0,    7,    0x08, 23,
+	                                 0x65, 0x01, 0x02, 0x03, 0x04};
+	/* field 536870911 (2^29 - 1), varint: tag = 0xfffffff8 */
+	const unsigned char maxfield[] = {0,    0,    0,    8,    0x08, 24,
+	                                  0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01};
+	/* id 25, stats {}, unknown field 20 = 7 */
+	const unsigned char stats_plus[] = {0,    0,    0,    7,    0x08, 25,
+	                                    0x22, 0x00, 0xa0, 0x01, 0x07};
+	/* id 26, a use whose mode is not SERIAL or ASYNC (7) */
+	const unsigned char bad_mode[] = {0,  0,    0,    6,    0x08,
+	                                  26, 0x1a, 0x02, 0x08, 0x07};
+	Mockres__Response *r;
+
+	bad_request(varint9, sizeof(varint9), 21);
+	bad_request(bytes15, sizeof(bytes15), 22);
+	bad_request(fixed32, sizeof(fixed32), 23);
+	bad_request(maxfield, sizeof(maxfield), 24);
+	bad_request(bad_mode, sizeof(bad_mode), 26);
+	ck_assert_int_eq(raw_send_bytes(good, stats_plus, sizeof(stats_plus)),
+	                 0);
+	r = expect(good, 25, MOCKRES__STATUS__OK);
+	ck_assert_ptr_nonnull(r->stats);
+	mockres__response__free_unpacked(r, NULL);
+	good_served();
+}
+END_TEST
+
+static void
+hello(int fd, uint64_t id, int role, const char *name, Mockres__Status status)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Hello h = MOCKRES__HELLO__INIT;
+
+	req.has_id = 1;
+	req.id = id;
+	req.op_case = MOCKRES__REQUEST__OP_HELLO;
+	req.hello = &h;
+	h.has_role = 1;
+	h.role = (Mockres__Role)role;
+	h.name = (char *)name;
+	ck_assert_int_eq(raw_send_req(fd, &req), 0);
+	mockres__response__free_unpacked(expect(fd, id, status), NULL);
+}
+
+/*
+ * A hello claiming the daemon's role or a role that does not exist is
+ * BAD_REQUEST and changes nothing; the listed role stays what the last
+ * accepted hello said.  A second hello may change it: a role is a label,
+ * it grants nothing (see test_role_grants_nothing).
+ */
+START_TEST(test_hello_roles)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest st = MOCKRES__STATS_REQUEST__INIT;
+	Mockres__Response *r;
+	char longname[80];
+	size_t i;
+	int fd = raw_connect(sock), found = 0;
+
+	hello(fd, 1, MOCKRES__ROLE__ROLE_DASHBOARD, "dash",
+	      MOCKRES__STATUS__OK);
+	hello(fd, 2, MOCKRES__ROLE__ROLE_DAEMON, "evil",
+	      MOCKRES__STATUS__BAD_REQUEST);
+	hello(fd, 3, 99, "evil", MOCKRES__STATUS__BAD_REQUEST);
+	hello(fd, 4, -1, "evil", MOCKRES__STATUS__BAD_REQUEST);
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	hello(fd, 5, MOCKRES__ROLE__ROLE_CTL, longname,
+	      MOCKRES__STATUS__BAD_REQUEST);
+	hello(fd, 6, MOCKRES__ROLE__ROLE_CTL, "caf\xc3\xa9",
+	      MOCKRES__STATUS__BAD_REQUEST);
+	good_served();
+
+	req.has_id = 1;
+	req.id = 7;
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &st;
+	st.has_clients = 1;
+	st.clients = 1;
+	ck_assert_int_eq(raw_send_req(fd, &req), 0);
+	r = expect(fd, 7, MOCKRES__STATUS__OK);
+	for (i = 0; i < r->stats->n_clients; i++) {
+		const Mockres__ClientInfo *ci = r->stats->clients[i];
+
+		if (ci->name != NULL && strcmp(ci->name, "dash") == 0) {
+			ck_assert_int_eq(ci->role,
+			                 MOCKRES__ROLE__ROLE_DASHBOARD);
+			found = 1;
+		}
+		ck_assert_int_ne(ci->role, MOCKRES__ROLE__ROLE_DAEMON);
+		ck_assert_ptr_null(strstr(ci->name ? ci->name : "", "evil"));
+	}
+	ck_assert(found);
+	mockres__response__free_unpacked(r, NULL);
+	close(fd);
+}
+END_TEST
+
+/* Waits for nothing in flight; the stats, peak >= 1 (the good client's
+ * uses, so that a reset would show as 0) and the hold_ms mockresd reports. */
+static uint64_t
+settings(struct sup_stats *s)
+{
+	const char *args[] = {"--json", "status", NULL};
+	char out[8192];
+	uint64_t hold;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		ck_assert_int_eq(sup_stats(sock, s), 0);
+		if (s->in_flight == 0)
+			break;
+		sup_sleep_ms(20);
+	}
+	ck_assert_uint_eq(s->in_flight, 0);
+	ck_assert_uint_ge(s->peak, 1);
+	ck_assert_int_eq(sup_ctl(sock, args, out, sizeof(out)), 0);
+	ck_assert_int_eq(sup_json_u64(out, "hold_ms", &hold), 0);
+	return hold;
+}
+
+static int
+can_switch_uid(void)
+{
+	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0) {
+		fprintf(stderr, "test_abuse_socket: switching uids needs root "
+		                "and setpriv; access-control test skipped\n");
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * As uid 65534 (the socket opened up to 0666 for it): a hello claiming to
+ * be a frontend worker is accepted as a label, and set_limit, set_hold and
+ * reset_peak are still DENIED; the settings do not move.  Runs in a child
+ * that drops its uid; the child's exit status carries the verdict.
+ */
+START_TEST(test_role_grants_nothing)
+{
+	struct sup_stats before, after;
+	uint64_t hold;
+	pid_t pid;
+	int status;
+
+	if (!can_switch_uid())
+		return;
+	ck_assert_int_eq(chmod(sock, 0666), 0);
+	good_served();
+	hold = settings(&before);
+	if ((pid = fork()) == 0) {
+		Mockres__Request req = MOCKRES__REQUEST__INIT;
+		Mockres__SetLimit sl = MOCKRES__SET_LIMIT__INIT;
+		Mockres__SetHold sh = MOCKRES__SET_HOLD__INIT;
+		Mockres__ResetPeak rp = MOCKRES__RESET_PEAK__INIT;
+		Mockres__Response *r;
+		int fd, eof, i;
+
+		if (setgroups(0, NULL) == -1 ||
+		    setresgid(NOBODY, NOBODY, NOBODY) == -1 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) == -1)
+			_exit(10);
+		if ((fd = raw_connect(sock)) == -1)
+			_exit(11);
+		req.has_id = 1;
+		req.id = 1;
+		req.op_case = MOCKRES__REQUEST__OP_HELLO;
+		{
+			Mockres__Hello h = MOCKRES__HELLO__INIT;
+
+			h.has_role = 1;
+			h.role = MOCKRES__ROLE__ROLE_FRONTEND_WORKER;
+			h.name = "worker 1";
+			req.hello = &h;
+			raw_send_req(fd, &req);
+			r = raw_recv(fd, 10000, &eof);
+			if (r == NULL || r->status != MOCKRES__STATUS__OK)
+				_exit(12);
+			mockres__response__free_unpacked(r, NULL);
+		}
+		sl.has_limit = 1;
+		sl.limit = 1;
+		sh.has_hold_ms = 1;
+		sh.hold_ms = 1;
+		for (i = 0; i < 3; i++) {
+			req.id = (uint64_t)i + 2;
+			req.op_case = i == 0 ? MOCKRES__REQUEST__OP_SET_LIMIT
+			              : i == 1
+			                  ? MOCKRES__REQUEST__OP_SET_HOLD
+			                  : MOCKRES__REQUEST__OP_RESET_PEAK;
+			req.set_limit = &sl;
+			if (i == 1)
+				req.set_hold = &sh;
+			if (i == 2)
+				req.reset_peak = &rp;
+			raw_send_req(fd, &req);
+			r = raw_recv(fd, 10000, &eof);
+			if (r == NULL || r->id != req.id ||
+			    r->status != MOCKRES__STATUS__DENIED ||
+			    r->error == NULL ||
+			    strstr(r->error, "permission denied") == NULL)
+				_exit(13 + i);
+			mockres__response__free_unpacked(r, NULL);
+		}
+		_exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "the nobody client failed with status %d", status);
+	ck_assert_uint_eq(settings(&after), hold);
+	ck_assert_uint_eq(after.limit, before.limit);
+	ck_assert_uint_eq(after.peak, before.peak);
+}
+END_TEST
+
+/* mockresctl run as uid 65534 with ARGS: exit code and stderr. */
+static int
+ctl_as_nobody(const char *const args[], char *err, size_t errlen)
+{
+	const char *argv[16] = {"/usr/bin/setpriv",
+	                        "--reuid=65534",
+	                        "--regid=65534",
+	                        "--clear-groups",
+	                        MOCKRESCTL_BIN,
+	                        "--socket",
+	                        sock};
+	char out[4096];
+	int n = 7, i;
+
+	for (i = 0; args[i] != NULL; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return sup_run(argv, out, sizeof(out), err, errlen, 10000);
+}
+
+/*
+ * The socket is 0660, so another uid cannot even connect (exit 3); with it
+ * opened up, that uid reads status (exit 0) but limit, hold and reset-peak
+ * exit 4 with a message naming who may, and change nothing.
+ */
+START_TEST(test_ctl_denied_all_admin_ops)
+{
+	const char *status[] = {"status", NULL};
+	const char *set_limit[] = {"limit", "1", NULL};
+	const char *set_hold[] = {"hold", "1", NULL};
+	const char *reset_peak[] = {"reset-peak", NULL};
+	const char *const *admin[] = {set_limit, set_hold, reset_peak};
+	struct sup_stats before, after;
+	uint64_t hold;
+	struct stat st;
+	char err[4096];
+	size_t i;
+
+	ck_assert_int_eq(stat(sock, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0660);
+	if (!can_switch_uid())
+		return;
+	ck_assert_int_eq(ctl_as_nobody(status, err, sizeof(err)), 3);
+	ck_assert_int_eq(chmod(sock, 0666), 0);
+	ck_assert_int_eq(ctl_as_nobody(status, err, sizeof(err)), 0);
+	good_served();
+	hold = settings(&before);
+	for (i = 0; i < sizeof(admin) / sizeof(admin[0]); i++) {
+		ck_assert_int_eq(ctl_as_nobody(admin[i], err, sizeof(err)), 4);
+		ck_assert_msg(strstr(err, "permission denied") != NULL &&
+		                  strstr(err, "run as root") != NULL,
+		              "%s: %s", admin[i][0], err);
+	}
+	ck_assert_uint_eq(settings(&after), hold);
+	ck_assert_uint_eq(after.limit, before.limit);
+	ck_assert_uint_eq(after.peak, before.peak);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("abuse_socket");
+	TCase *tc = tcase_create("abuse_socket");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_length_prefixes);
+	tcase_add_test(tc, test_one_byte_frames_interleaved);
+	tcase_add_test(tc, test_10000_connections);
+	tcase_add_test(tc, test_unknown_ops);
+	tcase_add_test(tc, test_hello_roles);
+	tcase_add_test(tc, test_role_grants_nothing);
+	tcase_add_test(tc, test_ctl_denied_all_admin_ops);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -34,43 +34,6 @@ start_mockresd(const char *limit, const char *hold)
 	ck_assert_int_gt(mrd_pid, 0);
 }
 
-/* Starts the frontend with 2 workers and waits until it answers healthz. */
-static void
-start_frontend(void)
-{
-	struct sup_http_resp r;
-	double end;
-	const char *argv[] = {FRONTEND_BIN, "--listen", portarg,
-	                      "--workers",  "2",        "--socket",
-	                      sock,         "-v",       NULL};
-
-	port = sup_free_port();
-	ck_assert_int_gt(port, 0);
-	snprintf(portarg, sizeof(portarg), "127.0.0.1:%d", port);
-	argv[2] = portarg;
-	fe_pid = sup_spawn(argv, "frontend");
-	ck_assert_int_gt(fe_pid, 0);
-	ck_assert_int_eq(sup_wait_port(port, 10000), 0);
-	end = sup_now_ms() + 10000;
-	for (;;) {
-		if (sup_http(port, "GET", "/healthz", NULL, &r, 5000) == 0 &&
-		    r.status == 200)
-			break;
-		ck_assert_msg(sup_now_ms() < end, "frontend never healthy");
-		sup_sleep_ms(20);
-	}
-}
-
-static void
-stop_all(void)
-{
-	int status = sup_stop(fe_pid, SIGTERM, 20000);
-
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "frontend did not exit 0 on SIGTERM (status %d)", status);
-	sup_stop(mrd_pid, SIGTERM, 10000);
-}
-
 /* The frontend's children (the workers), from /proc; returns how many. */
 static int
 workers_of(pid_t pid, pid_t *out, int max)
@@ -93,6 +56,48 @@ workers_of(pid_t pid, pid_t *out, int max)
 		}
 	fclose(f);
 	return n;
+}
+
+/* Starts the frontend with 2 workers and waits until it answers healthz. */
+static void
+start_frontend(void)
+{
+	struct sup_http_resp r;
+	pid_t kids[8];
+	double end;
+	const char *argv[] = {FRONTEND_BIN, "--listen", portarg,
+	                      "--workers",  "2",        "--socket",
+	                      sock,         "-v",       NULL};
+
+	port = sup_free_port();
+	ck_assert_int_gt(port, 0);
+	snprintf(portarg, sizeof(portarg), "127.0.0.1:%d", port);
+	argv[2] = portarg;
+	fe_pid = sup_spawn(argv, "frontend");
+	ck_assert_int_gt(fe_pid, 0);
+	ck_assert_int_eq(sup_wait_port(port, 10000), 0);
+	end = sup_now_ms() + 10000;
+	for (;;) {
+		if (sup_http(port, "GET", "/healthz", NULL, &r, 5000) == 0 &&
+		    r.status == 200)
+			break;
+		ck_assert_msg(sup_now_ms() < end, "frontend never healthy");
+		sup_sleep_ms(20);
+	}
+	while (workers_of(fe_pid, kids, 8) != 2) {
+		ck_assert_msg(sup_now_ms() < end, "workers never started");
+		sup_sleep_ms(20);
+	}
+}
+
+static void
+stop_all(void)
+{
+	int status = sup_stop(fe_pid, SIGTERM, 20000);
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "frontend did not exit 0 on SIGTERM (status %d)", status);
+	sup_stop(mrd_pid, SIGTERM, 10000);
 }
 
 /*

@@ -202,6 +202,7 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 	b.hold_ms = (uint32_t)hold;
 	b.lat_us = calloc(n, sizeof(*b.lat_us));
 	slots = calloc(c * pipeline, sizeof(*slots));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers, as meant */
 	conns = calloc(c, sizeof(*conns));
 	if (b.lat_us == NULL || slots == NULL || conns == NULL) {
 		fprintf(stderr, "mockresctl: bench: out of memory\n");

@@ -175,7 +175,7 @@ dispatch_watch(struct conn *c, uint64_t id, const Mockres__Watch *w)
 	c->watch_id = id;
 	c->watch_clients = w->has_clients && w->clients;
 	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	event_add(c->watch_ev, &tv);
 	dispatch_stats(c, id, c->watch_clients); /* the first one at once */
 }

@@ -401,7 +401,7 @@ START_TEST(test_non_reader_cut_off)
 	ck_assert_msg(closed, "mockresd never cut off a client that does not "
 	                      "read");
 	rss1 = sup_proc_rss_kb(daemon_pid);
-	ck_assert_msg(rss1 - rss0 < 32 * 1024, "RSS grew by %ld kB",
+	ck_assert_msg(rss1 - rss0 < 32L * 1024, "RSS grew by %ld kB",
 	              rss1 - rss0);
 	raw_send_use(good, 1, 0, 1);
 	ck_assert_int_eq(collect(good, 1, &a, &b, &o), 0);

@@ -79,7 +79,6 @@ teardown(void)
 
 struct tally {
 	int replies, done, admitted, busy, lost;
-	uint64_t last_id;
 };
 
 static void
@@ -99,7 +98,7 @@ tally_cb(const Mockres__Response *resp, void *arg)
 }
 
 static void
-run_until(int *counter, int want, int timeout_ms)
+run_until(const int *counter, int want, int timeout_ms)
 {
 	double end = sup_now_ms() + timeout_ms;
 

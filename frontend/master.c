@@ -395,7 +395,8 @@ master_kill_cb(evutil_socket_t fd, short what, void *arg)
 		kill(mw->pid, SIGKILL);
 		n++;
 	}
-	if (n != 0)
+	/* ARG is non-NULL when a second signal asked for this at once. */
+	if (n != 0 && arg == NULL)
 		log_warnx("%u workers still running after %d ms: killed them",
 		          n, MASTER_KILL_MS);
 }
@@ -408,7 +409,7 @@ master_shutdown(int sig)
 
 	if (m.shutting_down) {
 		log_info("second signal %d: killing the workers now", sig);
-		master_kill_cb(-1, 0, NULL);
+		master_kill_cb(-1, 0, &m);
 		return;
 	}
 	m.shutting_down = 1;

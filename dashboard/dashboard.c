@@ -144,7 +144,6 @@ main(int argc, char *argv[])
 		      listen_arg);
 	evconnlistener_set_error_cb(listener, dashboard_accept_error_cb);
 
-	sse_init(base);
 	feed_init(&feed, base, sockpath);
 	if (http_init(base, &feed, listener) == -1)
 		fatalx("cannot set up the HTTP server");

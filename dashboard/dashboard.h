@@ -4,7 +4,7 @@
  * One watch stream from mockresd comes in (feed.c, every 20 ms); each push
  * updates the rolling average (average.c) and the process table
  * (procs.c), is formatted once as a JSON snapshot (snapshot.c) into a
- * reference-counted buffer (snap.c), and that same buffer is written to
+ * reference-counted buffer (snap.c), and those same bytes are written to
  * every browser on the event stream (sse.c).  http.c routes the requests;
  * metrics.c formats the Prometheus text.
  *
@@ -94,7 +94,8 @@ void snapshot_json(struct evbuffer *out, const Mockres__Stats *s, int connected,
 
 /* metrics.c: Prometheus text exposition format 0.0.4. */
 void metrics_format(struct evbuffer *out, const Mockres__Stats *s,
-                    int connected, const struct procs *, size_t sse_clients);
+                    int connected, const struct procs *, size_t sse_clients,
+                    uint64_t sse_dropped);
 
 /* snap.c: one formatted snapshot shared by every writer. */
 struct snap {
@@ -112,9 +113,8 @@ int snap_add_json(struct snap *, struct evbuffer *out);
 
 /* sse.c: the browsers on GET /events. */
 #define SSE_CLIENTS_MAX 1024        /* past it: 503 with Retry-After */
-#define SSE_OUTPUT_MAX  (256 << 10) /* a browser this far behind is dropped */
+#define SSE_OUTPUT_MAX  (128 << 10) /* a browser this far behind is dropped */
 
-void sse_init(struct event_base *);
 int sse_open(struct evhttp_request *, struct snap *first);
 void sse_broadcast(struct snap *);
 void sse_keepalive(void);

@@ -103,7 +103,7 @@ http_metrics(struct evhttp_request *req)
 		return;
 	}
 	metrics_format(b, &http_feed->stats, http_feed->connected,
-	               &http_feed->procs, sse_count());
+	               &http_feed->procs, sse_count(), sse_dropped());
 	http_reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
 	           b, NULL);
 	evbuffer_free(b);

@@ -54,7 +54,7 @@ metrics_procs(struct evbuffer *out, const struct procs *ps, const char *name,
 
 void
 metrics_format(struct evbuffer *out, const Mockres__Stats *s, int connected,
-               const struct procs *ps, size_t sse_clients)
+               const struct procs *ps, size_t sse_clients, uint64_t sse_dropped)
 {
 	metrics_u64(out, "mockres_up", "gauge",
 	            "1 if the dashboard is connected to mockresd.",
@@ -86,4 +86,7 @@ metrics_format(struct evbuffer *out, const Mockres__Stats *s, int connected,
 	              "Uses in flight on behalf of the process.", 2);
 	metrics_u64(out, "mockres_dashboard_sse_clients", "gauge",
 	            "Browsers on the event stream.", sse_clients);
+	metrics_u64(out, "mockres_dashboard_sse_dropped_total", "counter",
+	            "Browsers cut off for falling too far behind.",
+	            sse_dropped);
 }

@@ -366,6 +366,48 @@ START_TEST(test_clients_leave)
 }
 END_TEST
 
+/* A browser that stops reading is cut off once it is SSE_OUTPUT_MAX
+ * behind; the others keep their 50 events a second meanwhile. */
+START_TEST(test_slow_browser_dropped)
+{
+	const char req[] = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct sockaddr_in sin;
+	struct sup_http_resp r;
+	int fd, rcvbuf = 4096, dropped = 0;
+	double end;
+	size_t events;
+
+	start_both("15");
+	ck_assert_int_eq(wait_connected(1, 5000), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(send(fd, req, sizeof(req) - 1, 0),
+	                 (ssize_t)sizeof(req) - 1);
+
+	read_events("HTTP/1.1\r\nHost: x", 1000);
+	events = count(big, "data: {");
+	ck_assert_msg(events >= 15, "%zu events in 1 s beside a stalled one",
+	              events);
+	end = sup_now_ms() + 45000;
+	while (!dropped && sup_now_ms() < end) {
+		sup_sleep_ms(250);
+		if (sup_http(port, "GET", "/metrics", NULL, &r, 2000) == 0 &&
+		    strstr(r.body, "\nmockres_dashboard_sse_dropped_total 1\n"))
+			dropped = 1;
+	}
+	ck_assert_msg(dropped, "the stalled browser was not dropped");
+	ck_assert_int_eq(sse_gauge(), 0);
+	ck_assert_int_lt(sup_proc_rss_kb(dash_pid), 32 * 1024);
+	close(fd);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -384,6 +426,7 @@ main(void)
 	tcase_add_test(tc, test_api_stats_matches_ctl);
 	tcase_add_test(tc, test_mockresd_down_and_back);
 	tcase_add_test(tc, test_clients_leave);
+	tcase_add_test(tc, test_slow_browser_dropped);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

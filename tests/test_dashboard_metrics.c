@@ -40,7 +40,7 @@ metrics_text(int connected)
 	ps.p[1].in_flight = 2;
 	ps.p[1].ticks = 7;
 	ps.p[1].rss_kb = 1024;
-	metrics_format(b, &s, connected, &ps, 7);
+	metrics_format(b, &s, connected, &ps, 7, 2);
 	n = evbuffer_get_length(b);
 	t = malloc(n + 1);
 	evbuffer_remove(b, t, n);
@@ -62,6 +62,8 @@ START_TEST(test_values)
 	ck_assert_ptr_nonnull(strstr(t, "\nmockres_hold_seconds 1.500\n"));
 	ck_assert_ptr_nonnull(strstr(t, "mockres_up 1\n"));
 	ck_assert_ptr_nonnull(strstr(t, "\nmockres_dashboard_sse_clients 7\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(t, "\nmockres_dashboard_sse_dropped_total 2\n"));
 	ck_assert_ptr_nonnull(
 	    strstr(t, "\nmockres_process_cpu_seconds_total{pid=\"811\","
 	              "role=\"mockresd\"} 2.50\n"));

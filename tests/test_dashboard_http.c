@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -408,6 +409,97 @@ START_TEST(test_slow_browser_dropped)
 }
 END_TEST
 
+/* Past SSE_CLIENTS_MAX streams a browser gets 503 and Retry-After; the
+ * page's EventSource tries again later by itself. */
+START_TEST(test_stream_cap)
+{
+	enum { CAP = 1024 };
+	const char req[] = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+	static int fds[CAP];
+	struct sockaddr_in sin;
+	struct sup_http_resp r;
+	struct rlimit rl;
+	char h[64];
+	int i;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < CAP + 64)
+		return; /* cannot open enough sockets here */
+	start_both("15");
+	ck_assert_int_eq(wait_connected(1, 5000), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < CAP; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_ge(fds[i], 0);
+		ck_assert_int_eq(
+		    connect(fds[i], (struct sockaddr *)&sin, sizeof(sin)), 0);
+		ck_assert_int_eq(send(fds[i], req, sizeof(req) - 1, 0),
+		                 (ssize_t)sizeof(req) - 1);
+	}
+	for (i = 0; i < 250 && sse_gauge() != CAP; i++)
+		sup_sleep_ms(20);
+	ck_assert_int_eq(sse_gauge(), CAP);
+	ck_assert_int_eq(sup_http(port, "GET", "/events", NULL, &r, 5000), 0);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_ptr_nonnull(sup_http_header(&r, "Retry-After", h, sizeof(h)));
+	ck_assert_ptr_nonnull(strstr(r.body, "too many browsers"));
+	for (i = 0; i < CAP; i++)
+		close(fds[i]);
+	for (i = 0; i < 250 && sse_gauge() != 0; i++)
+		sup_sleep_ms(20);
+	ck_assert_int_eq(sse_gauge(), 0);
+	ck_assert(sup_alive(dash_pid));
+}
+END_TEST
+
+#ifdef FRONTEND_BIN
+/* With the real frontend: its master and workers are in the table, the
+ * workers with the uses they hold. */
+START_TEST(test_frontend_processes)
+{
+	const char *extra[] = {"--hold-ms", "4000", NULL};
+	char listen[64], needle[96];
+	const char *argv[] = {FRONTEND_BIN, "--socket",  NULL, "--listen",
+	                      listen,       "--workers", "2",  NULL};
+	struct sup_http_resp r;
+	pid_t fe;
+	int feport, i, ok = 0;
+
+	sock = sup_path("mockresd.sock");
+	daemon_pid = sup_start_mockresd(sock, extra);
+	ck_assert_int_gt(daemon_pid, 0);
+	start_dashboard();
+	feport = sup_free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", feport);
+	argv[2] = sock;
+	fe = sup_spawn(argv, "frontend");
+	ck_assert_int_gt(fe, 0);
+	ck_assert_int_eq(sup_wait_port(feport, 5000), 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(
+		    sup_http(feport, "GET", "/part1/async", NULL, &r, 5000), 0);
+		ck_assert_int_eq(r.status, 200);
+	}
+	snprintf(needle, sizeof(needle),
+	         "{\"pid\":%d,\"role\":\"frontend-master\"", (int)fe);
+	for (i = 0; i < 100 && !ok; i++) {
+		sup_sleep_ms(50);
+		ok = sup_http(port, "GET", "/api/stats", NULL, &r, 2000) == 0 &&
+		     strstr(r.body, needle) != NULL &&
+		     count(r.body, "\"role\":\"frontend-worker\"") == 2;
+	}
+	ck_assert_msg(ok, "no master %d and 2 workers in %s", (int)fe, r.body);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"in_flight\":3,"));
+	sup_stop(fe, SIGTERM, 10000);
+}
+END_TEST
+#endif
+
 int
 main(void)
 {
@@ -427,6 +519,10 @@ main(void)
 	tcase_add_test(tc, test_mockresd_down_and_back);
 	tcase_add_test(tc, test_clients_leave);
 	tcase_add_test(tc, test_slow_browser_dropped);
+	tcase_add_test(tc, test_stream_cap);
+#ifdef FRONTEND_BIN
+	tcase_add_test(tc, test_frontend_processes);
+#endif
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

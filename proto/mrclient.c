@@ -68,15 +68,16 @@ mrclient_new(struct event_base *base, const char *path, Mockres__Role role,
              const char *name)
 {
 	struct mrclient *mc;
+	size_t len = strlen(path);
 
-	if (strlen(path) >= sizeof(mc->path)) {
+	if (len >= sizeof(mc->path)) {
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
 	if ((mc = calloc(1, sizeof(*mc))) == NULL)
 		return NULL;
 	mc->base = base;
-	strcpy(mc->path, path);
+	memcpy(mc->path, path, len + 1);
 	mc->role = role;
 	snprintf(mc->name, sizeof(mc->name), "%s", name ? name : "");
 	mc->backoff_ms = MRCLIENT_BACKOFF_MIN;
@@ -210,7 +211,7 @@ mrclient_schedule_retry(struct mrclient *mc)
 	if (!mc->reconnect)
 		return;
 	tv.tv_sec = mc->backoff_ms / 1000;
-	tv.tv_usec = (mc->backoff_ms % 1000) * 1000;
+	tv.tv_usec = (suseconds_t)(mc->backoff_ms % 1000) * 1000;
 	evtimer_add(mc->retry_ev, &tv);
 	mc->backoff_ms *= 2;
 	if (mc->backoff_ms > MRCLIENT_BACKOFF_MAX)

@@ -321,6 +321,52 @@ START_TEST(test_get_with_body)
 }
 END_TEST
 
+/*
+ * Neither server offers a way to change mockresd's settings: no method or
+ * path that looks like one gets a 2xx, and limit, hold and peak stay put.
+ * (Neither program sends set_limit, set_hold or reset_peak at all.)
+ */
+START_TEST(test_no_admin_surface)
+{
+	static const char *const reqs[] = {
+	    "POST /api/limit HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+	    "\r\n1",
+	    "PUT /api/stats HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+	    "\r\n1",
+	    "DELETE /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "GET /api/limit?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "GET /limit/1 HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "GET /part1/limit?value=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "GET /api/reset-peak HTTP/1.1\r\nHost: x\r\n\r\n",
+	    "PATCH /part1/serial HTTP/1.1\r\nHost: x\r\n\r\n",
+	};
+	const char *json_args[] = {"--json", "status", NULL};
+	char before[8192], after[8192];
+	uint64_t v0, v1;
+	size_t i;
+	int status;
+
+	ck_assert_int_eq(sup_ctl(sock, json_args, before, sizeof(before)), 0);
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		status = raw_status(fe_port, reqs[i], strlen(reqs[i]));
+		ck_assert_msg(status >= 400 && status < 500,
+		              "frontend answered %d to %.40s", status, reqs[i]);
+		status = raw_status(dash_port, reqs[i], strlen(reqs[i]));
+		ck_assert_msg(status >= 400 && status < 500,
+		              "dashboard answered %d to %.40s", status,
+		              reqs[i]);
+	}
+	ck_assert_int_eq(sup_ctl(sock, json_args, after, sizeof(after)), 0);
+	ck_assert_int_eq(sup_json_u64(before, "limit", &v0), 0);
+	ck_assert_int_eq(sup_json_u64(after, "limit", &v1), 0);
+	ck_assert_uint_eq(v0, v1);
+	ck_assert_int_eq(sup_json_u64(before, "hold_ms", &v0), 0);
+	ck_assert_int_eq(sup_json_u64(after, "hold_ms", &v1), 0);
+	ck_assert_uint_eq(v0, v1);
+	still_serving();
+}
+END_TEST
+
 /* 10,000 requests one after another on one keep-alive connection. */
 static void
 keepalive_10000(int port, const char *path)
@@ -445,6 +491,7 @@ main(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_get_with_body);
+	tcase_add_test(tc, test_no_admin_surface);
 	tcase_add_test(tc, test_keepalive_10000);
 	tcase_add_test(tc, test_slowloris);
 	suite_add_tcase(s, tc);

@@ -54,7 +54,10 @@ sdnotify_listen_fd(void)
 	    parse_u64(pid, 1, UINT32_MAX, &p) == 0 && (pid_t)p == getpid() &&
 	    parse_u64(fds, 1, 64, &n) == 0) {
 		fd = 3;
-		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		/* systemd passes it blocking unless NonBlocking=yes: an
+		 * event loop's accept would then hang on an empty queue. */
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+		    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
 			fd = -1;
 	}
 	unsetenv("LISTEN_PID");

@@ -11,9 +11,9 @@
 int sdnotify_send(const char *state);
 
 /*
- * Returns the first socket passed by systemd socket activation (fd 3) and
- * unsets LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES, or -1 when none was passed
- * to this process.
+ * Returns the first socket passed by systemd socket activation (fd 3),
+ * made close-on-exec and non-blocking, and unsets LISTEN_PID/LISTEN_FDS/
+ * LISTEN_FDNAMES; or -1 when none was passed to this process.
  */
 int sdnotify_listen_fd(void);
 

@@ -1,0 +1,38 @@
+# systemd units: exposure scores and systemd-analyze verify (fast, on the
+# host), and the real thing: a Debian 12 root booted with systemd-nspawn
+# (tests/systemd/nspawn-test.sh; needs root, debootstrap and, on a cold
+# cache, the Debian mirror).  Run them alone with: ctest -L systemd
+find_program(SYSTEMD_ANALYZE systemd-analyze)
+if(NOT SYSTEMD_ANALYZE OR NOT MOCKRES_UNIT_FILES)
+  message(STATUS "systemd tests: disabled (no systemd-analyze or no units)")
+  return()
+endif()
+
+# Exposure targets, times 10 (--threshold takes 0..100).
+set(threshold_mockresd.service 10)
+set(threshold_mockres-frontend.service 20)
+set(threshold_mockres-dashboard.service 20)
+foreach(unit ${MOCKRES_UNIT_FILES})
+  get_filename_component(name ${unit} NAME)
+  if(DEFINED threshold_${name})
+    add_test(NAME systemd_security_${name}
+      COMMAND ${SYSTEMD_ANALYZE} security --offline=yes
+        --threshold=${threshold_${name}} --no-pager ${unit})
+    set_tests_properties(systemd_security_${name} PROPERTIES
+      LABELS "systemd" TIMEOUT 60)
+  endif()
+endforeach()
+
+add_test(NAME systemd_verify
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/systemd/verify.sh
+    ${CMAKE_BINARY_DIR} ${CMAKE_BINARY_DIR}/systemd-verify-stage)
+set_tests_properties(systemd_verify PROPERTIES
+  LABELS "systemd" TIMEOUT 120 SKIP_RETURN_CODE 77)
+
+add_test(NAME systemd_nspawn
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/systemd/nspawn-test.sh
+    ${CMAKE_BINARY_DIR})
+set_tests_properties(systemd_nspawn PROPERTIES
+  LABELS "systemd" TIMEOUT 1200 SKIP_RETURN_CODE 77
+  # The install step reads every target's binary.
+  RESOURCE_LOCK mockres_systemd_nspawn)

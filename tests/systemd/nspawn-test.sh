@@ -1,0 +1,473 @@
+#!/bin/bash
+# nspawn-test.sh BUILD_DIR [WORK_DIR]
+#
+# Proves the units on a real systemd: a Debian 12 root (debootstrap, cached
+# in WORK_DIR/root.cache), the project installed into a fresh copy of it
+# with DESTDIR=... cmake --install, booted with systemd-nspawn on the host's
+# network, then checked from outside (ab, curl) and inside (systemctl,
+# mockresctl, systemd-analyze).  Exit 0 all passed, 1 a check failed, 77
+# cannot run here (not root, a tool missing).  Needs the Debian mirror only
+# when the cache is cold.
+set -u -o pipefail
+
+BUILD=${1:?usage: nspawn-test.sh BUILD_DIR [WORK_DIR]}
+BUILD=$(cd "$BUILD" && pwd)
+WORK=${2:-$BUILD/systemd-test}
+mkdir -p "$WORK" && WORK=$(cd "$WORK" && pwd -P)
+CACHE=$WORK/root.cache
+ROOT=$WORK/root
+MIRROR=${MOCKRES_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SUITE=bookworm
+# The binaries' runtime libraries (ldd) and what a booted system needs.
+PACKAGES=systemd,systemd-sysv,dbus,libevent-2.1-7,libprotobuf-c1
+CACHE_KEY="$SUITE $PACKAGES"
+MACHINE=mockres-test-$$
+BOOT_TIMEOUT=120
+
+passed=0
+failed=0
+nspawn_pid=
+init_pid=
+
+log() { printf '%s %s\n' "$(date +%T)" "$*"; }
+ok() { passed=$((passed + 1)); log "ok   $*"; }
+fail() { failed=$((failed + 1)); log "FAIL $*"; }
+
+summary() {
+	echo "systemd nspawn test: $passed passed, $failed failed"
+}
+
+skip() {
+	log "SKIP: $*"
+	echo "systemd nspawn test: 0 passed, 0 failed (skipped)"
+	exit 77
+}
+
+for tool in debootstrap systemd-nspawn nsenter ab curl ss cmake; do
+	command -v "$tool" >/dev/null || skip "$tool is not installed"
+done
+[ "$(id -u)" = 0 ] || skip "needs root (debootstrap, systemd-nspawn)"
+[ -x "$BUILD/resourced/mockresd" ] || skip "$BUILD has no mockresd"
+
+# Run a command inside the container, as root, with a clean environment.
+# Bounded: a hung command must not hang the test.
+ct() {
+	timeout "${CT_TIMEOUT:-30}" nsenter -t "$init_pid" -a \
+	    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
+}
+
+mounts_under_root() {
+	awk -v r="$ROOT" '$5 == r || index($5, r "/") == 1 { print $5 }' \
+	    /proc/self/mountinfo
+}
+
+cleanup() {
+	local i
+	if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
+		log "cleanup: halting the container"
+		kill -TERM "$nspawn_pid" 2>/dev/null
+		for i in $(seq 60); do
+			kill -0 "$nspawn_pid" 2>/dev/null || break
+			sleep 0.5
+		done
+		if kill -0 "$nspawn_pid" 2>/dev/null; then
+			log "cleanup: container still up after 30 s, killing it"
+			# Killing the namespace's init kills every process in it.
+			[ -n "$init_pid" ] && kill -KILL "$init_pid" 2>/dev/null
+			kill -KILL "$nspawn_pid" 2>/dev/null
+		fi
+		wait "$nspawn_pid" 2>/dev/null
+	fi
+	mounts_under_root | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null
+	done
+}
+
+on_exit() {
+	local rc=$?
+	kill "$watchdog_pid" 2>/dev/null
+	cleanup
+	if [ "$failed" -gt 0 ] || [ "$rc" -ne 0 ]; then
+		log "the container's root is kept for a look: $ROOT" \
+		    "(boot log: $WORK/boot.log)"
+	fi
+}
+trap on_exit EXIT
+trap 'log "interrupted"; exit 1' INT TERM HUP
+# Our own deadline, well inside CTest's TIMEOUT: CTest kills with SIGKILL,
+# which would leave the container running.
+DEADLINE=${MOCKRES_NSPAWN_DEADLINE:-900}
+(
+	trap 'kill "$s" 2>/dev/null; exit 0' TERM
+	sleep "$DEADLINE" &
+	s=$!
+	wait "$s" && log "deadline of $DEADLINE s reached" && kill -TERM $$
+) 2>/dev/null &
+watchdog_pid=$!
+
+# A free TCP port on the host (the container shares the host's network).
+free_port() {
+	local p i
+	for i in $(seq 100); do
+		p=$((20000 + RANDOM % 20000))
+		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Poll COMMAND... until it succeeds, for at most SECONDS.
+wait_for() {
+	local secs=$1 end
+	shift
+	end=$((SECONDS + secs))
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.3
+	done
+	return 0
+}
+
+http_code() {
+	curl -s -o /dev/null -m 5 -w '%{http_code}' "$1"
+}
+
+http_is() {
+	[ "$(http_code "$2")" = "$1" ]
+}
+
+main_pid() {
+	ct systemctl show -P MainPID "$1" 2>/dev/null
+}
+
+# Active with a main pid other than $2.
+restarted() {
+	local pid
+	[ "$(ct systemctl is-active "$1" 2>/dev/null)" = active ] || return 1
+	pid=$(main_pid "$1")
+	[ -n "$pid" ] && [ "$pid" != 0 ] && [ "$pid" != "$2" ]
+}
+
+# ---- the cached Debian root ----------------------------------------------
+if [ ! -f "$CACHE/.mockres-cache" ] ||
+    [ "$(cat "$CACHE/.mockres-cache")" != "$CACHE_KEY" ]; then
+	log "building the Debian $SUITE root (cold cache): $CACHE"
+	rm -rf "$CACHE" "$CACHE.tmp"
+	t0=$SECONDS
+	if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" \
+	    "$CACHE.tmp" "$MIRROR" >"$WORK/debootstrap.log" 2>&1; then
+		tail -20 "$WORK/debootstrap.log"
+		fail "debootstrap $SUITE from $MIRROR (log: $WORK/debootstrap.log)"
+		summary
+		exit 1
+	fi
+	echo "$CACHE_KEY" >"$CACHE.tmp/.mockres-cache"
+	mv "$CACHE.tmp" "$CACHE"
+	log "debootstrap took $((SECONDS - t0)) s"
+else
+	log "using the cached root $CACHE"
+fi
+
+# A fresh copy each run: no state from an earlier boot (users, journal,
+# /etc/.updated) can hide a problem.
+t0=$SECONDS
+rm -rf "$ROOT"
+cp -a "$CACHE" "$ROOT" || { fail "copy $CACHE to $ROOT"; summary; exit 1; }
+log "root copied in $((SECONDS - t0)) s"
+
+# ---- install ----------------------------------------------------------------
+if DESTDIR="$ROOT" cmake --install "$BUILD" >"$WORK/install.log" 2>&1; then
+	ok "DESTDIR=$ROOT cmake --install"
+else
+	cat "$WORK/install.log"
+	fail "cmake --install into the root"
+	summary
+	exit 1
+fi
+
+have_frontend=0
+have_dashboard=0
+[ -x "$ROOT/usr/bin/mockres-frontend" ] &&
+    [ -f "$ROOT/lib/systemd/system/mockres-frontend.service" ] &&
+    have_frontend=1
+[ -x "$ROOT/usr/bin/mockres-dashboard" ] &&
+    [ -f "$ROOT/lib/systemd/system/mockres-dashboard.service" ] &&
+    have_dashboard=1
+services=mockresd.service
+[ $have_frontend = 1 ] && services="$services mockres-frontend.service"
+[ $have_dashboard = 1 ] && services="$services mockres-dashboard.service"
+units="mockresd.socket $services mockres.target"
+
+env_file=$ROOT/etc/default/mockres
+if [ -f "$env_file" ]; then
+	ok "environment file installed: /etc/default/mockres"
+else
+	fail "no /etc/default/mockres in the root"
+fi
+
+fport=$(free_port) && dport=$(free_port) && [ "$fport" != "$dport" ] ||
+    { fail "no free TCP ports"; summary; exit 1; }
+# No limit: ab's 1000 async uses in a burst must all be admitted; a short
+# hold.  Both also prove that the units read the file.
+sed -i -e "s/^MOCKRES_LIMIT=.*/MOCKRES_LIMIT=0/" \
+    -e "s/^MOCKRES_HOLD_MS=.*/MOCKRES_HOLD_MS=200/" \
+    -e "s/^MOCKRES_FRONTEND_LISTEN=.*/MOCKRES_FRONTEND_LISTEN=127.0.0.1:$fport/" \
+    -e "s/^MOCKRES_DASHBOARD_LISTEN=.*/MOCKRES_DASHBOARD_LISTEN=127.0.0.1:$dport/" \
+    -e "s|^MOCKRES_DASHBOARD_URL=.*|MOCKRES_DASHBOARD_URL=http://127.0.0.1:$dport/|" \
+    "$env_file"
+log "frontend on 127.0.0.1:$fport, dashboard on 127.0.0.1:$dport"
+
+# ---- boot ---------------------------------------------------------------------
+# --register=no --keep-unit: no machined or system bus needed on the host.
+t0=$SECONDS
+systemd-nspawn --boot --register=no --keep-unit --console=passive \
+    --machine="$MACHINE" -D "$ROOT" >"$WORK/boot.log" 2>&1 &
+nspawn_pid=$!
+
+# The container's pid 1: nspawn's child, pid 1 in its own namespace.
+find_init() {
+	local p
+	for p in $(pgrep -P "$nspawn_pid"); do
+		if grep -q "^NSpid:.*[[:space:]]1$" "/proc/$p/status" 2>/dev/null
+		then
+			init_pid=$p
+			return 0
+		fi
+	done
+	return 1
+}
+if ! wait_for 30 find_init; then
+	tail -20 "$WORK/boot.log"
+	fail "the container's systemd did not start"
+	summary
+	exit 1
+fi
+state=$(timeout "$BOOT_TIMEOUT" nsenter -t "$init_pid" -a \
+    systemctl is-system-running --wait 2>/dev/null)
+case $state in
+running | degraded)
+	ok "booted in $((SECONDS - t0)) s (state $state)"
+	;;
+*)
+	fail "boot: state '$state' after $BOOT_TIMEOUT s"
+	tail -30 "$WORK/boot.log"
+	summary
+	exit 1
+	;;
+esac
+
+# ---- checks ---------------------------------------------------------------------
+if ct getent passwd mockres >/dev/null; then
+	ok "sysusers.d created the mockres user at boot"
+else
+	fail "no mockres user after boot"
+fi
+
+if out=$(ct systemd-analyze verify $units 2>&1) && [ -z "$out" ]; then
+	ok "systemd-analyze verify $units: clean"
+else
+	fail "systemd-analyze verify: $out"
+fi
+
+if CT_TIMEOUT=90 ct systemctl start mockres.target; then
+	ok "systemctl start mockres.target"
+else
+	fail "systemctl start mockres.target"
+fi
+
+for u in mockresd.socket $services; do
+	if [ "$(ct systemctl is-active "$u")" = active ]; then
+		ok "$u active"
+	else
+		fail "$u not active: $(ct systemctl status --no-pager -n 20 "$u")"
+	fi
+done
+
+mockres_uid=$(ct getent passwd mockres | cut -d: -f3)
+for u in $services; do
+	pid=$(main_pid "$u")
+	uid=$(ct stat -c %u "/proc/$pid" 2>/dev/null)
+	if [ -n "$uid" ] && [ "$uid" = "$mockres_uid" ]; then
+		ok "$u runs as mockres (uid $uid)"
+	else
+		fail "$u main pid '$pid' runs as uid '$uid', not mockres"
+	fi
+done
+
+perm=$(ct stat -c '%U:%G %a' /run/mockres/mockresd.sock 2>&1)
+if [ "$perm" = "mockres:mockres 660" ]; then
+	ok "socket /run/mockres/mockresd.sock is $perm"
+else
+	fail "socket owner/mode: '$perm', want 'mockres:mockres 660'"
+fi
+
+status=$(ct mockresctl status 2>&1)
+if [ $? = 0 ] && grep -Eq '^limit +(0|none)$' <<<"$status" &&
+    grep -q '^hold  *200 ms' <<<"$status"; then
+	ok "mockresctl status as root: limit 0 and hold 200 ms from the env file"
+else
+	fail "mockresctl status: $status"
+fi
+
+ct runuser -u nobody -- mockresctl status >/dev/null 2>&1
+rc=$?
+if [ $rc = 3 ]; then
+	ok "mockresctl as nobody cannot reach the 0660 socket (exit 3)"
+else
+	fail "mockresctl as nobody exited $rc, want 3 (unreachable)"
+fi
+
+if [ $have_frontend = 1 ]; then
+	furl=http://127.0.0.1:$fport
+	if wait_for 30 http_is 200 "$furl/healthz"; then
+		ok "frontend answers $furl/healthz from outside"
+	else
+		fail "frontend $furl/healthz: $(http_code "$furl/healthz")"
+	fi
+
+	about=$(timeout 120 ab -k -n 1000 -c 50 "$furl/part1/async" 2>&1)
+	complete=$(awk '/^Complete requests:/ { print $3 }' <<<"$about")
+	failures=$(awk '/^Failed requests:/ { print $3 }' <<<"$about")
+	non2xx=$(awk '/^Non-2xx responses:/ { print $3 }' <<<"$about")
+	if [ "$complete" = 1000 ] && [ "$failures" = 0 ] && [ -z "$non2xx" ]; then
+		ok "ab -k -n 1000 -c 50 $furl/part1/async: 1000 complete, 0 failed" \
+		    "($(awk '/^Requests per second:/ { print $4 }' <<<"$about") req/s)"
+	else
+		fail "ab: complete '$complete' failed '$failures'" \
+		    "non-2xx '${non2xx:-0}'"
+		echo "$about" | tail -25
+	fi
+
+	admitted=$(ct mockresctl --json status 2>/dev/null |
+	    grep -o '"admitted":[0-9]*' | cut -d: -f2)
+	if [ -n "$admitted" ] && [ "$admitted" -ge 1000 ]; then
+		ok "mockresctl --json status counts the uses: admitted $admitted"
+	else
+		fail "mockresctl status after ab: admitted '$admitted', want >= 1000"
+	fi
+fi
+
+# How many non-dashboard processes the dashboard shows with memory.
+others_seen() {
+	local n
+	n=$(curl -s -m 5 "$1/api/stats" | grep -o '{"pid":[^}]*}' |
+	    grep -v '"role":"dashboard"' | grep -c '"rss_kb":[1-9]')
+	echo "$n"
+	[ "$n" -gt 0 ]
+}
+
+if [ $have_dashboard = 1 ]; then
+	durl=http://127.0.0.1:$dport
+	if wait_for 30 http_is 200 "$durl/api/stats"; then
+		stats=$(curl -s -m 5 "$durl/api/stats")
+		ok "dashboard answers $durl/api/stats: ${stats:0:120}..."
+		# ProtectProc=invisible must still show the other services'
+		# processes (same user) to the dashboard.
+		# Its /proc figures are refreshed every second or so.
+		if wait_for 10 others_seen "$durl"; then
+			others=$(others_seen "$durl")
+			ok "dashboard reads /proc of $others other mockres processes"
+		else
+			fail "dashboard shows no other process's memory:" \
+			    "$(curl -s -m 5 "$durl/api/stats")"
+		fi
+	else
+		fail "dashboard $durl/api/stats: $(http_code "$durl/api/stats")"
+	fi
+fi
+
+# Crash each service in turn: systemd restarts it and the system serves.
+for u in $services; do
+	before=$(main_pid "$u")
+	ct systemctl kill -s KILL "$u"
+	if wait_for 30 restarted "$u" "$before"; then
+		ok "$u: after SIGKILL restarted (main pid $before -> $(main_pid "$u"))"
+	else
+		fail "$u: not restarted after SIGKILL:" \
+		    "$(ct systemctl status --no-pager -n 20 "$u")"
+	fi
+	if [ $have_frontend = 1 ]; then
+		if wait_for 30 http_is 200 "$furl/part1/async"; then
+			ok "frontend serves /part1/async again after $u was killed"
+		else
+			fail "frontend /part1/async after $u was killed:" \
+			    "$(http_code "$furl/part1/async")"
+		fi
+	fi
+	if [ $have_dashboard = 1 ]; then
+		if wait_for 30 http_is 200 "$durl/api/stats"; then
+			ok "dashboard serves again after $u was killed"
+		else
+			fail "dashboard after $u was killed: $(http_code "$durl/api/stats")"
+		fi
+	fi
+done
+if ct mockresctl status >/dev/null 2>&1; then
+	ok "mockresctl status after the crashes"
+else
+	fail "mockresctl status after the crashes"
+fi
+
+for u in $services; do
+	case $u in
+	mockresd.service) threshold=10 ;;
+	*) threshold=20 ;;
+	esac
+	score=$(ct systemd-analyze security --no-pager "$u" 2>/dev/null |
+	    awk '/Overall exposure level/ { print $(NF-2) }')
+	if ct systemd-analyze security --threshold=$threshold "$u" \
+	    >/dev/null 2>&1; then
+		ok "$u exposure $score (target $((threshold / 10)).0), live"
+	else
+		fail "$u exposure $score over $((threshold / 10)).0, live"
+	fi
+done
+
+none_active() {
+	! ct systemctl is-active -q mockresd.socket $services
+}
+if CT_TIMEOUT=60 ct systemctl stop mockres.target && wait_for 30 none_active
+then
+	ok "systemctl stop mockres.target stops every unit"
+else
+	fail "units still active after stopping mockres.target"
+fi
+
+if [ "$failed" -gt 0 ]; then
+	log "journal of the mockres units:"
+	ct journalctl --no-pager -n 80 -u 'mockres*' 2>&1
+fi
+
+# ---- power off ------------------------------------------------------------------
+ct systemctl poweroff >/dev/null 2>&1
+for i in $(seq 120); do
+	kill -0 "$nspawn_pid" 2>/dev/null || break
+	sleep 0.5
+done
+if ! kill -0 "$nspawn_pid" 2>/dev/null; then
+	wait "$nspawn_pid" 2>/dev/null
+	nspawn_pid=
+	ok "container powered off"
+else
+	fail "container still running 60 s after poweroff"
+	cleanup
+	nspawn_pid=
+fi
+if [ -n "$init_pid" ] && kill -0 "$init_pid" 2>/dev/null; then
+	fail "container init $init_pid still alive"
+fi
+left=$(mounts_under_root)
+if [ -z "$left" ]; then
+	ok "no mounts left under $ROOT"
+else
+	fail "mounts left under $ROOT: $left"
+fi
+
+summary
+if [ "$failed" -gt 0 ]; then
+	exit 1
+fi
+rm -rf "$ROOT"
+exit 0

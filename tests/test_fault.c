@@ -1,0 +1,1143 @@
+/*
+ * test_fault.c: faults injected while real load runs (issue 6).
+ *
+ * Every scenario starts the real mockresd, mockres-frontend (2 workers)
+ * and mockres-dashboard on a temporary socket and free ports, runs the
+ * load generator of load.c against the frontend, injects one fault, and
+ * then checks the accounting: every request the load sent has exactly
+ * one outcome; 200s and 500s equal mockresd's admitted and rejected
+ * counts wherever the scenario allows an exact count; 503 appears only
+ * while mockresd is down or shutting down; in_flight returns to 0 and
+ * admitted == completed + in_flight; the peak stays under the limit; no
+ * process but the one killed died; fds and RSS of the survivors did not
+ * grow.  Measured times are printed to the test log.
+ *
+ * Requests are counted per phase (load_set_phase): the phase current when
+ * the request was sent.  Before mockresd is started again the test waits
+ * until every request of the earlier phases has its answer, so that each
+ * mockresd instance's counters can be compared with exactly the requests
+ * it could have seen.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "load.h"
+#include "mockres.pb-c.h"
+#include "rawclient.h"
+#include "support.h"
+
+#define HOLD_MS   200
+#define HOLD      "200"
+#define CLIENTS   8
+#define PACE_US   2000
+#define WORKERS   2
+#define FD_SLACK  2
+#define RSS_SLACK 4096 /* kB */
+#define PROCS_MAX 8
+#define WARMUP_MS 300
+#define RUN_MS    700
+
+static char sock[256];
+static pid_t mrd_pid, fe_pid, dash_pid;
+static pid_t wk_pid[WORKERS];
+static int port, dash_port;
+
+/* ---- processes ---- */
+
+static void
+setup(void)
+{
+	snprintf(sock, sizeof(sock), "%s", sup_path("mockresd.sock"));
+	mrd_pid = fe_pid = dash_pid = 0;
+}
+
+static void
+mrd_start(const char *limit)
+{
+	const char *extra[] = {"--limit", limit, "--hold-ms", HOLD, NULL};
+
+	mrd_pid = sup_start_mockresd(sock, extra);
+	ck_assert_int_gt(mrd_pid, 0);
+}
+
+/* The frontend's children (its workers), from /proc. */
+static int
+children_of(pid_t pid, pid_t *out, int max)
+{
+	char path[64], buf[512], *p, *end;
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+	         (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) != NULL)
+		for (p = buf; n < max; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			out[n++] = (pid_t)v;
+		}
+	fclose(f);
+	return n;
+}
+
+static int
+clients_json(char *out, size_t len)
+{
+	const char *args[] = {"--json", "clients", NULL};
+
+	return sup_ctl(sock, args, out, len);
+}
+
+/* How many clients of ROLE (and of PID, unless 0) mockresd lists. */
+static int
+clients_count(const char *json, const char *role, pid_t pid)
+{
+	char want[64];
+	const char *p = json;
+	int n = 0;
+
+	snprintf(want, sizeof(want), "\"role\":\"%s\"", role);
+	while ((p = strstr(p, "{\"pid\":")) != NULL) {
+		const char *next = strstr(p + 1, "{\"pid\":");
+		const char *r = strstr(p, want);
+		long v = strtol(p + 7, NULL, 10);
+
+		if (r != NULL && (next == NULL || r < next) &&
+		    (pid == 0 || v == pid))
+			n++;
+		p += 7;
+	}
+	return n;
+}
+
+/*
+ * Waits until mockresd lists both frontend workers (and the dashboard and
+ * WATCH_PID when given); returns the milliseconds it took, -1 on timeout.
+ */
+static double
+wait_clients(pid_t watch_pid, int timeout_ms)
+{
+	static char out[65536];
+	double t0 = sup_now_ms();
+	int i, ok;
+
+	for (;;) {
+		ok = clients_json(out, sizeof(out)) == 0;
+		for (i = 0; ok && i < WORKERS; i++)
+			ok = clients_count(out, "frontend-worker", wk_pid[i]) ==
+			     1;
+		if (ok && dash_pid > 0)
+			ok = clients_count(out, "dashboard", dash_pid) == 1;
+		if (ok && watch_pid > 0)
+			ok = clients_count(out, "ctl", watch_pid) == 1;
+		if (ok)
+			return sup_now_ms() - t0;
+		if (sup_now_ms() - t0 > timeout_ms)
+			return -1;
+		sup_sleep_ms(5);
+	}
+}
+
+static void
+workers_read(void)
+{
+	pid_t kids[8];
+	double end = sup_now_ms() + 10000;
+
+	while (children_of(fe_pid, kids, 8) != WORKERS) {
+		ck_assert_msg(sup_now_ms() < end, "frontend workers missing");
+		sup_sleep_ms(10);
+	}
+	memcpy(wk_pid, kids, sizeof(wk_pid));
+}
+
+/* Starts the frontend; with mockresd up, waits until both workers are
+ * connected to it. */
+static void
+fe_start(int mrd_up)
+{
+	static char listen[32];
+	const char *argv[] = {FRONTEND_BIN, "--listen", listen, "--workers",
+	                      "2",          "--socket", sock,   NULL};
+
+	port = sup_free_port();
+	ck_assert_int_gt(port, 0);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	fe_pid = sup_spawn(argv, "frontend");
+	ck_assert_int_gt(fe_pid, 0);
+	ck_assert_int_eq(sup_wait_port(port, 10000), 0);
+	workers_read();
+	if (mrd_up)
+		ck_assert_msg(wait_clients(0, 10000) >= 0,
+		              "frontend workers never connected to mockresd");
+}
+
+static void
+dash_start(void)
+{
+	static char listen[32];
+	const char *argv[] = {DASHBOARD_BIN, "--socket", sock,
+	                      "--listen",    listen,     NULL};
+
+	dash_port = sup_free_port();
+	ck_assert_int_gt(dash_port, 0);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", dash_port);
+	dash_pid = sup_spawn(argv, "dashboard");
+	ck_assert_int_gt(dash_pid, 0);
+	ck_assert_int_eq(sup_wait_port(dash_port, 10000), 0);
+}
+
+/* The whole system, up and connected. */
+static void
+all_start(const char *limit)
+{
+	mrd_start(limit);
+	dash_start();
+	fe_start(1);
+	ck_assert_msg(wait_clients(0, 10000) >= 0, "dashboard not connected");
+}
+
+static void
+fe_stop(void)
+{
+	int st = sup_stop(fe_pid, SIGTERM, 20000);
+
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	              "frontend did not exit 0 on SIGTERM (status %#x)", st);
+}
+
+static void
+all_stop(void)
+{
+	int st;
+
+	fe_stop();
+	st = sup_stop(dash_pid, SIGTERM, 10000);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	              "dashboard did not exit 0 on SIGTERM (status %#x)", st);
+	st = sup_stop(mrd_pid, SIGTERM, 10000);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	              "mockresd did not exit 0 on SIGTERM (status %#x)", st);
+}
+
+/* mockresd's last "exiting: admitted X, rejected Y, completed Z" line. */
+static void
+mrd_exit_counts(uint64_t *adm, uint64_t *rej, uint64_t *comp)
+{
+	static char buf[1 << 20];
+	const char *p, *last = NULL;
+	unsigned long long a, r, c;
+	ssize_t n;
+	int fd;
+
+	fd = open(sup_path("mockresd.log"), O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	for (p = buf; (p = strstr(p, "exiting: admitted ")) != NULL; p++)
+		last = p;
+	ck_assert_ptr_nonnull(last);
+	ck_assert_int_eq(sscanf(last,
+	                        "exiting: admitted %llu, rejected %llu, "
+	                        "completed %llu",
+	                        &a, &r, &c),
+	                 3);
+	*adm = a;
+	*rej = r;
+	*comp = c;
+}
+
+/*
+ * Waits for mockresd's holds to end, checking its invariants on every
+ * sample: admitted == completed + in_flight, peak <= limit.
+ */
+static void
+stats_settle(struct sup_stats *s)
+{
+	double end = sup_now_ms() + 10000;
+
+	for (;;) {
+		ck_assert_int_eq(sup_stats(sock, s), 0);
+		ck_assert_msg(
+		    s->admitted == s->completed + s->in_flight,
+		    "admitted %llu != completed %llu + in_flight %llu",
+		    (unsigned long long)s->admitted,
+		    (unsigned long long)s->completed,
+		    (unsigned long long)s->in_flight);
+		if (s->limit > 0)
+			ck_assert_uint_le(s->peak, s->limit);
+		if (s->in_flight == 0)
+			return;
+		ck_assert_msg(sup_now_ms() < end, "in_flight stuck at %llu",
+		              (unsigned long long)s->in_flight);
+		sup_sleep_ms(20);
+	}
+}
+
+/* ---- survivors: alive, fds and RSS ---- */
+
+struct proc {
+	const char *what;
+	pid_t pid;
+	long fds, rss;
+};
+
+static int
+procs_snap(struct proc *p)
+{
+	int n = 0, i;
+
+	p[n++] = (struct proc){"mockresd", mrd_pid, 0, 0};
+	p[n++] = (struct proc){"frontend master", fe_pid, 0, 0};
+	for (i = 0; i < WORKERS; i++)
+		p[n++] = (struct proc){"frontend worker", wk_pid[i], 0, 0};
+	if (dash_pid > 0)
+		p[n++] = (struct proc){"dashboard", dash_pid, 0, 0};
+	for (i = 0; i < n; i++) {
+		if (p[i].pid <= 0)
+			continue;
+		p[i].fds = sup_proc_fds(p[i].pid);
+		p[i].rss = sup_proc_rss_kb(p[i].pid);
+		ck_assert_msg(p[i].fds > 0 && p[i].rss > 0, "cannot read %s",
+		              p[i].what);
+	}
+	return n;
+}
+
+/*
+ * The processes of BEFORE are alive and, once their clients' connections
+ * are closed, hold no more fds and little more memory than then.  PIDS
+ * that a scenario replaced on purpose are compared by role: NOW gives the
+ * current process of each entry (0 = skip).
+ */
+static void
+procs_check(const struct proc *before, int n, const pid_t *now)
+{
+	double end = sup_now_ms() + 5000;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		pid_t pid = now ? now[i] : before[i].pid;
+		long fds, rss;
+
+		if (pid <= 0 || before[i].pid <= 0)
+			continue;
+		ck_assert_msg(sup_alive(pid), "%s (pid %d) died",
+		              before[i].what, (int)pid);
+		while ((fds = sup_proc_fds(pid)) > before[i].fds + FD_SLACK &&
+		       sup_now_ms() < end)
+			sup_sleep_ms(20);
+		rss = sup_proc_rss_kb(pid);
+		printf("  %-16s pid %-7d fds %ld -> %ld, rss %ld -> %ld kB\n",
+		       before[i].what, (int)pid, before[i].fds, fds,
+		       before[i].rss, rss);
+		ck_assert_msg(fds <= before[i].fds + FD_SLACK,
+		              "%s holds %ld fds, %ld before", before[i].what,
+		              fds, before[i].fds);
+		ck_assert_msg(rss <= before[i].rss + RSS_SLACK,
+		              "%s grew from %ld to %ld kB", before[i].what,
+		              before[i].rss, rss);
+	}
+	fflush(stdout);
+}
+
+/* ---- load ---- */
+
+static struct load *
+load_go(const char *path, int clients, int one_conn)
+{
+	struct load_opts o = {port, path, clients, PACE_US, 5000, one_conn, 0};
+	struct load *ld = load_start(&o);
+
+	ck_assert_ptr_nonnull(ld);
+	return ld;
+}
+
+static void stats_settle(struct sup_stats *);
+
+/* mockresd's counters after the warm-up: the scenario's deltas start here. */
+static struct sup_stats warm;
+
+/* A short load first, so that the baseline includes what a warm process
+ * keeps allocated. */
+static void
+warm_up(const char *path)
+{
+	struct load *ld = load_go(path, CLIENTS, 0);
+
+	sup_sleep_ms(WARMUP_MS);
+	ck_assert_int_eq(load_stop(ld), 0);
+	ck_assert_uint_eq(load_sum_failed(ld, -1), 0);
+	load_free(ld);
+	stats_settle(&warm);
+}
+
+static void
+finish_load(struct load *ld, const char *title)
+{
+	ck_assert_int_eq(load_stop(ld), 0);
+	load_print(ld, title, stdout);
+}
+
+static uint64_t
+st(const struct load *ld, int p, enum load_status s)
+{
+	return load_sum_status(ld, p, s);
+}
+
+static uint64_t
+ph(const struct load *ld, int p, size_t off)
+{
+	return atomic_load(
+	    (const atomic_uint_fast64_t *)((const char *)&ld->sh->ph[p] + off));
+}
+#define PH(ld, p, field) ph(ld, p, offsetof(struct load_phase, field))
+
+/* Milliseconds from T0_MS to the first / last answer S of phase P. */
+static double
+first_ms(const struct load *ld, int p, enum load_status s, double t0_ms)
+{
+	uint64_t us = atomic_load(&ld->sh->ph[p].first_us[s]);
+
+	return us == UINT64_MAX ? -1 : (double)us / 1000.0 - t0_ms;
+}
+
+static double
+last_ms(const struct load *ld, int p, enum load_status s, double t0_ms)
+{
+	uint64_t us = atomic_load(&ld->sh->ph[p].last_us[s]);
+
+	return us == 0 ? -1 : (double)us / 1000.0 - t0_ms;
+}
+
+/* Every request of phase P has one of the outcomes 200, 500, 503. */
+static void
+assert_no_failure(const struct load *ld, int p)
+{
+	ck_assert_msg(load_sum_failed(ld, p) == 0,
+	              "phase %d: %llu requests not answered", p,
+	              (unsigned long long)load_sum_failed(ld, p));
+	ck_assert_uint_eq(st(ld, p, LOAD_OTHER), 0);
+	ck_assert_uint_eq(load_answered(ld, p), PH(ld, p, sent));
+}
+
+/* The 503s of phase P came fast: median under 50 ms, none over 1 s. */
+static void
+assert_fast_503(const struct load *ld, int p)
+{
+	double med = load_quantile_ms(ld, p, LOAD_503, 0.5);
+	double max = load_max_ms(ld, p, LOAD_503);
+
+	printf("  phase %d: 503 median <= %.0f ms, max %.1f ms\n", p, med, max);
+	ck_assert_msg(med >= 0 && med <= 50, "503 median %.0f ms", med);
+	ck_assert_msg(max < 1000, "a 503 took %.1f ms", max);
+}
+
+/* ---- 1. kill -9 mockresd during async load ---- */
+
+START_TEST(test_kill_mockresd)
+{
+	struct proc before[PROCS_MAX];
+	struct sup_stats s;
+	struct load *ld;
+	double t_up, first200, last503;
+	int n;
+
+	all_start("200");
+	warm_up("/part1/async");
+	n = procs_snap(before);
+
+	ld = load_go("/part1/async", CLIENTS, 0);
+	sup_sleep_ms(RUN_MS);
+	sup_stop(mrd_pid, SIGKILL, 5000);
+	load_set_phase(ld, 1);
+	/* Requests waiting on the dead connection get 503, not a hang. */
+	ck_assert_int_eq(load_wait_phase(ld, 0, 2000), 0);
+	sup_sleep_ms(500);
+	load_set_phase(ld, 2);
+	ck_assert_int_eq(load_wait_phase(ld, 1, 2000), 0);
+	t_up = sup_now_ms();
+	mrd_start("200");
+	sup_sleep_ms(1000);
+	finish_load(ld, "kill -9 mockresd");
+
+	assert_no_failure(ld, 0);
+	assert_no_failure(ld, 1);
+	assert_no_failure(ld, 2);
+	ck_assert_uint_gt(st(ld, 0, LOAD_200), 0);
+	/* Down: every request answered 503, fast. */
+	ck_assert_uint_gt(PH(ld, 1, sent), 0);
+	ck_assert_uint_eq(st(ld, 1, LOAD_503), PH(ld, 1, sent));
+	assert_fast_503(ld, 1);
+	/* Back: 200 within 1 s, and no 503 after 1 s. */
+	first200 = first_ms(ld, 2, LOAD_200, t_up);
+	last503 = last_ms(ld, 2, LOAD_503, t_up);
+	printf("  first 200 %.0f ms after the restart began, last 503 at "
+	       "%.0f ms\n",
+	       first200, last503);
+	ck_assert_msg(first200 >= 0 && first200 < 1000, "first 200 at %.0f",
+	              first200);
+	ck_assert_msg(last503 < 1000, "503 at %.0f ms after restart", last503);
+	/* The new mockresd saw exactly the requests of phase 2. */
+	stats_settle(&s);
+	ck_assert_uint_eq(s.admitted, st(ld, 2, LOAD_200));
+	ck_assert_uint_eq(s.rejected, st(ld, 2, LOAD_500));
+	/* No frontend restart; the new mockresd has the same clients. */
+	before[0].pid = mrd_pid;
+	procs_check(before, n, NULL);
+	load_free(ld);
+	all_stop();
+}
+END_TEST
+
+/* ---- 2. kill -9 one frontend worker during load ---- */
+
+START_TEST(test_kill_worker)
+{
+	struct proc before[PROCS_MAX];
+	pid_t kids[8], victim, now[PROCS_MAX];
+	struct sup_stats s;
+	struct load *ld;
+	double t_kill, t_new = -1, t_conn;
+	uint64_t ok, failed;
+	int n, i, k;
+
+	all_start("0");
+	warm_up("/part1/async");
+	n = procs_snap(before);
+
+	ld = load_go("/part1/async", CLIENTS, 0);
+	sup_sleep_ms(RUN_MS);
+	victim = wk_pid[0];
+	t_kill = sup_now_ms();
+	ck_assert_int_eq(kill(victim, SIGKILL), 0);
+	/* Phase 1 starts when the victim is gone (a zombie: its fds are
+	 * closed), so that no phase-1 connection can have reached it. */
+	while (sup_alive(victim)) {
+		ck_assert(sup_now_ms() - t_kill < 5000);
+		sup_sleep_ms(1);
+	}
+	load_set_phase(ld, 1);
+	while (t_new < 0) {
+		k = children_of(fe_pid, kids, 8);
+		for (i = 0; i < k; i++)
+			if (kids[i] != victim && kids[i] != wk_pid[1])
+				t_new = sup_now_ms() - t_kill;
+		ck_assert_msg(sup_now_ms() - t_kill < 5000,
+		              "worker not replaced");
+		sup_sleep_ms(2);
+	}
+	workers_read();
+	t_conn = wait_clients(0, 5000);
+	ck_assert(t_conn >= 0);
+	t_conn += t_new;
+	printf("  replacement forked %.0f ms after the kill, connected to "
+	       "mockresd by %.0f ms\n",
+	       t_new, t_conn);
+	ck_assert_msg(t_new < 1000, "replaced after %.0f ms", t_new);
+	ck_assert_msg(t_conn < 1500, "connected after %.0f ms", t_conn);
+	sup_sleep_ms(RUN_MS);
+	finish_load(ld, "kill -9 worker");
+
+	/* Only connections open on the dead worker failed: at most one per
+	 * client, none opened after the kill. */
+	failed = load_sum_failed(ld, -1);
+	ck_assert_msg(failed <= CLIENTS, "%llu failed requests",
+	              (unsigned long long)failed);
+	ck_assert_uint_eq(PH(ld, 1, conn_fail), 0);
+	ck_assert_uint_eq(PH(ld, 0, hung) + PH(ld, 1, hung), 0);
+	ck_assert_uint_eq(st(ld, -1, LOAD_503) + st(ld, -1, LOAD_OTHER) +
+	                      st(ld, -1, LOAD_500),
+	                  0);
+	ck_assert_uint_gt(st(ld, 1, LOAD_200), 0);
+	/* The dead worker's uses in flight were admitted but never
+	 * answered: admitted is between the 200s and the 200s + failures. */
+	ok = st(ld, -1, LOAD_200);
+	stats_settle(&s);
+	ck_assert_uint_ge(s.admitted - warm.admitted, ok);
+	ck_assert_uint_le(s.admitted - warm.admitted, ok + failed);
+	for (i = 0; i < n; i++)
+		now[i] = before[i].pid == victim ? 0 : before[i].pid;
+	procs_check(before, n, now);
+	ck_assert(!sup_alive(victim));
+	load_free(ld);
+	all_stop();
+}
+END_TEST
+
+/* ---- 3. SIGTERM to the frontend during serial load ---- */
+
+START_TEST(test_term_frontend)
+{
+	struct proc before[PROCS_MAX];
+	struct sup_stats s;
+	struct load *ld;
+	double t_term, t_exit;
+	pid_t now[PROCS_MAX];
+	int n, i, status;
+
+	all_start("0");
+	warm_up("/part1/serial");
+	n = procs_snap(before);
+
+	/* One connection per client, all open before the signal. */
+	ld = load_go("/part1/serial", CLIENTS, 1);
+	while (PH(ld, 0, conns) < CLIENTS) {
+		ck_assert_msg(PH(ld, 0, connect_err) == 0, "connect failed");
+		ck_assert_int_eq(load_wait_sent(ld, 1, 5000), 0);
+		sup_sleep_ms(5);
+	}
+	sup_sleep_ms(RUN_MS);
+	t_term = sup_now_ms();
+	kill(fe_pid, SIGTERM);
+	status = sup_wait_exit(fe_pid, 20000);
+	t_exit = sup_now_ms() - t_term;
+	printf("  master exited %.0f ms after SIGTERM\n", t_exit);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "master status %#x", status);
+	finish_load(ld, "SIGTERM frontend");
+
+	/* Every request sent on an accepted connection got its 200. */
+	assert_no_failure(ld, 0);
+	ck_assert_uint_eq(PH(ld, 0, connect_err), 0);
+	ck_assert_uint_eq(st(ld, 0, LOAD_200), PH(ld, 0, sent));
+	for (i = 0; i < WORKERS; i++)
+		ck_assert(!sup_alive(wk_pid[i]));
+	ck_assert_int_eq(sup_wait_port(port, 100), -1);
+	stats_settle(&s);
+	ck_assert_uint_eq(s.admitted - warm.admitted, st(ld, 0, LOAD_200));
+	ck_assert_uint_eq(s.rejected, 0);
+	/* mockresd and the dashboard live on; mockresd lost two clients. */
+	for (i = 0; i < n; i++)
+		now[i] = strcmp(before[i].what, "mockresd") == 0 ||
+		                 strcmp(before[i].what, "dashboard") == 0
+		             ? before[i].pid
+		             : 0;
+	procs_check(before, n, now);
+	load_free(ld);
+	sup_stop(dash_pid, SIGTERM, 10000);
+	status = sup_stop(mrd_pid, SIGTERM, 10000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
+/* ---- 4. SIGTERM to mockresd during serial load ---- */
+
+static Mockres__Response *
+raw_reply(int fd, uint64_t id)
+{
+	Mockres__Response *r;
+	int eof;
+
+	while ((r = raw_recv(fd, 5000, &eof)) != NULL) {
+		if (r->id == id)
+			return r;
+		mockres__response__free_unpacked(r, NULL);
+	}
+	ck_abort_msg("no reply %llu from mockresd (eof %d)",
+	             (unsigned long long)id, eof);
+	return NULL;
+}
+
+static Mockres__Stats *
+raw_stats(int fd, uint64_t id, Mockres__Response **keep)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
+
+	req.has_id = 1;
+	req.id = id;
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &sr;
+	ck_assert_int_eq(raw_send_req(fd, &req), 0);
+	*keep = raw_reply(fd, id);
+	ck_assert_ptr_nonnull((*keep)->stats);
+	return (*keep)->stats;
+}
+
+START_TEST(test_term_mockresd)
+{
+	struct proc before[PROCS_MAX];
+	struct sup_stats s;
+	struct load *ld;
+	Mockres__Response *r, *keep;
+	Mockres__Stats *stats;
+	const char *use_args[] = {"use", NULL};
+	double t_term, t_exit, t_up, first200;
+	uint64_t adm, rej, comp, id = 10;
+	int n, fd, status, eof;
+
+	all_start("15");
+	warm_up("/part1/serial");
+	n = procs_snap(before);
+
+	/* A raw client holds the resource 1 s across the signal. */
+	fd = raw_connect(sock);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(raw_send_use(fd, 1, 0, 1000), 0);
+	stats = raw_stats(fd, 2, &keep); /* in order: the use came first */
+	ck_assert_uint_ge(stats->in_flight, 1);
+	mockres__response__free_unpacked(keep, NULL);
+
+	ld = load_go("/part1/serial", 20, 0);
+	sup_sleep_ms(RUN_MS);
+	t_term = sup_now_ms();
+	kill(mrd_pid, SIGTERM);
+	load_set_phase(ld, 1);
+	do {
+		stats = raw_stats(fd, ++id, &keep);
+		status = stats->shutting_down;
+		mockres__response__free_unpacked(keep, NULL);
+		ck_assert(sup_now_ms() - t_term < 5000);
+	} while (!status);
+	/* New uses: SHUTTING_DOWN; mockresctl cannot connect at all. */
+	ck_assert_int_eq(raw_send_use(fd, ++id, 1, -1), 0);
+	r = raw_reply(fd, id);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__SHUTTING_DOWN);
+	mockres__response__free_unpacked(r, NULL);
+	ck_assert_int_eq(sup_ctl(sock, use_args, NULL, 0), 3);
+	/* The running hold finishes and its client gets DONE. */
+	r = raw_reply(fd, 1);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__DONE);
+	mockres__response__free_unpacked(r, NULL);
+	printf("  raw serial use DONE %.0f ms after SIGTERM\n",
+	       sup_now_ms() - t_term);
+	ck_assert_ptr_null(raw_recv(fd, 5000, &eof));
+	ck_assert_int_eq(eof, 1);
+	close(fd);
+	status = sup_wait_exit(mrd_pid, 10000);
+	t_exit = sup_now_ms() - t_term;
+	printf("  mockresd exited %.0f ms after SIGTERM\n", t_exit);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "mockresd status %#x", status);
+
+	/* Every use it admitted completed and reached its client as 200;
+	 * every refusal as 500.  The raw client's use is the +1. */
+	ck_assert_int_eq(load_wait_phase(ld, 0, 3000), 0);
+	load_set_phase(ld, 2);
+	ck_assert_int_eq(load_wait_phase(ld, 1, 3000), 0);
+	mrd_exit_counts(&adm, &rej, &comp);
+	printf("  mockresd: admitted %llu, rejected %llu, completed %llu\n",
+	       (unsigned long long)adm, (unsigned long long)rej,
+	       (unsigned long long)comp);
+	ck_assert_uint_eq(adm, comp);
+	ck_assert_uint_eq(adm - warm.admitted,
+	                  st(ld, 0, LOAD_200) + st(ld, 1, LOAD_200) + 1);
+	ck_assert_uint_eq(rej - warm.rejected,
+	                  st(ld, 0, LOAD_500) + st(ld, 1, LOAD_500));
+	ck_assert_uint_gt(st(ld, 0, LOAD_500), 0);
+	ck_assert_uint_gt(st(ld, 1, LOAD_503), 0);
+	assert_fast_503(ld, 1);
+
+	/* Back again: the same frontend serves 200. */
+	t_up = sup_now_ms();
+	mrd_start("15");
+	sup_sleep_ms(1000);
+	finish_load(ld, "SIGTERM mockresd");
+	assert_no_failure(ld, 0);
+	assert_no_failure(ld, 1);
+	assert_no_failure(ld, 2);
+	first200 = first_ms(ld, 2, LOAD_200, t_up);
+	printf("  first 200 %.0f ms after the restart began\n", first200);
+	ck_assert_msg(first200 >= 0 && first200 < 1000, "first 200 at %.0f",
+	              first200);
+	stats_settle(&s);
+	ck_assert_uint_eq(s.admitted, st(ld, 2, LOAD_200));
+	ck_assert_uint_eq(s.rejected, st(ld, 2, LOAD_500));
+	before[0].pid = mrd_pid;
+	procs_check(before, n, NULL);
+	load_free(ld);
+	all_stop();
+}
+END_TEST
+
+/* ---- 5. SIGHUP to the frontend during load ---- */
+
+START_TEST(test_hup_frontend)
+{
+	struct proc before[PROCS_MAX];
+	pid_t old[WORKERS], kids[8], now[PROCS_MAX];
+	struct sup_stats s;
+	struct load *ld;
+	double t_hup, t_done;
+	int n, i, k, fresh;
+
+	all_start("0");
+	warm_up("/part1/async");
+	n = procs_snap(before);
+	memcpy(old, wk_pid, sizeof(old));
+
+	ld = load_go("/part1/async", CLIENTS, 0);
+	sup_sleep_ms(RUN_MS);
+	t_hup = sup_now_ms();
+	kill(fe_pid, SIGHUP);
+	load_set_phase(ld, 1);
+	for (;;) {
+		k = children_of(fe_pid, kids, 8);
+		for (i = 0, fresh = 0; i < k; i++)
+			fresh += kids[i] != old[0] && kids[i] != old[1];
+		if (k == WORKERS && fresh == WORKERS)
+			break;
+		ck_assert_msg(sup_now_ms() - t_hup < 15000,
+		              "workers not replaced");
+		sup_sleep_ms(5);
+	}
+	t_done = sup_now_ms() - t_hup;
+	printf("  both workers replaced, old ones gone, %.0f ms after "
+	       "SIGHUP\n",
+	       t_done);
+	workers_read();
+	ck_assert(wait_clients(0, 5000) >= 0);
+	sup_sleep_ms(RUN_MS);
+	finish_load(ld, "SIGHUP frontend");
+
+	/* The load saw no failure at all: not even a keep-alive race. */
+	for (i = 0; i < 2; i++) {
+		assert_no_failure(ld, i);
+		ck_assert_uint_eq(PH(ld, i, connect_err), 0);
+		ck_assert_uint_eq(st(ld, i, LOAD_200), PH(ld, i, sent));
+	}
+	ck_assert_uint_gt(st(ld, 1, LOAD_200), 0);
+	stats_settle(&s);
+	ck_assert_uint_eq(s.admitted - warm.admitted, st(ld, -1, LOAD_200));
+	for (i = 0; i < n; i++) {
+		now[i] = before[i].pid;
+		if (before[i].pid == old[0])
+			now[i] = wk_pid[0];
+		if (before[i].pid == old[1])
+			now[i] = wk_pid[1];
+	}
+	procs_check(before, n, now);
+	load_free(ld);
+	all_stop();
+}
+END_TEST
+
+/* ---- 6. mockresd restarted with clients attached ---- */
+
+static int
+file_size(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long n;
+
+	if (f == NULL)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fclose(f);
+	return (int)n;
+}
+
+START_TEST(test_restart_reconnect)
+{
+	struct proc before[PROCS_MAX];
+	const char *watch_argv[] = {MOCKRESCTL_BIN, "--socket", sock, "watch",
+	                            "-i",           "50",       NULL};
+	struct sup_http_resp r;
+	struct sup_stats s;
+	struct load *ld;
+	pid_t watch_pid;
+	uint64_t pid;
+	double t_up, t_conn;
+	int n, round, size, p;
+	char path[300];
+
+	all_start("0");
+	watch_pid = sup_spawn(watch_argv, "watch");
+	ck_assert_int_gt(watch_pid, 0);
+	ck_assert(wait_clients(watch_pid, 10000) >= 0);
+	warm_up("/part1/async");
+	n = procs_snap(before);
+	snprintf(path, sizeof(path), "%s", sup_path("watch.log"));
+
+	ld = load_go("/part1/async", CLIENTS, 0);
+	for (round = 0, p = 0; round < 2; round++) {
+		sup_sleep_ms(400);
+		/* A restart as systemd does it, then a crash. */
+		load_set_phase(ld, ++p);
+		sup_stop(mrd_pid, round == 0 ? SIGTERM : SIGKILL, 10000);
+		load_set_phase(ld, ++p);
+		ck_assert_int_eq(load_wait_phase(ld, p - 1, 3000), 0);
+		sup_sleep_ms(200);
+		load_set_phase(ld, ++p);
+		ck_assert_int_eq(load_wait_phase(ld, p - 1, 3000), 0);
+		ck_assert_uint_gt(PH(ld, p - 1, sent), 0);
+		ck_assert_uint_eq(st(ld, p - 1, LOAD_503), PH(ld, p - 1, sent));
+		size = file_size(path);
+		t_up = sup_now_ms();
+		mrd_start("0");
+		/* Every client is back by itself. */
+		ck_assert_msg(wait_clients(watch_pid, 5000) >= 0,
+		              "clients did not reconnect");
+		t_conn = sup_now_ms() - t_up;
+		printf("  round %d: workers, dashboard and watch reconnected "
+		       "%.0f ms after mockresd started\n",
+		       round, t_conn);
+		/* The dashboard shows the new daemon; watch prints again. */
+		for (;;) {
+			ck_assert_int_eq(sup_http(dash_port, "GET",
+			                          "/api/stats", NULL, &r, 5000),
+			                 0);
+			if (r.status == 200 &&
+			    sup_json_u64(r.body, "daemon_pid", &pid) == 0 &&
+			    pid == (uint64_t)mrd_pid &&
+			    strstr(r.body, "\"connected\":true") != NULL)
+				break;
+			ck_assert_msg(sup_now_ms() - t_up < 5000,
+			              "dashboard still shows %s", r.body);
+			sup_sleep_ms(20);
+		}
+		while (file_size(path) <= size + 200) {
+			ck_assert_msg(
+			    sup_now_ms() - t_up < 5000,
+			    "watch printed nothing after the restart");
+			sup_sleep_ms(20);
+		}
+		ck_assert(sup_alive(watch_pid));
+		sup_sleep_ms(300);
+	}
+	finish_load(ld, "mockresd restarts");
+	for (round = 0; round <= p; round++)
+		assert_no_failure(ld, round);
+	/* 503 only while mockresd was down; the last daemon saw exactly
+	 * the requests of the last phase. */
+	ck_assert_uint_eq(st(ld, 0, LOAD_503), 0);
+	stats_settle(&s);
+	ck_assert_uint_eq(s.admitted, st(ld, p, LOAD_200));
+	before[0].pid = mrd_pid;
+	procs_check(before, n, NULL);
+	load_free(ld);
+	ck_assert_int_eq(sup_stop(watch_pid, SIGINT, 5000), 0);
+	all_stop();
+}
+END_TEST
+
+/* ---- 7. a client that sends uses and never reads ---- */
+
+/* Writes Use frames until mockresd cuts the connection off; returns how
+ * many were written, -1 if it never did within TIMEOUT_MS. */
+static long
+flood_unread(int fd, long *peak_rss, int timeout_ms)
+{
+	unsigned char frame[64], batch[64 * 256];
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Use use = MOCKRES__USE__INIT;
+	struct pollfd pfd = {fd, POLLOUT, 0};
+	double end = sup_now_ms() + timeout_ms, sample = 0;
+	size_t len, blen = 0, off = 0;
+	long sent = 0, rss;
+	ssize_t w;
+	int i;
+
+	use.has_mode = 1;
+	use.mode = MOCKRES__USE_MODE__ASYNC;
+	req.op_case = MOCKRES__REQUEST__OP_USE;
+	req.use = &use;
+	req.has_id = 1;
+	for (i = 0; i < 256; i++) {
+		req.id = (uint64_t)i + 1000;
+		len = mockres__request__pack(&req, frame + 4);
+		frame[0] = 0;
+		frame[1] = 0;
+		frame[2] = (unsigned char)(len >> 8);
+		frame[3] = (unsigned char)len;
+		memcpy(batch + blen, frame, len + 4);
+		blen += len + 4;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	while (sup_now_ms() < end) {
+		if (sup_now_ms() > sample) {
+			rss = sup_proc_rss_kb(mrd_pid);
+			if (rss > *peak_rss)
+				*peak_rss = rss;
+			sample = sup_now_ms() + 10;
+		}
+		w = send(fd, batch + off, blen - off, MSG_NOSIGNAL);
+		if (w > 0) {
+			off += (size_t)w;
+			if (off == blen) {
+				off = 0;
+				sent += 256;
+			}
+			continue;
+		}
+		if (w == -1 && (errno == EPIPE || errno == ECONNRESET))
+			return sent;
+		if (w == -1 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		poll(&pfd, 1, 20);
+	}
+	return -1;
+}
+
+START_TEST(test_unread_client)
+{
+	struct proc before[PROCS_MAX];
+	struct sup_stats s;
+	struct load *ld;
+	long sent, peak = 0, base_rss;
+	int n, i, fd;
+	char log[1 << 16];
+	FILE *f;
+
+	all_start("50");
+	warm_up("/part1/async");
+	n = procs_snap(before);
+	base_rss = before[0].rss;
+
+	ld = load_go("/part1/async", CLIENTS, 0);
+	sup_sleep_ms(200);
+	for (i = 0; i < 5; i++) {
+		fd = raw_connect(sock);
+		ck_assert_int_ge(fd, 0);
+		sent = flood_unread(fd, &peak, 15000);
+		printf("  flood %d: cut off after %ld uses; mockresd rss peak "
+		       "%ld kB (baseline %ld)\n",
+		       i, sent, peak, base_rss);
+		ck_assert_msg(sent > 0, "mockresd never cut the client off");
+		close(fd);
+	}
+	sup_sleep_ms(200);
+	finish_load(ld, "unread client");
+
+	/* Bounded: 1 MiB of replies per client plus the read buffer. */
+	ck_assert_msg(peak - base_rss < 8192, "mockresd grew by %ld kB",
+	              peak - base_rss);
+	f = fopen(sup_path("mockresd.log"), "r");
+	ck_assert_ptr_nonnull(f);
+	log[fread(log, 1, sizeof(log) - 1, f)] = '\0';
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(log, "client not reading"));
+	/* Everyone else was served: only 200 and 500, no 503, no loss. */
+	assert_no_failure(ld, 0);
+	ck_assert_uint_eq(st(ld, 0, LOAD_503), 0);
+	ck_assert_uint_gt(st(ld, 0, LOAD_200), 0);
+	stats_settle(&s);
+	ck_assert_uint_le(s.peak, 50);
+	procs_check(before, n, NULL);
+	load_free(ld);
+	all_stop();
+}
+END_TEST
+
+/* ---- 8. the frontend starts before mockresd exists ---- */
+
+START_TEST(test_frontend_first)
+{
+	struct proc before[PROCS_MAX];
+	struct sup_http_resp r;
+	struct sup_stats s;
+	struct load *ld;
+	double t_up, first200, t_health;
+	int n;
+
+	dash_start();
+	fe_start(0);
+	ck_assert_int_eq(sup_http(port, "GET", "/healthz", NULL, &r, 5000), 0);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_int_eq(
+	    sup_http(dash_port, "GET", "/api/stats", NULL, &r, 5000), 0);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"connected\":false"));
+	n = procs_snap(before);
+
+	ld = load_go("/part1/async", CLIENTS, 0);
+	sup_sleep_ms(500);
+	load_set_phase(ld, 1);
+	ck_assert_int_eq(load_wait_phase(ld, 0, 2000), 0);
+	t_up = sup_now_ms();
+	mrd_start("0");
+	for (;;) {
+		ck_assert_int_eq(
+		    sup_http(port, "GET", "/healthz", NULL, &r, 5000), 0);
+		if (r.status == 200)
+			break;
+		ck_assert_int_eq(r.status, 503);
+		ck_assert(sup_now_ms() - t_up < 5000);
+		sup_sleep_ms(5);
+	}
+	t_health = sup_now_ms() - t_up;
+	ck_assert(wait_clients(0, 5000) >= 0);
+	sup_sleep_ms(1000);
+	finish_load(ld, "frontend before mockresd");
+
+	assert_no_failure(ld, 0);
+	assert_no_failure(ld, 1);
+	ck_assert_uint_gt(PH(ld, 0, sent), 0);
+	ck_assert_uint_eq(st(ld, 0, LOAD_503), PH(ld, 0, sent));
+	assert_fast_503(ld, 0);
+	first200 = first_ms(ld, 1, LOAD_200, t_up);
+	printf("  /healthz 200 %.0f ms and first 200 %.0f ms after mockresd "
+	       "started; last 503 at %.0f ms\n",
+	       t_health, first200, last_ms(ld, 1, LOAD_503, t_up));
+	ck_assert_msg(first200 >= 0 && first200 < 1000, "first 200 at %.0f",
+	              first200);
+	ck_assert(last_ms(ld, 1, LOAD_503, t_up) < 1000);
+	stats_settle(&s);
+	ck_assert_uint_eq(s.admitted, st(ld, 1, LOAD_200));
+	/* No restart of anything: same master, same workers. */
+	procs_check(before, n, NULL);
+	load_free(ld);
+	all_stop();
+}
+END_TEST
+
+static Suite *
+fault_suite(void)
+{
+	Suite *s = suite_create("fault");
+	const struct {
+		const char *name;
+		const TTest *test;
+	} cases[] = {
+	    {"kill_mockresd", test_kill_mockresd},
+	    {"kill_worker", test_kill_worker},
+	    {"term_frontend", test_term_frontend},
+	    {"term_mockresd", test_term_mockresd},
+	    {"hup_frontend", test_hup_frontend},
+	    {"restart_reconnect", test_restart_reconnect},
+	    {"unread_client", test_unread_client},
+	    {"frontend_first", test_frontend_first},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		TCase *tc = tcase_create(cases[i].name);
+
+		tcase_set_timeout(tc, 90);
+		tcase_add_checked_fixture(tc, setup, NULL);
+		tcase_add_test(tc, cases[i].test);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(fault_suite());
+	int failed;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -58,7 +58,7 @@ int listen_tcp(const struct sockaddr_storage *, socklen_t, char *err,
                size_t errlen);
 
 /* master.c */
-int master_run(const struct frontend_config *, int *fds);
+int master_run(const struct frontend_config *, const int *fds);
 
 /* worker.c */
 struct worker {

@@ -70,7 +70,8 @@ http_reply_reason(struct evhttp_request *req, int code, const char *reason,
 	if (text == NULL || text[0] == '\0')
 		text = fallback;
 	for (i = 0; i < sizeof(line) && text[i] != '\0'; i++)
-		line[i] = (text[i] < ' ' || text[i] > '~') ? '?' : text[i];
+		line[i] =
+		    (char)((text[i] < ' ' || text[i] > '~') ? '?' : text[i]);
 	http_reply(req, code, reason, line, i);
 }
 
@@ -166,6 +167,21 @@ static const struct http_route {
     {"/healthz", http_healthz},
 };
 
+/*
+ * libevent 2.1 reads no body for GET or HEAD: one sent anyway would stay
+ * on the connection and be parsed as the next request.  Refuse it and
+ * close the connection, which discards those bytes.
+ */
+static int
+http_has_body(struct evhttp_request *req)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *len = evhttp_find_header(in, "Content-Length");
+
+	return evhttp_find_header(in, "Transfer-Encoding") != NULL ||
+	       (len != NULL && strcmp(len, "0") != 0);
+}
+
 void
 http_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -190,6 +206,16 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		                  "Allow", "GET, HEAD");
 		http_reply(req, 405, "Method Not Allowed",
 		           HTTP_STR("method not allowed: use GET or HEAD"));
+		return;
+	}
+	if (http_has_body(req)) {
+		evhttp_remove_header(evhttp_request_get_input_headers(req),
+		                     "Connection");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Connection", "close");
+		http_reply(req, 400, "Bad Request",
+		           HTTP_STR("a GET or HEAD request must not carry a "
+		                    "body"));
 		return;
 	}
 	http_routes[i].fn(req);

@@ -85,7 +85,7 @@ master_now_ms(void)
 static void
 master_timer(struct event *ev, int ms)
 {
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
 
 	evtimer_add(ev, &tv);
 }
@@ -477,7 +477,7 @@ master_signal_cb(evutil_socket_t sig, short what, void *arg)
  * the slots' listening sockets.  Returns the exit code.
  */
 int
-master_run(const struct frontend_config *conf, int *fds)
+master_run(const struct frontend_config *conf, const int *fds)
 {
 	static const int sigs[4] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
 	struct master_worker *mw;

@@ -104,9 +104,9 @@ static void
 worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct timeval tv = {WORKER_DRAIN_MS / 1000,
-	                     (WORKER_DRAIN_MS % 1000) * 1000};
+	                     (suseconds_t)(WORKER_DRAIN_MS % 1000) * 1000};
 	struct timeval linger = {WORKER_LINGER_MS / 1000,
-	                         (WORKER_LINGER_MS % 1000) * 1000};
+	                         (suseconds_t)(WORKER_LINGER_MS % 1000) * 1000};
 
 	if (wk->draining)
 		return;

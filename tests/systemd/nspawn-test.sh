@@ -1,11 +1,15 @@
 #!/bin/bash
 # nspawn-test.sh BUILD_DIR [WORK_DIR]
 #
-# Proves the units on a real systemd: a Debian 12 root (debootstrap, cached
-# in WORK_DIR/root.cache), the project installed into a fresh copy of it
-# with DESTDIR=... cmake --install, booted with systemd-nspawn on the host's
-# network, then checked from outside (ab, curl) and inside (systemctl,
-# mockresctl, systemd-analyze).  Exit 0 all passed, 1 a check failed, 77
+# Proves the units on a real systemd, the way a user installs them: a
+# Debian 12 root (debootstrap, cached in WORK_DIR/root.cache) is copied
+# fresh and booted with systemd-nspawn on the host's network, with the
+# source and build trees bind-mounted at their own paths; inside, as root,
+# "cmake --install BUILD_DIR" (no DESTDIR: its post-install step creates the
+# user and reloads systemd) and "systemctl start mockres.target"; then
+# checks from outside (ab, curl) and inside (systemctl, mockresctl,
+# systemd-analyze), crashes each service, and reboots to see the enabled
+# target come up by itself.  Exit 0 all passed, 1 a check failed, 77
 # cannot run here (not root, a tool missing).  Needs the Debian mirror only
 # when the cache is cold.
 set -u -o pipefail
@@ -19,7 +23,8 @@ ROOT=$WORK/root
 MIRROR=${MOCKRES_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
 # The binaries' runtime libraries (ldd) and what a booted system needs.
-PACKAGES=systemd,systemd-sysv,dbus,libevent-2.1-7,libprotobuf-c1
+# cmake: to run cmake --install inside.
+PACKAGES=systemd,systemd-sysv,dbus,libevent-2.1-7,libprotobuf-c1,cmake
 CACHE_KEY="$SUITE $PACKAGES"
 MACHINE=mockres-test-$$
 BOOT_TIMEOUT=120
@@ -53,7 +58,8 @@ done
 # Bounded: a hung command must not hang the test.
 ct() {
 	timeout "${CT_TIMEOUT:-30}" nsenter -t "$init_pid" -a \
-	    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
+	    env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	    LANG=C.UTF-8 "$@"
 }
 
 mounts_under_root() {
@@ -177,54 +183,15 @@ rm -rf "$ROOT"
 cp -a "$CACHE" "$ROOT" || { fail "copy $CACHE to $ROOT"; summary; exit 1; }
 log "root copied in $((SECONDS - t0)) s"
 
-# ---- install ----------------------------------------------------------------
-if DESTDIR="$ROOT" cmake --install "$BUILD" >"$WORK/install.log" 2>&1; then
-	ok "DESTDIR=$ROOT cmake --install"
-else
-	cat "$WORK/install.log"
-	fail "cmake --install into the root"
-	summary
-	exit 1
-fi
-
-have_frontend=0
-have_dashboard=0
-[ -x "$ROOT/usr/bin/mockres-frontend" ] &&
-    [ -f "$ROOT/lib/systemd/system/mockres-frontend.service" ] &&
-    have_frontend=1
-[ -x "$ROOT/usr/bin/mockres-dashboard" ] &&
-    [ -f "$ROOT/lib/systemd/system/mockres-dashboard.service" ] &&
-    have_dashboard=1
-services=mockresd.service
-[ $have_frontend = 1 ] && services="$services mockres-frontend.service"
-[ $have_dashboard = 1 ] && services="$services mockres-dashboard.service"
-units="mockresd.socket $services mockres.target"
-
-env_file=$ROOT/etc/default/mockres
-if [ -f "$env_file" ]; then
-	ok "environment file installed: /etc/default/mockres"
-else
-	fail "no /etc/default/mockres in the root"
-fi
-
-fport=$(free_port) && dport=$(free_port) && [ "$fport" != "$dport" ] ||
-    { fail "no free TCP ports"; summary; exit 1; }
-# No limit: ab's 1000 async uses in a burst must all be admitted; a short
-# hold.  Both also prove that the units read the file.
-sed -i -e "s/^MOCKRES_LIMIT=.*/MOCKRES_LIMIT=0/" \
-    -e "s/^MOCKRES_HOLD_MS=.*/MOCKRES_HOLD_MS=200/" \
-    -e "s/^MOCKRES_FRONTEND_LISTEN=.*/MOCKRES_FRONTEND_LISTEN=127.0.0.1:$fport/" \
-    -e "s/^MOCKRES_DASHBOARD_LISTEN=.*/MOCKRES_DASHBOARD_LISTEN=127.0.0.1:$dport/" \
-    -e "s|^MOCKRES_DASHBOARD_URL=.*|MOCKRES_DASHBOARD_URL=http://127.0.0.1:$dport/|" \
-    "$env_file"
-log "frontend on 127.0.0.1:$fport, dashboard on 127.0.0.1:$dport"
-
-# ---- boot ---------------------------------------------------------------------
-# --register=no --keep-unit: no machined or system bus needed on the host.
-t0=$SECONDS
-systemd-nspawn --boot --register=no --keep-unit --console=passive \
-    --machine="$MACHINE" -D "$ROOT" >"$WORK/boot.log" 2>&1 &
-nspawn_pid=$!
+# ---- boot -------------------------------------------------------------------
+cache_var() {
+	sed -n "s/^$1:[A-Z]*=//p" "$BUILD/CMakeCache.txt"
+}
+SRC=$(cache_var CMAKE_HOME_DIRECTORY)
+ENV_FILE=$(cache_var MOCKRES_ENV_FILE)
+UNITDIR=$(cache_var MOCKRES_SYSTEMD_UNITDIR)
+[ -n "$SRC" ] && [ -n "$ENV_FILE" ] && [ -n "$UNITDIR" ] ||
+    skip "$BUILD/CMakeCache.txt has no systemd settings"
 
 # The container's pid 1: nspawn's child, pid 1 in its own namespace.
 find_init() {
@@ -238,39 +205,127 @@ find_init() {
 	done
 	return 1
 }
-if ! wait_for 30 find_init; then
-	tail -20 "$WORK/boot.log"
-	fail "the container's systemd did not start"
+
+# --register=no --keep-unit: no machined or system bus needed on the host.
+boot() {
+	local t0=$SECONDS state
+	init_pid=
+	# The console is read and logged: an unread one (passive) fills up
+	# and blocks the container's systemd.  norbind: the build tree holds
+	# $ROOT, whose own mounts must not appear inside.
+	systemd-nspawn --boot --register=no --keep-unit --console=read-only \
+	    --machine="$MACHINE" --bind-ro="$SRC:$SRC:norbind" \
+	    --bind="$BUILD:$BUILD:norbind" -D "$ROOT" \
+	    >>"$WORK/boot.log" 2>&1 </dev/null &
+	nspawn_pid=$!
+	if ! wait_for 30 find_init; then
+		tail -20 "$WORK/boot.log"
+		fail "the container's systemd did not start"
+		return 1
+	fi
+	state=$(timeout "$BOOT_TIMEOUT" nsenter -t "$init_pid" -a \
+	    systemctl is-system-running --wait 2>/dev/null)
+	case $state in
+	running | degraded)
+		ok "$1: booted in $((SECONDS - t0)) s (state $state)"
+		;;
+	*)
+		fail "$1: state '$state' after $BOOT_TIMEOUT s"
+		tail -30 "$WORK/boot.log"
+		return 1
+		;;
+	esac
+}
+
+poweroff() {
+	local i
+	ct systemctl poweroff >/dev/null 2>&1
+	for i in $(seq 120); do
+		kill -0 "$nspawn_pid" 2>/dev/null || break
+		sleep 0.5
+	done
+	if ! kill -0 "$nspawn_pid" 2>/dev/null; then
+		wait "$nspawn_pid" 2>/dev/null
+		nspawn_pid=
+		ok "container powered off"
+	else
+		fail "container still running 60 s after poweroff"
+		cleanup
+		nspawn_pid=
+	fi
+	if [ -n "$init_pid" ] && ! wait_for 10 gone "$init_pid"; then
+		fail "container init $init_pid still alive"
+	fi
+}
+
+gone() {
+	! kill -0 "$1" 2>/dev/null
+}
+
+: >"$WORK/boot.log"
+boot "first boot" || { summary; exit 1; }
+
+# ---- install ----------------------------------------------------------------
+if ct getent passwd mockres >/dev/null; then
+	fail "the fresh root already has a mockres user"
+fi
+if CT_TIMEOUT=120 ct cmake --install "$BUILD" >"$WORK/install.log" 2>&1
+then
+	ok "cmake --install $BUILD inside the running system"
+else
+	cat "$WORK/install.log"
+	fail "cmake --install inside the container"
 	summary
 	exit 1
 fi
-state=$(timeout "$BOOT_TIMEOUT" nsenter -t "$init_pid" -a \
-    systemctl is-system-running --wait 2>/dev/null)
-case $state in
-running | degraded)
-	ok "booted in $((SECONDS - t0)) s (state $state)"
-	;;
-*)
-	fail "boot: state '$state' after $BOOT_TIMEOUT s"
-	tail -30 "$WORK/boot.log"
-	summary
-	exit 1
-	;;
-esac
+if ct getent passwd mockres >/dev/null; then
+	ok "cmake --install created the mockres user (sysusers.d)"
+else
+	fail "no mockres user after cmake --install"
+fi
+
+have_frontend=0
+have_dashboard=0
+[ -f "$ROOT$UNITDIR/mockres-frontend.service" ] && have_frontend=1
+[ -f "$ROOT$UNITDIR/mockres-dashboard.service" ] && have_dashboard=1
+services=mockresd.service
+[ $have_frontend = 1 ] && services="$services mockres-frontend.service"
+[ $have_dashboard = 1 ] && services="$services mockres-dashboard.service"
+units="mockresd.socket $services mockres.target"
+
+env_file=$ROOT$ENV_FILE
+if [ -f "$env_file" ]; then
+	ok "environment file installed: $ENV_FILE"
+else
+	fail "no $ENV_FILE in the root"
+fi
+
+fport=$(free_port) && dport=$(free_port) && [ "$fport" != "$dport" ] ||
+    { fail "no free TCP ports"; summary; exit 1; }
+# No limit: ab's 1000 async uses in a burst must all be admitted; a short
+# hold.  Both also prove that the units read the file.
+sed -i -e "s/^MOCKRES_LIMIT=.*/MOCKRES_LIMIT=0/" \
+    -e "s/^MOCKRES_HOLD_MS=.*/MOCKRES_HOLD_MS=200/" \
+    -e "s/^MOCKRES_FRONTEND_LISTEN=.*/MOCKRES_FRONTEND_LISTEN=127.0.0.1:$fport/" \
+    -e "s/^MOCKRES_DASHBOARD_LISTEN=.*/MOCKRES_DASHBOARD_LISTEN=127.0.0.1:$dport/" \
+    -e "s|^MOCKRES_DASHBOARD_URL=.*|MOCKRES_DASHBOARD_URL=http://127.0.0.1:$dport/|" \
+    "$env_file"
+log "frontend on 127.0.0.1:$fport, dashboard on 127.0.0.1:$dport"
+furl=http://127.0.0.1:$fport
+durl=http://127.0.0.1:$dport
 
 # ---- checks ---------------------------------------------------------------------
-if ct getent passwd mockres >/dev/null; then
-	ok "sysusers.d created the mockres user at boot"
-else
-	fail "no mockres user after boot"
-fi
-
 if out=$(ct systemd-analyze verify $units 2>&1) && [ -z "$out" ]; then
 	ok "systemd-analyze verify $units: clean"
 else
 	fail "systemd-analyze verify: $out"
 fi
 
+if ct systemctl enable mockres.target >/dev/null 2>&1; then
+	ok "systemctl enable mockres.target"
+else
+	fail "systemctl enable mockres.target"
+fi
 if CT_TIMEOUT=90 ct systemctl start mockres.target; then
 	ok "systemctl start mockres.target"
 else
@@ -320,7 +375,6 @@ else
 fi
 
 if [ $have_frontend = 1 ]; then
-	furl=http://127.0.0.1:$fport
 	if wait_for 30 http_is 200 "$furl/healthz"; then
 		ok "frontend answers $furl/healthz from outside"
 	else
@@ -359,7 +413,6 @@ others_seen() {
 }
 
 if [ $have_dashboard = 1 ]; then
-	durl=http://127.0.0.1:$dport
 	if wait_for 30 http_is 200 "$durl/api/stats"; then
 		stats=$(curl -s -m 5 "$durl/api/stats")
 		ok "dashboard answers $durl/api/stats: ${stats:0:120}..."
@@ -440,24 +493,41 @@ if [ "$failed" -gt 0 ]; then
 	ct journalctl --no-pager -n 80 -u 'mockres*' 2>&1
 fi
 
-# ---- power off ------------------------------------------------------------------
-ct systemctl poweroff >/dev/null 2>&1
-for i in $(seq 120); do
-	kill -0 "$nspawn_pid" 2>/dev/null || break
-	sleep 0.5
-done
-if ! kill -0 "$nspawn_pid" 2>/dev/null; then
-	wait "$nspawn_pid" 2>/dev/null
-	nspawn_pid=
-	ok "container powered off"
-else
-	fail "container still running 60 s after poweroff"
-	cleanup
-	nspawn_pid=
+poweroff
+
+# ---- reboot: the enabled target comes up by itself --------------------------
+if boot "second boot"; then
+	if CT_TIMEOUT=60 ct systemctl is-active -q mockres.target ||
+	    wait_for 60 ct systemctl is-active -q mockres.target; then
+		ok "mockres.target active after the reboot (enabled)"
+	else
+		fail "mockres.target not active after the reboot"
+	fi
+	if [ $have_frontend = 1 ]; then
+		if wait_for 30 http_is 200 "$furl/part1/async"; then
+			ok "frontend serves $furl/part1/async after the reboot"
+		else
+			fail "frontend after the reboot: $(http_code "$furl/part1/async")"
+		fi
+	fi
+	if [ $have_dashboard = 1 ]; then
+		if wait_for 30 http_is 200 "$durl/api/stats"; then
+			ok "dashboard serves after the reboot"
+		else
+			fail "dashboard after the reboot: $(http_code "$durl/api/stats")"
+		fi
+	fi
+	if ct mockresctl status >/dev/null 2>&1; then
+		ok "mockresctl status after the reboot"
+	else
+		fail "mockresctl status after the reboot"
+	fi
+	if [ "$failed" -gt 0 ]; then
+		ct journalctl -b --no-pager -n 40 -u 'mockres*' 2>&1
+	fi
+	poweroff
 fi
-if [ -n "$init_pid" ] && kill -0 "$init_pid" 2>/dev/null; then
-	fail "container init $init_pid still alive"
-fi
+
 left=$(mounts_under_root)
 if [ -z "$left" ]; then
 	ok "no mounts left under $ROOT"

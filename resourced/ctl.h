@@ -23,6 +23,7 @@ struct ctl {
 	struct event_base *base;
 	const char *path;
 	int json;
+	int clients; /* status prints the client list */
 	struct mrclient *mc;
 };
 

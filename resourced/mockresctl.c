@@ -168,8 +168,9 @@ ctl_status_exit(struct ctl *ctl, const Mockres__Response *resp)
 	}
 }
 
+/* status and clients: the same snapshot, printed two ways. */
 static int
-ctl_status_reply(struct ctl *ctl, const Mockres__Response *resp)
+ctl_stats_reply(struct ctl *ctl, const Mockres__Response *resp)
 {
 	int rc = ctl_status_exit(ctl, resp);
 
@@ -179,22 +180,10 @@ ctl_status_reply(struct ctl *ctl, const Mockres__Response *resp)
 		fprintf(stderr, "mockresctl: mockresd sent no stats\n");
 		return CTL_ERROR;
 	}
-	ctl_print_status(ctl, resp->stats);
-	return CTL_OK;
-}
-
-static int
-ctl_clients_reply(struct ctl *ctl, const Mockres__Response *resp)
-{
-	int rc = ctl_status_exit(ctl, resp);
-
-	if (rc != CTL_OK)
-		return rc;
-	if (resp->stats == NULL) {
-		fprintf(stderr, "mockresctl: mockresd sent no stats\n");
-		return CTL_ERROR;
-	}
-	ctl_print_clients(ctl, resp->stats);
+	if (ctl->clients)
+		ctl_print_clients(ctl, resp->stats);
+	else
+		ctl_print_status(ctl, resp->stats);
 	return CTL_OK;
 }
 
@@ -208,8 +197,8 @@ ctl_cmd_status(struct ctl *ctl, int clients)
 	sr.clients = clients;
 	req.op_case = MOCKRES__REQUEST__OP_STATS;
 	req.stats = &sr;
-	return ctl_call(ctl, &req,
-	                clients ? ctl_clients_reply : ctl_status_reply);
+	ctl->clients = clients;
+	return ctl_call(ctl, &req, ctl_stats_reply);
 }
 
 static uint64_t ctl_use_start_us;

@@ -42,8 +42,10 @@ summary() {
 	echo "systemd nspawn test: $passed passed, $failed failed"
 }
 
+skipped=0
 skip() {
 	log "SKIP: $*"
+	skipped=1
 	echo "systemd nspawn test: 0 passed, 0 failed (skipped)"
 	exit 77
 }
@@ -53,6 +55,17 @@ for tool in debootstrap systemd-nspawn nsenter ab curl ss cmake; do
 done
 [ "$(id -u)" = 0 ] || skip "needs root (debootstrap, systemd-nspawn)"
 [ -x "$BUILD/resourced/mockresd" ] || skip "$BUILD has no mockresd"
+
+cache_var() {
+	sed -n "s/^$1:[A-Z]*=//p" "$BUILD/CMakeCache.txt"
+}
+SRC=$(cache_var CMAKE_HOME_DIRECTORY)
+ENV_FILE=$(cache_var MOCKRES_ENV_FILE)
+UNITDIR=$(cache_var MOCKRES_SYSTEMD_UNITDIR)
+[ -n "$SRC" ] && [ -n "$ENV_FILE" ] && [ -n "$UNITDIR" ] ||
+    skip "$BUILD/CMakeCache.txt has no systemd settings"
+[ "$(cache_var MOCKRES_SANITIZE)" = ON ] &&
+    skip "sanitizer build: the Debian root has no libasan/libubsan"
 
 # Run a command inside the container, as root, with a clean environment.
 # Bounded: a hung command must not hang the test.
@@ -91,15 +104,17 @@ cleanup() {
 
 on_exit() {
 	local rc=$?
-	kill "$watchdog_pid" 2>/dev/null
+	[ -n "${watchdog_pid:-}" ] && kill "$watchdog_pid" 2>/dev/null
 	cleanup
 	if [ "$failed" -gt 0 ] || [ "$rc" -ne 0 ]; then
 		log "the container's root is kept for a look: $ROOT" \
 		    "(boot log: $WORK/boot.log)"
 	fi
+	# The last line, whatever happened.
+	[ "$skipped" = 1 ] || summary
 }
 trap on_exit EXIT
-trap 'log "interrupted"; exit 1' INT TERM HUP
+trap 'fail "interrupted (or past the deadline)"; exit 1' INT TERM HUP
 # Our own deadline, well inside CTest's TIMEOUT: CTest kills with SIGKILL,
 # which would leave the container running.
 DEADLINE=${MOCKRES_NSPAWN_DEADLINE:-900}
@@ -166,7 +181,6 @@ if [ ! -f "$CACHE/.mockres-cache" ] ||
 	    "$CACHE.tmp" "$MIRROR" >"$WORK/debootstrap.log" 2>&1; then
 		tail -20 "$WORK/debootstrap.log"
 		fail "debootstrap $SUITE from $MIRROR (log: $WORK/debootstrap.log)"
-		summary
 		exit 1
 	fi
 	echo "$CACHE_KEY" >"$CACHE.tmp/.mockres-cache"
@@ -180,19 +194,10 @@ fi
 # /etc/.updated) can hide a problem.
 t0=$SECONDS
 rm -rf "$ROOT"
-cp -a "$CACHE" "$ROOT" || { fail "copy $CACHE to $ROOT"; summary; exit 1; }
+cp -a "$CACHE" "$ROOT" || { fail "copy $CACHE to $ROOT"; exit 1; }
 log "root copied in $((SECONDS - t0)) s"
 
 # ---- boot -------------------------------------------------------------------
-cache_var() {
-	sed -n "s/^$1:[A-Z]*=//p" "$BUILD/CMakeCache.txt"
-}
-SRC=$(cache_var CMAKE_HOME_DIRECTORY)
-ENV_FILE=$(cache_var MOCKRES_ENV_FILE)
-UNITDIR=$(cache_var MOCKRES_SYSTEMD_UNITDIR)
-[ -n "$SRC" ] && [ -n "$ENV_FILE" ] && [ -n "$UNITDIR" ] ||
-    skip "$BUILD/CMakeCache.txt has no systemd settings"
-
 # The container's pid 1: nspawn's child, pid 1 in its own namespace.
 find_init() {
 	local p
@@ -263,7 +268,7 @@ gone() {
 }
 
 : >"$WORK/boot.log"
-boot "first boot" || { summary; exit 1; }
+boot "first boot" || { exit 1; }
 
 # ---- install ----------------------------------------------------------------
 if ct getent passwd mockres >/dev/null; then
@@ -275,7 +280,6 @@ then
 else
 	cat "$WORK/install.log"
 	fail "cmake --install inside the container"
-	summary
 	exit 1
 fi
 if ct getent passwd mockres >/dev/null; then
@@ -301,7 +305,7 @@ else
 fi
 
 fport=$(free_port) && dport=$(free_port) && [ "$fport" != "$dport" ] ||
-    { fail "no free TCP ports"; summary; exit 1; }
+    { fail "no free TCP ports"; exit 1; }
 # No limit: ab's 1000 async uses in a burst must all be admitted; a short
 # hold.  Both also prove that the units read the file.
 sed -i -e "s/^MOCKRES_LIMIT=.*/MOCKRES_LIMIT=0/" \
@@ -535,7 +539,6 @@ else
 	fail "mounts left under $ROOT: $left"
 fi
 
-summary
 if [ "$failed" -gt 0 ]; then
 	exit 1
 fi

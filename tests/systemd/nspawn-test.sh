@@ -370,6 +370,14 @@ else
 	fail "mockresctl status: $status"
 fi
 
+# mockresd runs in its own user namespace (PrivateUsers=yes): root must
+# still be seen as uid 0, hence allowed to change it.
+if ct mockresctl limit 0 >/dev/null 2>&1; then
+	ok "mockresctl limit as root is allowed (uid 0 seen through PrivateUsers)"
+else
+	fail "mockresctl limit 0 as root refused"
+fi
+
 ct runuser -u nobody -- mockresctl status >/dev/null 2>&1
 rc=$?
 if [ $rc = 3 ]; then

@@ -6,12 +6,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <event2/listener.h>
 
 #include "dashboard.h"
 #include "log.h"
+#include "rlimit.h"
 #include "parse.h"
 #include "sdnotify.h"
 #include "sockpath.h"
@@ -54,17 +54,6 @@ dashboard_accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	/* EMFILE and the like: the next accept may succeed, keep going. */
 	log_warn("accept");
-}
-
-static void
-dashboard_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 }
 
 int
@@ -130,7 +119,7 @@ main(int argc, char *argv[])
 	}
 	log_init("mockres-dashboard", verbose);
 	signal(SIGPIPE, SIG_IGN);
-	dashboard_raise_nofile();
+	rlimit_raise_nofile();
 
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event base");

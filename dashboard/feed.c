@@ -126,7 +126,7 @@ feed_slow(evutil_socket_t fd, short what, void *arg)
 void
 feed_init(struct feed *f, struct event_base *base, const char *sockpath)
 {
-	struct timeval tv = {0, DASH_SLOW_MS * 1000};
+	struct timeval tv = {0, (suseconds_t)DASH_SLOW_MS * 1000};
 
 	memset(f, 0, sizeof(*f));
 	f->base = base;

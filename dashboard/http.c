@@ -14,6 +14,7 @@
 #include <event2/listener.h>
 
 #include "dashboard.h"
+#include "httpreq.h"
 #include "log.h"
 
 #define HTTP_TIMEOUT_S   30
@@ -145,6 +146,12 @@ http_route(struct evhttp_request *req, void *arg)
 		                  "Allow", "GET, HEAD");
 		http_reply(req, 405, "Method Not Allowed", "text/plain", NULL,
 		           "method not allowed: use GET or HEAD\n");
+		return;
+	}
+	if (httpreq_has_body(req)) {
+		httpreq_close_after(req);
+		http_reply(req, 400, "Bad Request", "text/plain", NULL,
+		           "a GET or HEAD request must not carry a body\n");
 		return;
 	}
 	if (path == NULL || *path == '\0' || strcmp(path, "/") == 0)

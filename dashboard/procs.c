@@ -155,7 +155,7 @@ static void
 procs_sample_one(struct procs *ps, struct proc *p, double now_ms)
 {
 	char path[64], buf[1024];
-	unsigned long long ticks, rss_pages, size;
+	unsigned long long ticks, rss_pages;
 	double dt;
 	pid_t ppid;
 
@@ -180,9 +180,16 @@ procs_sample_one(struct procs *ps, struct proc *p, double now_ms)
 	p->sampled = 1;
 
 	snprintf(path, sizeof(path), "/proc/%d/statm", (int)p->pid);
-	if (procs_read(path, buf, sizeof(buf)) != -1 &&
-	    sscanf(buf, "%llu %llu", &size, &rss_pages) == 2)
-		p->rss_kb = rss_pages * (unsigned long long)ps->page_kb;
+	if (procs_read(path, buf, sizeof(buf)) != -1) {
+		/* "size resident shared ...", in pages */
+		char *end;
+
+		(void)strtoull(buf, &end, 10);
+		if (end != buf && *end == ' ') {
+			rss_pages = strtoull(end + 1, &end, 10);
+			p->rss_kb = rss_pages * (unsigned long long)ps->page_kb;
+		}
+	}
 }
 
 static int

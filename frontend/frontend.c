@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "frontend.h"
 #include "log.h"
+#include "rlimit.h"
 #include "parse.h"
 #include "sockpath.h"
 
@@ -70,17 +70,6 @@ frontend_default_workers(void)
 	if (n > FRONTEND_WORKERS_MAX)
 		return FRONTEND_WORKERS_MAX;
 	return (unsigned)n;
-}
-
-static void
-frontend_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 }
 
 int
@@ -175,7 +164,7 @@ main(int argc, char *argv[])
 
 	log_init("mockres-frontend", conf.verbose);
 	signal(SIGPIPE, SIG_IGN);
-	frontend_raise_nofile();
+	rlimit_raise_nofile();
 
 	if (listen_check_free(&conf.listen_ss, conf.listen_len, err,
 	                      sizeof(err)) == -1)

@@ -22,6 +22,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "frontend.h"
+#include "httpreq.h"
 #include "mrclient.h"
 
 #define HTTP_STR(s) (s), sizeof(s) - 1
@@ -45,14 +46,8 @@ http_reply(struct evhttp_request *req, int code, const char *reason,
 		worker_request_done();
 		return;
 	}
-	if (wk->draining) {
-		/* Without its Connection header an HTTP/1.0 request is not
-		 * keep-alive; HTTP/1.1 closes on our "close". */
-		evhttp_remove_header(evhttp_request_get_input_headers(req),
-		                     "Connection");
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		                  "Connection", "close");
-	}
+	if (wk->draining)
+		httpreq_close_after(req);
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
 		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
 	wk->served++;
@@ -167,21 +162,6 @@ static const struct http_route {
     {"/healthz", http_healthz},
 };
 
-/*
- * libevent 2.1 reads no body for GET or HEAD: one sent anyway would stay
- * on the connection and be parsed as the next request.  Refuse it and
- * close the connection, which discards those bytes.
- */
-static int
-http_has_body(struct evhttp_request *req)
-{
-	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	const char *len = evhttp_find_header(in, "Content-Length");
-
-	return evhttp_find_header(in, "Transfer-Encoding") != NULL ||
-	       (len != NULL && strcmp(len, "0") != 0);
-}
-
 void
 http_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -208,11 +188,8 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		           HTTP_STR("method not allowed: use GET or HEAD"));
 		return;
 	}
-	if (http_has_body(req)) {
-		evhttp_remove_header(evhttp_request_get_input_headers(req),
-		                     "Connection");
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		                  "Connection", "close");
+	if (httpreq_has_body(req)) {
+		httpreq_close_after(req);
 		http_reply(req, 400, "Bad Request",
 		           HTTP_STR("a GET or HEAD request must not carry a "
 		                    "body"));

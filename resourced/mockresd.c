@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "rlimit.h"
 #include "mockresd.h"
 #include "parse.h"
 #include "sdnotify.h"
@@ -72,17 +72,6 @@ mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 		mrd->listener = NULL;
 	}
 	daemon_check_exit();
-}
-
-static void
-mockresd_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 }
 
 static int
@@ -192,7 +181,7 @@ main(int argc, char *argv[])
 	}
 	log_init("mockresd", verbose);
 	signal(SIGPIPE, SIG_IGN);
-	mockresd_raise_nofile();
+	rlimit_raise_nofile();
 
 	fd = mockresd_open_socket(socket_flag);
 	if ((base = mockresd_base()) == NULL)

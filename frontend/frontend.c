@@ -29,8 +29,8 @@ frontend_usage(FILE *f)
 	    "\n"
 	    "  --listen ADDR:PORT   where to serve HTTP "
 	    "(default " FRONTEND_LISTEN_DEFAULT ")\n"
-	    "  --workers N          worker processes, 1..%d "
-	    "(default: number of CPUs)\n"
+	    "  --workers N          worker processes, 1..%d; 0 = one per "
+	    "CPU (default)\n"
 	    "  --socket PATH        mockresd's socket (default: "
 	    "$MOCKRES_SOCKET,\n"
 	    "                       else " SOCKPATH_DEFAULT ")\n"
@@ -103,16 +103,17 @@ main(int argc, char *argv[])
 			conf.listen_str = optarg;
 			break;
 		case 'w':
-			if (parse_u64(optarg, 1, FRONTEND_WORKERS_MAX, &n) ==
+			if (parse_u64(optarg, 0, FRONTEND_WORKERS_MAX, &n) ==
 			    -1) {
-				fprintf(
-				    stderr,
-				    "mockres-frontend: --workers "
-				    "must be a whole number 1..%d, not '%s'\n",
-				    FRONTEND_WORKERS_MAX, optarg);
+				fprintf(stderr,
+				        "mockres-frontend: --workers must be a "
+				        "whole number 0..%d (0 = one per CPU), "
+				        "not '%s'\n",
+				        FRONTEND_WORKERS_MAX, optarg);
 				return 2;
 			}
-			conf.workers = (unsigned)n;
+			conf.workers =
+			    n == 0 ? frontend_default_workers() : (unsigned)n;
 			break;
 		case 's':
 			socket_flag = optarg;

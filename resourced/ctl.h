@@ -19,11 +19,15 @@ enum ctl_exit {
 	CTL_ERROR = 5,
 };
 
+/* How long a command waits for mockresd's reply. */
+#define CTL_REPLY_TIMEOUT_S 10
+
 struct ctl {
 	struct event_base *base;
 	const char *path;
 	int json;
-	int clients; /* status prints the client list */
+	int clients;   /* status prints the client list */
+	int timeout_s; /* to wait for a reply */
 	struct mrclient *mc;
 };
 

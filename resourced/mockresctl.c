@@ -117,25 +117,49 @@ ctl_call_cb(const Mockres__Response *resp, void *arg)
 	event_base_loopbreak(st->ctl->base);
 }
 
+static void
+ctl_call_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_call_state *st = arg;
+
+	fprintf(stderr,
+	        "mockresctl: mockresd at %s did not answer within %d s (is it "
+	        "stopped or overloaded?)\n",
+	        st->ctl->path, st->ctl->timeout_s);
+	st->done = 1;
+	st->rc = CTL_UNREACHABLE;
+}
+
 /* Sends REQ on the ctl's connection (made on first use), runs FN on the
- * reply and returns its exit code. */
+ * reply and returns its exit code.  A daemon that accepts but never
+ * answers costs ctl->timeout_s, not a hang. */
 int
 ctl_call(struct ctl *ctl, Mockres__Request *req, ctl_reply_fn fn)
 {
 	struct ctl_call_state st = {ctl, fn, 0, CTL_ERROR};
+	struct timeval tv = {ctl->timeout_s, 0};
+	struct event *timer;
+	uint64_t id;
 	int rc;
 
 	if (ctl->mc == NULL &&
 	    (rc = ctl_connect(ctl, &ctl->mc, MOCKRES__ROLE__ROLE_CTL, 0)) !=
 	        CTL_OK)
 		return rc;
-	if (mrclient_send(ctl->mc, req, ctl_call_cb, &st, 0) == 0) {
+	if ((id = mrclient_send(ctl->mc, req, ctl_call_cb, &st, 0)) == 0) {
 		ctl_unreachable(ctl, errno);
 		return CTL_UNREACHABLE;
 	}
+	if ((timer = evtimer_new(ctl->base, ctl_call_timeout, &st)) == NULL ||
+	    evtimer_add(timer, &tv) == -1) {
+		fprintf(stderr, "mockresctl: cannot set a timer\n");
+		return CTL_ERROR;
+	}
 	while (!st.done)
 		if (event_base_loop(ctl->base, EVLOOP_ONCE) == -1)
-			return CTL_ERROR;
+			break;
+	event_free(timer);
+	mrclient_cancel(ctl->mc, id); /* a late reply must not find ST */
 	return st.rc;
 }
 
@@ -264,6 +288,10 @@ ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 		                       argv[optind]);
 	req.op_case = MOCKRES__REQUEST__OP_USE;
 	req.use = &use;
+	/* a serial use waits for its hold: the daemon's may be up to 1 h */
+	if (use.mode == MOCKRES__USE_MODE__SERIAL)
+		ctl->timeout_s +=
+		    (use.has_hold_ms ? use.hold_ms : 3600000) / 1000;
 	ctl_use_start_us = ctl_now_us();
 	return ctl_call(ctl, &req, ctl_use_reply);
 }
@@ -376,6 +404,7 @@ main(int argc, char *argv[])
 	int ch, verbose = 0, rc;
 
 	memset(&ctl, 0, sizeof(ctl));
+	ctl.timeout_s = CTL_REPLY_TIMEOUT_S;
 	while ((ch = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':

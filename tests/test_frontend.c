@@ -215,7 +215,7 @@ END_TEST
 START_TEST(test_flags)
 {
 	const char *bad[][4] = {
-	    {FRONTEND_BIN, "--workers", "0", NULL},
+	    {FRONTEND_BIN, "--workers", "257", NULL},
 	    {FRONTEND_BIN, "--workers", "x", NULL},
 	    {FRONTEND_BIN, "--listen", "127.0.0.1", NULL},
 	    {FRONTEND_BIN, "--listen", "127.0.0.1:0", NULL},

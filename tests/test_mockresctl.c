@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -274,6 +276,30 @@ START_TEST(test_watch_reconnects)
 }
 END_TEST
 
+/* A daemon that accepts but never answers costs a timeout, not a hang. */
+START_TEST(test_silent_daemon_times_out)
+{
+	const char *status[] = {"status", NULL};
+	struct sockaddr_un sun;
+	double t0;
+	int fd;
+
+	sock = sup_path("silent.sock");
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0); /* never accepted, never read */
+	t0 = sup_now_ms();
+	ck_assert_int_eq(ctl(status), 3);
+	ck_assert_msg(strstr(err, "did not answer within 10 s") != NULL, "%s",
+	              err);
+	ck_assert_double_ge(sup_now_ms() - t0, 9000.0);
+	close(fd);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -293,6 +319,7 @@ main(void)
 	tcase_add_test(tc, test_denied_exit_4);
 	tcase_add_test(tc, test_bench);
 	tcase_add_test(tc, test_watch_reconnects);
+	tcase_add_test(tc, test_silent_daemon_times_out);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

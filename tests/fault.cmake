@@ -11,7 +11,8 @@ if(TARGET mockres-frontend AND TARGET mockres-dashboard)
   target_link_libraries(test_fault PRIVATE mockres_testsupport
     mockres_testraw mockres_testload)
   foreach(case kill_mockresd kill_worker term_frontend term_mockresd
-      hup_frontend restart_reconnect unread_client frontend_first)
+      hup_frontend restart_reconnect unread_client frontend_first
+      kill_dashboard)
     add_test(NAME fault_${case} COMMAND test_fault)
     set_tests_properties(fault_${case} PROPERTIES
       ENVIRONMENT "CK_RUN_CASE=${case}"

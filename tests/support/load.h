@@ -1,7 +1,7 @@
 /*
  * load.h: an HTTP load generator for the fault tests.
  *
- * LOAD_CLIENTS_MAX forked children each run one HTTP/1.1 keep-alive
+ * Up to LOAD_CLIENTS_MAX forked children each run one HTTP/1.1 keep-alive
  * connection to 127.0.0.1:PORT, sending GET PATH in a loop until told to
  * stop.  Every outcome lands in shared memory, per phase: the test sets the
  * phase (0..LOAD_PHASES-1) around the fault it injects, and each request is
@@ -12,8 +12,10 @@
  * Outcomes of a request:
  * - status 200, 500, 503 or other: a whole response was read;
  * - reuse_lost: the connection had already carried a response and closed
- *   (or was reset) with no byte of this one: the keep-alive race every
- *   HTTP client retries on a fresh connection;
+ *   (or was reset) with no byte of this one: either the keep-alive race
+ *   (the server closed an idle connection as the request left) or a server
+ *   that died with the request; a client cannot tell them apart, and HTTP
+ *   clients retry such an idempotent GET on a fresh connection;
  * - dropped: a fresh connection closed with no response, or a response
  *   was cut off midway;
  * - hung: no whole response within timeout_ms.

@@ -370,8 +370,6 @@ load_go(const char *path, int clients, int one_conn)
 	return ld;
 }
 
-static void stats_settle(struct sup_stats *);
-
 /* mockresd's counters after the warm-up: the scenario's deltas start here. */
 static struct sup_stats warm;
 
@@ -397,7 +395,7 @@ finish_load(struct load *ld, const char *title)
 }
 
 static uint64_t
-st(const struct load *ld, int p, enum load_status s)
+nstat(const struct load *ld, int p, enum load_status s)
 {
 	return load_sum_status(ld, p, s);
 }
@@ -434,7 +432,7 @@ assert_no_failure(const struct load *ld, int p)
 	ck_assert_msg(load_sum_failed(ld, p) == 0,
 	              "phase %d: %llu requests not answered", p,
 	              (unsigned long long)load_sum_failed(ld, p));
-	ck_assert_uint_eq(st(ld, p, LOAD_OTHER), 0);
+	ck_assert_uint_eq(nstat(ld, p, LOAD_OTHER), 0);
 	ck_assert_uint_eq(load_answered(ld, p), PH(ld, p, sent));
 }
 
@@ -481,10 +479,10 @@ START_TEST(test_kill_mockresd)
 	assert_no_failure(ld, 0);
 	assert_no_failure(ld, 1);
 	assert_no_failure(ld, 2);
-	ck_assert_uint_gt(st(ld, 0, LOAD_200), 0);
+	ck_assert_uint_gt(nstat(ld, 0, LOAD_200), 0);
 	/* Down: every request answered 503, fast. */
 	ck_assert_uint_gt(PH(ld, 1, sent), 0);
-	ck_assert_uint_eq(st(ld, 1, LOAD_503), PH(ld, 1, sent));
+	ck_assert_uint_eq(nstat(ld, 1, LOAD_503), PH(ld, 1, sent));
 	assert_fast_503(ld, 1);
 	/* Back: 200 within 1 s, and no 503 after 1 s. */
 	first200 = first_ms(ld, 2, LOAD_200, t_up);
@@ -497,8 +495,8 @@ START_TEST(test_kill_mockresd)
 	ck_assert_msg(last503 < 1000, "503 at %.0f ms after restart", last503);
 	/* The new mockresd saw exactly the requests of phase 2. */
 	stats_settle(&s);
-	ck_assert_uint_eq(s.admitted, st(ld, 2, LOAD_200));
-	ck_assert_uint_eq(s.rejected, st(ld, 2, LOAD_500));
+	ck_assert_uint_eq(s.admitted, nstat(ld, 2, LOAD_200));
+	ck_assert_uint_eq(s.rejected, nstat(ld, 2, LOAD_500));
 	/* No frontend restart; the new mockresd has the same clients. */
 	before[0].pid = mrd_pid;
 	procs_check(before, n, NULL);
@@ -563,13 +561,13 @@ START_TEST(test_kill_worker)
 	              (unsigned long long)failed);
 	ck_assert_uint_eq(PH(ld, 1, conn_fail), 0);
 	ck_assert_uint_eq(PH(ld, 0, hung) + PH(ld, 1, hung), 0);
-	ck_assert_uint_eq(st(ld, -1, LOAD_503) + st(ld, -1, LOAD_OTHER) +
-	                      st(ld, -1, LOAD_500),
+	ck_assert_uint_eq(nstat(ld, -1, LOAD_503) + nstat(ld, -1, LOAD_OTHER) +
+	                      nstat(ld, -1, LOAD_500),
 	                  0);
-	ck_assert_uint_gt(st(ld, 1, LOAD_200), 0);
+	ck_assert_uint_gt(nstat(ld, 1, LOAD_200), 0);
 	/* The dead worker's uses in flight were admitted but never
 	 * answered: admitted is between the 200s and the 200s + failures. */
-	ok = st(ld, -1, LOAD_200);
+	ok = nstat(ld, -1, LOAD_200);
 	stats_settle(&s);
 	ck_assert_uint_ge(s.admitted - warm.admitted, ok);
 	ck_assert_uint_le(s.admitted - warm.admitted, ok + failed);
@@ -617,12 +615,12 @@ START_TEST(test_term_frontend)
 	/* Every request sent on an accepted connection got its 200. */
 	assert_no_failure(ld, 0);
 	ck_assert_uint_eq(PH(ld, 0, connect_err), 0);
-	ck_assert_uint_eq(st(ld, 0, LOAD_200), PH(ld, 0, sent));
+	ck_assert_uint_eq(nstat(ld, 0, LOAD_200), PH(ld, 0, sent));
 	for (i = 0; i < WORKERS; i++)
 		ck_assert(!sup_alive(wk_pid[i]));
 	ck_assert_int_eq(sup_wait_port(port, 100), -1);
 	stats_settle(&s);
-	ck_assert_uint_eq(s.admitted - warm.admitted, st(ld, 0, LOAD_200));
+	ck_assert_uint_eq(s.admitted - warm.admitted, nstat(ld, 0, LOAD_200));
 	ck_assert_uint_eq(s.rejected, 0);
 	/* mockresd and the dashboard live on; mockresd lost two clients. */
 	for (i = 0; i < n; i++)
@@ -739,11 +737,11 @@ START_TEST(test_term_mockresd)
 	       (unsigned long long)comp);
 	ck_assert_uint_eq(adm, comp);
 	ck_assert_uint_eq(adm - warm.admitted,
-	                  st(ld, 0, LOAD_200) + st(ld, 1, LOAD_200) + 1);
+	                  nstat(ld, 0, LOAD_200) + nstat(ld, 1, LOAD_200) + 1);
 	ck_assert_uint_eq(rej - warm.rejected,
-	                  st(ld, 0, LOAD_500) + st(ld, 1, LOAD_500));
-	ck_assert_uint_gt(st(ld, 0, LOAD_500), 0);
-	ck_assert_uint_gt(st(ld, 1, LOAD_503), 0);
+	                  nstat(ld, 0, LOAD_500) + nstat(ld, 1, LOAD_500));
+	ck_assert_uint_gt(nstat(ld, 0, LOAD_500), 0);
+	ck_assert_uint_gt(nstat(ld, 1, LOAD_503), 0);
 	assert_fast_503(ld, 1);
 
 	/* Back again: the same frontend serves 200. */
@@ -759,8 +757,8 @@ START_TEST(test_term_mockresd)
 	ck_assert_msg(first200 >= 0 && first200 < 1000, "first 200 at %.0f",
 	              first200);
 	stats_settle(&s);
-	ck_assert_uint_eq(s.admitted, st(ld, 2, LOAD_200));
-	ck_assert_uint_eq(s.rejected, st(ld, 2, LOAD_500));
+	ck_assert_uint_eq(s.admitted, nstat(ld, 2, LOAD_200));
+	ck_assert_uint_eq(s.rejected, nstat(ld, 2, LOAD_500));
 	before[0].pid = mrd_pid;
 	procs_check(before, n, NULL);
 	load_free(ld);
@@ -812,11 +810,11 @@ START_TEST(test_hup_frontend)
 	for (i = 0; i < 2; i++) {
 		assert_no_failure(ld, i);
 		ck_assert_uint_eq(PH(ld, i, connect_err), 0);
-		ck_assert_uint_eq(st(ld, i, LOAD_200), PH(ld, i, sent));
+		ck_assert_uint_eq(nstat(ld, i, LOAD_200), PH(ld, i, sent));
 	}
-	ck_assert_uint_gt(st(ld, 1, LOAD_200), 0);
+	ck_assert_uint_gt(nstat(ld, 1, LOAD_200), 0);
 	stats_settle(&s);
-	ck_assert_uint_eq(s.admitted - warm.admitted, st(ld, -1, LOAD_200));
+	ck_assert_uint_eq(s.admitted - warm.admitted, nstat(ld, -1, LOAD_200));
 	for (i = 0; i < n; i++) {
 		now[i] = before[i].pid;
 		if (before[i].pid == old[0])
@@ -882,7 +880,8 @@ START_TEST(test_restart_reconnect)
 		load_set_phase(ld, ++p);
 		ck_assert_int_eq(load_wait_phase(ld, p - 1, 3000), 0);
 		ck_assert_uint_gt(PH(ld, p - 1, sent), 0);
-		ck_assert_uint_eq(st(ld, p - 1, LOAD_503), PH(ld, p - 1, sent));
+		ck_assert_uint_eq(nstat(ld, p - 1, LOAD_503),
+		                  PH(ld, p - 1, sent));
 		size = file_size(path);
 		t_up = sup_now_ms();
 		mrd_start("0");
@@ -922,11 +921,11 @@ START_TEST(test_restart_reconnect)
 	/* 503 only once mockresd was stopping (a request sent just before
 	 * the signal may reach it after); the last daemon saw exactly the
 	 * requests of the last phase. */
-	ck_assert_msg(st(ld, 0, LOAD_503) == 0 ||
+	ck_assert_msg(nstat(ld, 0, LOAD_503) == 0 ||
 	                  first_ms(ld, 0, LOAD_503, t_sig0) >= 0,
 	              "503 before mockresd was stopped");
 	stats_settle(&s);
-	ck_assert_uint_eq(s.admitted, st(ld, p, LOAD_200));
+	ck_assert_uint_eq(s.admitted, nstat(ld, p, LOAD_200));
 	before[0].pid = mrd_pid;
 	procs_check(before, n, NULL);
 	load_free(ld);
@@ -1033,8 +1032,8 @@ START_TEST(test_unread_client)
 	ck_assert_ptr_nonnull(strstr(log, "client not reading"));
 	/* Everyone else was served: only 200 and 500, no 503, no loss. */
 	assert_no_failure(ld, 0);
-	ck_assert_uint_eq(st(ld, 0, LOAD_503), 0);
-	ck_assert_uint_gt(st(ld, 0, LOAD_200), 0);
+	ck_assert_uint_eq(nstat(ld, 0, LOAD_503), 0);
+	ck_assert_uint_gt(nstat(ld, 0, LOAD_200), 0);
 	stats_settle(&s);
 	ck_assert_uint_le(s.peak, 50);
 	procs_check(before, n, NULL);
@@ -1086,7 +1085,7 @@ START_TEST(test_frontend_first)
 	assert_no_failure(ld, 0);
 	assert_no_failure(ld, 1);
 	ck_assert_uint_gt(PH(ld, 0, sent), 0);
-	ck_assert_uint_eq(st(ld, 0, LOAD_503), PH(ld, 0, sent));
+	ck_assert_uint_eq(nstat(ld, 0, LOAD_503), PH(ld, 0, sent));
 	assert_fast_503(ld, 0);
 	first200 = first_ms(ld, 1, LOAD_200, t_up);
 	printf("  /healthz 200 %.0f ms and first 200 %.0f ms after mockresd "
@@ -1096,7 +1095,7 @@ START_TEST(test_frontend_first)
 	              first200);
 	ck_assert(last_ms(ld, 1, LOAD_503, t_up) < 1000);
 	stats_settle(&s);
-	ck_assert_uint_eq(s.admitted, st(ld, 1, LOAD_200));
+	ck_assert_uint_eq(s.admitted, nstat(ld, 1, LOAD_200));
 	/* No restart of anything: same master, same workers. */
 	procs_check(before, n, NULL);
 	load_free(ld);
@@ -1125,9 +1124,9 @@ START_TEST(test_kill_dashboard)
 	sup_sleep_ms(RUN_MS / 2);
 	finish_load(ld, "kill -9 dashboard");
 	assert_no_failure(ld, 0);
-	ck_assert_uint_eq(st(ld, 0, LOAD_200), PH(ld, 0, sent));
+	ck_assert_uint_eq(nstat(ld, 0, LOAD_200), PH(ld, 0, sent));
 	stats_settle(&s);
-	ck_assert_uint_eq(s.admitted - warm.admitted, st(ld, 0, LOAD_200));
+	ck_assert_uint_eq(s.admitted - warm.admitted, nstat(ld, 0, LOAD_200));
 	/* mockresd dropped the dashboard's watch and its connection. */
 	for (i = 0; i < n; i++)
 		now[i] = before[i].pid == dash_pid ? 0 : before[i].pid;

@@ -77,10 +77,12 @@ conn_accept(evutil_socket_t fd)
 	          (unsigned)c->uid);
 }
 
+/* A closed connection is freed once no hold points to it and its read
+ * callback, which may have closed it, has returned. */
 static void
 conn_maybe_free(struct conn *c)
 {
-	if (c->bev == NULL && c->holds == 0)
+	if (c->bev == NULL && c->holds == 0 && !c->reading)
 		free(c);
 }
 
@@ -161,10 +163,11 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	uint32_t len;
 	int r;
 
+	c->reading = 1;
 	while (c->bev != NULL && (r = frame_peek(in, &body, &len)) != 0) {
 		if (r == -1) {
 			conn_close(c, "bad frame length (must be 1..65536)");
-			return;
+			break;
 		}
 		req =
 		    mockres__request__unpack(&mrd->arena.allocator, len, body);
@@ -172,16 +175,19 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			arena_reset(&mrd->arena);
 			if (frame_peek_id(body, len, &id) == -1) {
 				conn_close(c, "undecodable request");
-				return;
+				break;
 			}
 			frame_consume(in, len);
 			dispatch_bad(c, id, "undecodable request");
 			continue;
 		}
 		frame_consume(in, len);
+		/* may close C (a reply over the output cap), not free it */
 		dispatch_request(c, req);
 		arena_reset(&mrd->arena);
 	}
+	c->reading = 0;
+	conn_maybe_free(c);
 }
 
 static void

@@ -291,7 +291,7 @@ ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 	/* a serial use waits for its hold: the daemon's may be up to 1 h */
 	if (use.mode == MOCKRES__USE_MODE__SERIAL)
 		ctl->timeout_s +=
-		    (use.has_hold_ms ? use.hold_ms : 3600000) / 1000;
+		    (int)((use.has_hold_ms ? use.hold_ms : 3600000u) / 1000);
 	ctl_use_start_us = ctl_now_us();
 	return ctl_call(ctl, &req, ctl_use_reply);
 }

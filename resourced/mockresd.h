@@ -103,6 +103,7 @@ struct conn {
 	uint64_t rejected;
 	uint64_t completed;
 	uint64_t holds;                /* holds that still point here */
+	int reading;                   /* in conn_read_cb: not freed yet */
 	TAILQ_ENTRY(conn) dirty_entry; /* replies queued, not yet written */
 	int dirty;
 	int writing; /* the bufferevent writes what the socket did not take */

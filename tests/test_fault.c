@@ -77,30 +77,6 @@ mrd_start(const char *limit)
 	ck_assert_int_gt(mrd_pid, 0);
 }
 
-/* The frontend's children (its workers), from /proc. */
-static int
-children_of(pid_t pid, pid_t *out, int max)
-{
-	char path[64], buf[512], *p, *end;
-	FILE *f;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
-	         (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) != NULL)
-		for (p = buf; n < max; p = end) {
-			long v = strtol(p, &end, 10);
-
-			if (end == p)
-				break;
-			out[n++] = (pid_t)v;
-		}
-	fclose(f);
-	return n;
-}
-
 static int
 clients_json(char *out, size_t len)
 {
@@ -165,7 +141,7 @@ workers_read(void)
 	pid_t kids[8];
 	double end = sup_now_ms() + 10000;
 
-	while (children_of(fe_pid, kids, 8) != WORKERS) {
+	while (sup_proc_children(fe_pid, kids, 8) != WORKERS) {
 		ck_assert_msg(sup_now_ms() < end, "frontend workers missing");
 		sup_sleep_ms(10);
 	}
@@ -540,7 +516,7 @@ START_TEST(test_kill_worker)
 	}
 	load_set_phase(ld, 1);
 	while (t_new < 0) {
-		k = children_of(fe_pid, kids, 8);
+		k = sup_proc_children(fe_pid, kids, 8);
 		for (i = 0; i < k; i++)
 			if (kids[i] != victim && kids[i] != wk_pid[1])
 				t_new = sup_now_ms() - t_kill;
@@ -794,7 +770,7 @@ START_TEST(test_hup_frontend)
 	kill(fe_pid, SIGHUP);
 	load_set_phase(ld, 1);
 	for (;;) {
-		k = children_of(fe_pid, kids, 8);
+		k = sup_proc_children(fe_pid, kids, 8);
 		for (i = 0, fresh = 0; i < k; i++)
 			fresh += kids[i] != old[0] && kids[i] != old[1];
 		if (k == WORKERS && fresh == WORKERS)

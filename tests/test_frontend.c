@@ -34,30 +34,6 @@ start_mockresd(const char *limit, const char *hold)
 	ck_assert_int_gt(mrd_pid, 0);
 }
 
-/* The frontend's children (the workers), from /proc; returns how many. */
-static int
-workers_of(pid_t pid, pid_t *out, int max)
-{
-	char path[64], buf[512], *p, *end;
-	FILE *f;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
-	         (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) != NULL)
-		for (p = buf; n < max; p = end) {
-			long v = strtol(p, &end, 10);
-
-			if (end == p)
-				break;
-			out[n++] = (pid_t)v;
-		}
-	fclose(f);
-	return n;
-}
-
 /* Starts the frontend with 2 workers and waits until it answers healthz. */
 static void
 start_frontend(void)
@@ -84,7 +60,7 @@ start_frontend(void)
 		ck_assert_msg(sup_now_ms() < end, "frontend never healthy");
 		sup_sleep_ms(20);
 	}
-	while (workers_of(fe_pid, kids, 8) != 2) {
+	while (sup_proc_children(fe_pid, kids, 8) != 2) {
 		ck_assert_msg(sup_now_ms() < end, "workers never started");
 		sup_sleep_ms(20);
 	}
@@ -396,11 +372,11 @@ START_TEST(test_worker_respawn)
 
 	start_mockresd("0", "100");
 	start_frontend();
-	ck_assert_int_eq(workers_of(fe_pid, before, 8), 2);
+	ck_assert_int_eq(sup_proc_children(fe_pid, before, 8), 2);
 	kill(before[0], SIGKILL);
 	end = sup_now_ms() + 10000;
 	for (;;) {
-		n = workers_of(fe_pid, after, 8);
+		n = sup_proc_children(fe_pid, after, 8);
 		if (n == 2 && after[0] != before[0] && after[1] != before[0])
 			break;
 		ck_assert_msg(sup_now_ms() < end, "worker not replaced");
@@ -496,7 +472,7 @@ START_TEST(test_client_hangup)
 
 	start_mockresd("0", "500");
 	start_frontend();
-	ck_assert_int_eq(workers_of(fe_pid, before, 8), 2);
+	ck_assert_int_eq(sup_proc_children(fe_pid, before, 8), 2);
 	fds0 = sup_proc_fds(before[0]) + sup_proc_fds(before[1]);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -519,7 +495,7 @@ START_TEST(test_client_hangup)
 		fds1 = sup_proc_fds(before[0]) + sup_proc_fds(before[1]);
 	} while (fds1 > fds0 && sup_now_ms() < end);
 	ck_assert_int_le(fds1, fds0);
-	ck_assert_int_eq(workers_of(fe_pid, after, 8), 2);
+	ck_assert_int_eq(sup_proc_children(fe_pid, after, 8), 2);
 	ck_assert(after[0] == before[0] || after[0] == before[1]);
 	ck_assert(after[1] == before[0] || after[1] == before[1]);
 	ck_assert_int_eq(sup_http(port, "GET", "/part1/serial", NULL, &r, 5000),
@@ -539,14 +515,14 @@ START_TEST(test_sighup_reload)
 
 	start_mockresd("0", "100");
 	start_frontend();
-	ck_assert_int_eq(workers_of(fe_pid, before, 8), 2);
+	ck_assert_int_eq(sup_proc_children(fe_pid, before, 8), 2);
 	kill(fe_pid, SIGHUP);
 	end = sup_now_ms() + 10000;
 	for (;;) {
 		ck_assert_int_eq(
 		    sup_http(port, "GET", "/part1/async", NULL, &r, 5000), 0);
 		ck_assert_int_eq(r.status, 200);
-		n = workers_of(fe_pid, after, 8);
+		n = sup_proc_children(fe_pid, after, 8);
 		changed = 0;
 		for (i = 0; i < n; i++)
 			changed +=

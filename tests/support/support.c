@@ -562,3 +562,26 @@ sup_proc_rss_kb(pid_t pid)
 	fclose(f);
 	return kb;
 }
+
+int
+sup_proc_children(pid_t pid, pid_t *out, int max)
+{
+	char path[64], buf[512], *p, *end;
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+	         (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) != NULL)
+		for (p = buf; n < max; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			out[n++] = (pid_t)v;
+		}
+	fclose(f);
+	return n;
+}

@@ -96,5 +96,8 @@ int sup_stats(const char *sock, struct sup_stats *s);
 /* Counts open fds and RSS (kB) of PID from /proc; -1 on error. */
 long sup_proc_fds(pid_t pid);
 long sup_proc_rss_kb(pid_t pid);
+/* The children of PID (e.g. the frontend's workers); returns how many,
+ * at most MAX, or -1. */
+int sup_proc_children(pid_t pid, pid_t *out, int max);
 
 #endif

@@ -2,6 +2,7 @@
  * mockresctl.c: command-line client of mockresd: flags, the command table
  * and the one-request-one-reply commands.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -67,11 +68,15 @@ void
 ctl_unreachable(const struct ctl *ctl, int error)
 {
 	const char *hint = "is mockresd running?";
+	char why[128];
 
 	if (error == EACCES || error == EPERM)
 		hint = "are you root or in the mockres group?";
+	snprintf(why, sizeof(why), "%s",
+	         error ? strerror(error) : "connection closed");
+	why[0] = (char)tolower((unsigned char)why[0]); /* mid-sentence */
 	fprintf(stderr, "mockresctl: cannot reach mockresd at %s: %s (%s)\n",
-	        ctl->path, error ? strerror(error) : "connection closed", hint);
+	        ctl->path, why, hint);
 }
 
 int

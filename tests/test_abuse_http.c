@@ -471,8 +471,6 @@ main(void)
 {
 	Suite *s = suite_create("abuse_http");
 	TCase *tc = tcase_create("abuse_http");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
@@ -482,9 +480,5 @@ main(void)
 	tcase_add_test(tc, test_keepalive_10000);
 	tcase_add_test(tc, test_slowloris);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return sup_run_suite(s);
 }

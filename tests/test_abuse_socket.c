@@ -590,8 +590,6 @@ main(void)
 {
 	Suite *s = suite_create("abuse_socket");
 	TCase *tc = tcase_create("abuse_socket");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
@@ -603,9 +601,5 @@ main(void)
 	tcase_add_test(tc, test_role_grants_nothing);
 	tcase_add_test(tc, test_ctl_denied_all_admin_ops);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return sup_run_suite(s);
 }

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "support.h"
 #include "dashboard.h"
 
 static const char *
@@ -117,8 +118,6 @@ main(void)
 {
 	Suite *s = suite_create("dashboard_average");
 	TCase *tc = tcase_create("average");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_fewer_than_eleven);
@@ -127,9 +126,5 @@ main(void)
 	tcase_add_test(tc, test_rounding);
 	tcase_add_test(tc, test_large_counts);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sup_run_suite(s);
 }

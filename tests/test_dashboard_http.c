@@ -505,8 +505,6 @@ main(void)
 {
 	Suite *s = suite_create("dashboard_http");
 	TCase *tc = tcase_create("http");
-	SRunner *sr;
-	int failed;
 
 	signal(SIGPIPE, SIG_IGN);
 	tcase_set_timeout(tc, 60);
@@ -524,9 +522,5 @@ main(void)
 	tcase_add_test(tc, test_frontend_processes);
 #endif
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sup_run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support.h"
 #include "dashboard.h"
 
 static char *
@@ -160,15 +161,9 @@ main(void)
 {
 	Suite *s = suite_create("dashboard_metrics");
 	TCase *tc = tcase_create("metrics");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_exposition_rules);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sup_run_suite(s);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support.h"
 #include "dashboard.h"
 
 static double
@@ -180,17 +181,11 @@ main(void)
 {
 	Suite *s = suite_create("dashboard_procs");
 	TCase *tc = tcase_create("procs");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_parse_stat);
 	tcase_add_test(tc, test_from_stats);
 	tcase_add_test(tc, test_sample_cpu);
 	tcase_add_test(tc, test_master_found);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sup_run_suite(s);
 }

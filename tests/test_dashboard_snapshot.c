@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support.h"
 #include "dashboard.h"
 
 static char *
@@ -130,16 +131,10 @@ main(void)
 {
 	Suite *s = suite_create("dashboard_snapshot");
 	TCase *tc = tcase_create("snapshot");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_snapshot_exact);
 	tcase_add_test(tc, test_snapshot_disconnected_empty);
 	tcase_add_test(tc, test_snap_event_and_json);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return sup_run_suite(s);
 }

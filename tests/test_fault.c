@@ -1160,12 +1160,6 @@ fault_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(fault_suite());
-	int failed;
-
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return sup_run_suite(fault_suite());
 }

@@ -7,6 +7,7 @@
 
 #include <event2/buffer.h>
 
+#include "support.h"
 #include "arena.h"
 #include "frame.h"
 #include "mockres.pb-c.h"
@@ -240,8 +241,6 @@ main(void)
 {
 	Suite *s = suite_create("frame");
 	TCase *tc = tcase_create("frame");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_header_bounds);
 	tcase_add_test(tc, test_roundtrip);
@@ -253,9 +252,5 @@ main(void)
 	tcase_add_test(tc, test_garbage_body);
 	tcase_add_test(tc, test_arena_overflow);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return sup_run_suite(s);
 }

@@ -562,11 +562,5 @@ frontend_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(frontend_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return sup_run_suite(frontend_suite());
 }

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "support.h"
 #include "mockresd.h"
 
 #define MAX_SEEN 200000
@@ -158,8 +159,6 @@ main(void)
 {
 	Suite *s = suite_create("hold");
 	TCase *tc = tcase_create("hold");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_fifo_and_not_early);
@@ -168,9 +167,5 @@ main(void)
 	tcase_add_test(tc, test_restart_in_callback);
 	tcase_add_test(tc, test_many_holds);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return sup_run_suite(s);
 }

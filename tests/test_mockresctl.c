@@ -309,8 +309,6 @@ main(void)
 {
 	Suite *s = suite_create("mockresctl");
 	TCase *tc = tcase_create("mockresctl");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_status_human_and_json);
@@ -325,9 +323,5 @@ main(void)
 	tcase_add_test(tc, test_watch_reconnects);
 	tcase_add_test(tc, test_silent_daemon_times_out);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return sup_run_suite(s);
 }

@@ -489,8 +489,6 @@ main(void)
 {
 	Suite *s = suite_create("mockresd");
 	TCase *tc = tcase_create("mockresd");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_limit_15_of_20);
@@ -505,9 +503,5 @@ main(void)
 	tcase_add_test(tc, test_stale_and_live_socket);
 	tcase_add_test(tc, test_socket_mode);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return sup_run_suite(s);
 }

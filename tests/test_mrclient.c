@@ -252,8 +252,6 @@ main(void)
 {
 	Suite *s = suite_create("mrclient");
 	TCase *tc = tcase_create("mrclient");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
@@ -263,9 +261,5 @@ main(void)
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_pending_cap);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return sup_run_suite(s);
 }

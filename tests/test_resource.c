@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "support.h"
 #include "mockresd.h"
 
 START_TEST(test_limit_admits_exactly)
@@ -126,8 +127,6 @@ main(void)
 {
 	Suite *s = suite_create("resource");
 	TCase *tc = tcase_create("resource");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_limit_admits_exactly);
 	tcase_add_test(tc, test_release_and_readmit);
@@ -136,9 +135,5 @@ main(void)
 	tcase_add_test(tc, test_reset_peak_and_unadmit);
 	tcase_add_test(tc, test_random_invariants);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return sup_run_suite(s);
 }

@@ -585,3 +585,15 @@ sup_proc_children(pid_t pid, pid_t *out, int max)
 	fclose(f);
 	return n;
 }
+
+int
+sup_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

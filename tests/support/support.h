@@ -14,6 +14,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <check.h>
+
+/* Runs S (CK_NORMAL output); returns main's exit status: 0 if every test
+ * passed. */
+int sup_run_suite(Suite *s);
+
 /* A directory for this test process, made on first use, removed at exit. */
 const char *sup_tmpdir(void);
 /* "<tmpdir>/<name>" in a static ring of 8 buffers. */

@@ -253,27 +253,17 @@ static void
 mrclient_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct mrclient *mc = arg;
-	struct evbuffer *out;
-	int n;
 
 	mc->flush_armed = 0;
 	if (mc->bev == NULL || mc->writing)
 		return;
-	out = bufferevent_get_output(mc->bev);
-	if (evbuffer_get_length(out) == 0)
-		return;
-	/* A socket bufferevent keeps its output frozen to all but itself;
-	 * it unfreezes it around its own writes in just this way. */
-	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, bufferevent_getfd(mc->bev));
-	evbuffer_freeze(out, 1);
-	if (n == -1 && errno != EAGAIN && errno != EINTR) {
+	switch (frame_flush(mc->bev)) {
+	case -1:
 		mrclient_down(mc, errno);
-		return;
-	}
-	if (evbuffer_get_length(out) > 0) {
+		break;
+	case 1:
 		mc->writing = 1;
-		bufferevent_enable(mc->bev, EV_WRITE);
+		break;
 	}
 }
 

@@ -15,7 +15,6 @@
  * not take everything; enabling it for every reply cost two epoll_ctl calls
  * per connection per turn (2 of the 5 syscalls of a pipelined batch).
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -193,23 +192,15 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 static void
 conn_write(struct conn *c)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	int n;
-
 	if (c->writing)
 		return; /* the bufferevent is on it */
-	/* A socket bufferevent keeps its output frozen to all but itself;
-	 * it unfreezes it around its own writes in just this way. */
-	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, bufferevent_getfd(c->bev));
-	evbuffer_freeze(out, 1);
-	if (n == -1 && errno != EAGAIN && errno != EINTR) {
+	switch (frame_flush(c->bev)) {
+	case -1:
 		conn_close(c, NULL); /* the read side sees the same */
-		return;
-	}
-	if (evbuffer_get_length(out) > 0) {
+		break;
+	case 1:
 		c->writing = 1;
-		bufferevent_enable(c->bev, EV_WRITE);
+		break;
 	}
 }
 

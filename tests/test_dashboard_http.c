@@ -330,30 +330,43 @@ START_TEST(test_mockresd_down_and_back)
 }
 END_TEST
 
+/*
+ * Opens one event stream to the dashboard, as a browser does; RCVBUF > 0
+ * shrinks its receive buffer first.  Returns the fd.
+ */
+static int
+sse_open(int rcvbuf)
+{
+	static const char req[] = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct sockaddr_in sin;
+	int fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(send(fd, req, sizeof(req) - 1, 0),
+	                 (ssize_t)sizeof(req) - 1);
+	return fd;
+}
+
 /* Browsers that leave are forgotten: the gauge and our fds come back. */
 START_TEST(test_clients_leave)
 {
 	enum { N = 100 };
-	const char req[] = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
-	struct sockaddr_in sin;
 	int fds[N], i;
 	long base_fds;
 
 	start_both("15");
 	ck_assert_int_eq(wait_connected(1, 5000), 0);
 	base_fds = sup_proc_fds(dash_pid);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (i = 0; i < N; i++) {
-		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-		ck_assert_int_ge(fds[i], 0);
-		ck_assert_int_eq(
-		    connect(fds[i], (struct sockaddr *)&sin, sizeof(sin)), 0);
-		ck_assert_int_eq(send(fds[i], req, sizeof(req) - 1, 0),
-		                 (ssize_t)sizeof(req) - 1);
-	}
+	for (i = 0; i < N; i++)
+		fds[i] = sse_open(0);
 	for (i = 0; i < 100 && sse_gauge() != N; i++)
 		sup_sleep_ms(20);
 	ck_assert_int_eq(sse_gauge(), N);
@@ -371,8 +384,6 @@ END_TEST
  * behind; the others keep their 50 events a second meanwhile. */
 START_TEST(test_slow_browser_dropped)
 {
-	const char req[] = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
-	struct sockaddr_in sin;
 	struct sup_http_resp r;
 	int fd, rcvbuf = 4096, dropped = 0;
 	double end;
@@ -380,16 +391,7 @@ START_TEST(test_slow_browser_dropped)
 
 	start_both("15");
 	ck_assert_int_eq(wait_connected(1, 5000), 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(send(fd, req, sizeof(req) - 1, 0),
-	                 (ssize_t)sizeof(req) - 1);
+	fd = sse_open(rcvbuf);
 
 	read_events("HTTP/1.1\r\nHost: x", 1000);
 	events = count(big, "data: {");
@@ -414,9 +416,7 @@ END_TEST
 START_TEST(test_stream_cap)
 {
 	enum { CAP = 1024 };
-	const char req[] = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
 	static int fds[CAP];
-	struct sockaddr_in sin;
 	struct sup_http_resp r;
 	struct rlimit rl;
 	char h[64];
@@ -429,18 +429,8 @@ START_TEST(test_stream_cap)
 		return; /* cannot open enough sockets here */
 	start_both("15");
 	ck_assert_int_eq(wait_connected(1, 5000), 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (i = 0; i < CAP; i++) {
-		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-		ck_assert_int_ge(fds[i], 0);
-		ck_assert_int_eq(
-		    connect(fds[i], (struct sockaddr *)&sin, sizeof(sin)), 0);
-		ck_assert_int_eq(send(fds[i], req, sizeof(req) - 1, 0),
-		                 (ssize_t)sizeof(req) - 1);
-	}
+	for (i = 0; i < CAP; i++)
+		fds[i] = sse_open(0);
 	for (i = 0; i < 250 && sse_gauge() != CAP; i++)
 		sup_sleep_ms(20);
 	ck_assert_int_eq(sse_gauge(), CAP);

@@ -77,6 +77,26 @@ dispatch_hello(struct conn *c, uint64_t id, const Mockres__Hello *h)
 	dispatch_status(c, id, MOCKRES__STATUS__OK, NULL);
 }
 
+/*
+ * The BUSY reason.  In hard mode every rejection says the same thing (the
+ * count is the limit), so it is formatted only when the count changes,
+ * not once per rejected request.
+ */
+static const char *
+dispatch_busy_reason(uint64_t in_flight)
+{
+	static char why[96];
+	static uint64_t formatted_for = UINT64_MAX;
+
+	if (in_flight != formatted_for) {
+		snprintf(why, sizeof(why),
+		         "resource busy: %llu requests already in flight",
+		         (unsigned long long)in_flight);
+		formatted_for = in_flight;
+	}
+	return why;
+}
+
 static void
 dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 {
@@ -100,13 +120,9 @@ dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 	}
 	serial = !u->has_mode || u->mode == MOCKRES__USE_MODE__SERIAL;
 	if (resource_admit(r) == -1) {
-		char why[96];
-
 		c->rejected++;
-		snprintf(why, sizeof(why),
-		         "resource busy: %llu requests already in flight",
-		         (unsigned long long)r->in_flight);
-		dispatch_status(c, id, MOCKRES__STATUS__BUSY, why);
+		dispatch_status(c, id, MOCKRES__STATUS__BUSY,
+		                dispatch_busy_reason(r->in_flight));
 		return;
 	}
 	if (holds_start(&mrd->holds, hold_ms, c, id, serial) == -1) {

@@ -12,3 +12,5 @@ mockres_check_test(test_mockresd SOURCES test_mockresd.c
   LIBS mockres_testraw LABELS integration TIMEOUT 300)
 mockres_check_test(test_mockresctl SOURCES test_mockresctl.c
   LIBS mockres_testraw LABELS integration TIMEOUT 300)
+mockres_check_test(test_hist SOURCES test_hist.c LIBS mockres_common m
+  LABELS unit TIMEOUT 30)

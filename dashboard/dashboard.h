@@ -139,7 +139,6 @@ struct feed {
 void feed_init(struct feed *, struct event_base *, const char *sockpath);
 void feed_free(struct feed *);
 struct snap *feed_snapshot(struct feed *);
-double feed_now_ms(void);
 
 /* http.c: the HTTP surface. */
 struct evconnlistener;

@@ -10,24 +10,15 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "dashboard.h"
 #include "log.h"
 #include "mrclient.h"
 #include "names.h"
 
 static struct evbuffer *feed_json;
-
-double
-feed_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static void
 feed_publish(struct feed *f)
@@ -43,14 +34,14 @@ feed_publish(struct feed *f)
 	snap_unref(f->snap);
 	f->snap = sn;
 	sse_broadcast(sn);
-	f->last_event_ms = feed_now_ms();
+	f->last_event_ms = (double)clock_now_us() / 1000.0;
 }
 
 static void
 feed_reply(const Mockres__Response *resp, void *arg)
 {
 	struct feed *f = arg;
-	double now = feed_now_ms();
+	double now = (double)clock_now_us() / 1000.0;
 
 	if (resp == NULL)
 		return; /* the state callback says it */
@@ -90,7 +81,7 @@ feed_state(struct mrclient *mc, int up, int error, void *arg)
 			f->connected = 0;
 			average_reset(&f->avg);
 			procs_from_stats(&f->procs, NULL, getpid(),
-			                 feed_now_ms());
+			                 (double)clock_now_us() / 1000.0);
 			feed_publish(f);
 		}
 		return;
@@ -113,7 +104,7 @@ static void
 feed_slow(evutil_socket_t fd, short what, void *arg)
 {
 	struct feed *f = arg;
-	double now = feed_now_ms();
+	double now = (double)clock_now_us() / 1000.0;
 
 	if (!f->connected) {
 		procs_from_stats(&f->procs, NULL, getpid(), now);
@@ -126,7 +117,7 @@ feed_slow(evutil_socket_t fd, short what, void *arg)
 void
 feed_init(struct feed *f, struct event_base *base, const char *sockpath)
 {
-	struct timeval tv = {0, (suseconds_t)DASH_SLOW_MS * 1000};
+	struct timeval tv = clock_tv(DASH_SLOW_MS);
 
 	memset(f, 0, sizeof(*f));
 	f->base = base;
@@ -135,7 +126,8 @@ feed_init(struct feed *f, struct event_base *base, const char *sockpath)
 	procs_init(&f->procs);
 	if ((feed_json = evbuffer_new()) == NULL)
 		fatalx("out of memory");
-	procs_from_stats(&f->procs, NULL, getpid(), feed_now_ms());
+	procs_from_stats(&f->procs, NULL, getpid(),
+	                 (double)clock_now_us() / 1000.0);
 	feed_publish(f);
 
 	f->mc = mrclient_new(base, sockpath, MOCKRES__ROLE__ROLE_DASHBOARD,

@@ -25,6 +25,7 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 
+#include "clock.h"
 #include "dashboard.h"
 #include "log.h"
 
@@ -204,7 +205,7 @@ sse_broadcast(struct snap *sn)
 		next = TAILQ_NEXT(c, entry);
 		sse_send(c, sn->buf, sn->len);
 	}
-	sse_last_ms = feed_now_ms();
+	sse_last_ms = (double)clock_now_us() / 1000.0;
 }
 
 /* A comment to every stream if nothing was sent for DASH_KEEPALIVE_MS. */
@@ -212,7 +213,7 @@ void
 sse_keepalive(void)
 {
 	struct sse_client *c, *next;
-	double now = feed_now_ms();
+	double now = (double)clock_now_us() / 1000.0;
 
 	if (now - sse_last_ms < DASH_KEEPALIVE_MS)
 		return;

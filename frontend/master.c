@@ -26,9 +26,9 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "frontend.h"
 #include "log.h"
 #include "sdnotify.h"
@@ -73,19 +73,10 @@ static struct master {
 static void master_ready_cb(evutil_socket_t, short, void *);
 static void master_reload_next(void);
 
-static uint64_t
-master_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 master_timer(struct event *ev, int ms)
 {
-	struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = clock_tv((uint64_t)ms);
 
 	evtimer_add(ev, &tv);
 }
@@ -153,7 +144,7 @@ master_spawn(unsigned slot)
 	mw->slot = slot;
 	mw->state = MW_STARTING;
 	mw->ready_fd = p[0];
-	mw->started_ms = master_now_ms();
+	mw->started_ms = clock_now_ms();
 	mw->ready_ev = event_new(m.base, p[0], EV_READ, master_ready_cb, mw);
 	if (mw->ready_ev == NULL || event_add(mw->ready_ev, NULL) == -1)
 		fatalx("cannot watch worker %u's readiness", slot);
@@ -361,8 +352,7 @@ master_reap(pid_t pid, int status)
 			          mw->slot, (int)pid, how);
 			s->failed = 1;
 		} else {
-			if (master_now_ms() - mw->started_ms >=
-			    MASTER_STABLE_MS)
+			if (clock_now_ms() - mw->started_ms >= MASTER_STABLE_MS)
 				s->backoff_ms = MASTER_BACKOFF_MIN;
 			delay = s->backoff_ms;
 			if (s->backoff_ms < MASTER_BACKOFF_MAX)

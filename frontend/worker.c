@@ -18,6 +18,7 @@
 
 #include <event2/http.h>
 
+#include "clock.h"
 #include "frontend.h"
 #include "log.h"
 #include "mrclient.h"
@@ -103,10 +104,8 @@ worker_check_exit(void)
 static void
 worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct timeval tv = {WORKER_DRAIN_MS / 1000,
-	                     (suseconds_t)(WORKER_DRAIN_MS % 1000) * 1000};
-	struct timeval linger = {WORKER_LINGER_MS / 1000,
-	                         (suseconds_t)(WORKER_LINGER_MS % 1000) * 1000};
+	struct timeval tv = clock_tv(WORKER_DRAIN_MS);
+	struct timeval linger = clock_tv(WORKER_LINGER_MS);
 
 	if (wk->draining)
 		return;

@@ -10,8 +10,10 @@
 #include <event2/bufferevent.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "mockres_limits.h"
+
 #define FRAME_HEADER   4
-#define FRAME_BODY_MAX 65536
+#define FRAME_BODY_MAX MOCKRES_FRAME_BODY_MAX
 
 /* Decodes a header.  Returns 0 and the body length, or -1 if N is 0 or
  * larger than FRAME_BODY_MAX. */

@@ -14,8 +14,10 @@
 #include <event2/bufferevent.h>
 
 #include "arena.h"
+#include "clock.h"
 #include "frame.h"
 #include "log.h"
+#include "mockres_limits.h"
 #include "mrclient.h"
 #include "sockpath.h"
 
@@ -38,7 +40,7 @@ struct mrclient {
 	struct event_base *base;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	Mockres__Role role;
-	char name[64];
+	char name[MOCKRES_NAME_MAX + 1];
 	struct bufferevent *bev;
 	struct event *retry_ev;
 	struct event *flush_ev; /* writes the turn's requests at its end */
@@ -206,12 +208,10 @@ mrclient_fail_pending(struct mrclient *mc)
 static void
 mrclient_schedule_retry(struct mrclient *mc)
 {
-	struct timeval tv;
+	struct timeval tv = clock_tv((uint64_t)mc->backoff_ms);
 
 	if (!mc->reconnect)
 		return;
-	tv.tv_sec = mc->backoff_ms / 1000;
-	tv.tv_usec = (suseconds_t)(mc->backoff_ms % 1000) * 1000;
 	evtimer_add(mc->retry_ev, &tv);
 	mc->backoff_ms *= 2;
 	if (mc->backoff_ms > MRCLIENT_BACKOFF_MAX)

@@ -10,9 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "ctl.h"
+#include "mockres_limits.h"
 #include "parse.h"
 
 struct bench;
@@ -35,15 +36,6 @@ struct bench {
 	int failed;
 };
 
-static uint64_t
-bench_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void bench_reply(const Mockres__Response *, void *);
 
 static int
@@ -53,7 +45,7 @@ bench_send(struct bench_slot *s)
 
 	if (b->sent == b->total)
 		return 0;
-	s->start_us = bench_now_us();
+	s->start_us = clock_now_us();
 	if (mrclient_use(s->mc, b->mode, b->hold_ms, bench_reply, s) == 0) {
 		fprintf(stderr, "mockresctl: bench: cannot send: %s\n",
 		        strerror(errno));
@@ -70,7 +62,7 @@ bench_reply(const Mockres__Response *resp, void *arg)
 {
 	struct bench_slot *s = arg;
 	struct bench *b = s->b;
-	uint64_t lat = bench_now_us() - s->start_us;
+	uint64_t lat = clock_now_us() - s->start_us;
 
 	if (resp == NULL) {
 		b->lost++;
@@ -187,9 +179,11 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 			b.mode = MOCKRES__USE_MODE__ASYNC;
 			break;
 		case 'H':
-			if (parse_u64(optarg, 0, 3600000, &hold) == -1)
-				return ctl_usage_error("bench: --hold-ms must "
-				                       "be 0..3600000");
+			if (parse_u64(optarg, 0, MOCKRES_HOLD_MS_MAX, &hold) ==
+			    -1)
+				return ctl_usage_error(
+				    "bench: --hold-ms must be "
+				    "0.." MOCKRES_STR(MOCKRES_HOLD_MS_MAX));
 			break;
 		default:
 			return ctl_usage_error("bench: unknown option");
@@ -214,7 +208,7 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 		                      0)) != CTL_OK)
 			goto out;
 	}
-	t0 = bench_now_us();
+	t0 = clock_now_us();
 	for (i = 0; i < c; i++) {
 		for (j = 0; j < pipeline; j++) {
 			struct bench_slot *s = &slots[i * pipeline + j];
@@ -227,7 +221,7 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 	}
 	if (!b.failed)
 		event_base_dispatch(ctl->base);
-	secs = (double)(bench_now_us() - t0) / 1e6;
+	secs = (double)(clock_now_us() - t0) / 1e6;
 	if (b.failed) {
 		if (b.lost > 0)
 			ctl_unreachable(ctl, ECONNRESET);

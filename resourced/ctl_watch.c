@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "mockres_limits.h"
 #include "parse.h"
 
 struct ctl_watch_state {
@@ -98,9 +99,11 @@ ctl_watch(struct ctl *ctl, int argc, char *argv[])
 
 	optind = 1;
 	while ((ch = getopt(argc, argv, "+i:")) != -1) {
-		if (ch != 'i' || parse_u64(optarg, 10, 60000, &v) == -1)
-			return ctl_usage_error("watch: -i takes an interval of "
-			                       "10..60000 ms");
+		if (ch != 'i' || parse_u64(optarg, MOCKRES_WATCH_MIN_MS,
+		                           MOCKRES_WATCH_MAX_MS, &v) == -1)
+			return ctl_usage_error("watch: -i takes an interval "
+			                       "of " MOCKRES_STR(MOCKRES_WATCH_MIN_MS) ".." MOCKRES_STR(
+			                           MOCKRES_WATCH_MAX_MS) " ms");
 		w.interval_ms = (uint32_t)v;
 	}
 	if (optind != argc)

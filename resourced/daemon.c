@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "mockresd.h"
 
 struct mockresd *mrd;
@@ -16,7 +17,7 @@ daemon_init(struct mockresd *d, struct event_base *base, uint32_t limit,
 	mrd = d;
 	d->base = base;
 	d->uid = geteuid();
-	d->start_us = holds_now_us();
+	d->start_us = clock_now_us();
 	TAILQ_INIT(&d->conns);
 	TAILQ_INIT(&d->dirty);
 	event_assign(&d->flush_ev, base, -1, 0, conn_flush, NULL);

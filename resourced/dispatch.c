@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "mockresd.h"
 
@@ -50,7 +51,7 @@ dispatch_name_ok(const char *name)
 {
 	size_t i, n = strlen(name);
 
-	if (n > NAME_MAX_LEN)
+	if (n > MOCKRES_NAME_MAX)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (name[i] < 0x20 || name[i] > 0x7e)
@@ -109,8 +110,10 @@ dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 		dispatch_bad(c, id, "use: unknown mode");
 		return;
 	}
-	if (hold_ms > HOLD_MS_MAX) {
-		dispatch_bad(c, id, "use: hold_ms must be at most 3600000");
+	if (hold_ms > MOCKRES_HOLD_MS_MAX) {
+		dispatch_bad(c, id,
+		             "use: hold_ms must be at most " MOCKRES_STR(
+		                 MOCKRES_HOLD_MS_MAX));
 		return;
 	}
 	if (mrd->shutting_down) {
@@ -167,11 +170,14 @@ static void
 dispatch_watch(struct conn *c, uint64_t id, const Mockres__Watch *w)
 {
 	uint32_t ms = w->has_interval_ms ? w->interval_ms : 1000;
-	struct timeval tv;
+	struct timeval tv = clock_tv(ms);
 
-	if (ms != 0 && (ms < WATCH_MIN_MS || ms > WATCH_MAX_MS)) {
-		dispatch_bad(c, id,
-		             "watch: interval_ms must be 0 or 10..60000");
+	if (ms != 0 &&
+	    (ms < MOCKRES_WATCH_MIN_MS || ms > MOCKRES_WATCH_MAX_MS)) {
+		dispatch_bad(
+		    c, id,
+		    "watch: interval_ms must be 0 or " MOCKRES_STR(
+		        MOCKRES_WATCH_MIN_MS) ".." MOCKRES_STR(MOCKRES_WATCH_MAX_MS));
 		return;
 	}
 	if (c->watch_ev != NULL) {
@@ -190,8 +196,6 @@ dispatch_watch(struct conn *c, uint64_t id, const Mockres__Watch *w)
 	}
 	c->watch_id = id;
 	c->watch_clients = w->has_clients && w->clients;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	event_add(c->watch_ev, &tv);
 	dispatch_stats(c, id, c->watch_clients); /* the first one at once */
 }
@@ -232,9 +236,10 @@ dispatch_request(struct conn *c, const Mockres__Request *req)
 		if (!dispatch_admin(c, id))
 			break;
 		if (!req->set_limit->has_limit ||
-		    req->set_limit->limit > LIMIT_MAX) {
+		    req->set_limit->limit > MOCKRES_LIMIT_MAX) {
 			dispatch_bad(c, id,
-			             "set_limit: limit must be 0..1000000");
+			             "set_limit: limit must be 0.." MOCKRES_STR(
+			                 MOCKRES_LIMIT_MAX));
 			break;
 		}
 		resource_set_limit(r, req->set_limit->limit);
@@ -245,9 +250,11 @@ dispatch_request(struct conn *c, const Mockres__Request *req)
 		if (!dispatch_admin(c, id))
 			break;
 		if (!req->set_hold->has_hold_ms ||
-		    req->set_hold->hold_ms > HOLD_MS_MAX) {
-			dispatch_bad(c, id,
-			             "set_hold: hold_ms must be 0..3600000");
+		    req->set_hold->hold_ms > MOCKRES_HOLD_MS_MAX) {
+			dispatch_bad(
+			    c, id,
+			    "set_hold: hold_ms must be 0.." MOCKRES_STR(
+			        MOCKRES_HOLD_MS_MAX));
 			break;
 		}
 		r->hold_ms = req->set_hold->hold_ms;

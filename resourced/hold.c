@@ -8,8 +8,7 @@
  * malloc, so memory follows the peak number of holds (bounded by max).
  */
 #include <stdlib.h>
-#include <time.h>
-
+#include "clock.h"
 #include "log.h"
 #include "mockresd.h"
 
@@ -24,15 +23,6 @@ struct hold_queue {
 };
 
 static void hold_queue_fire(evutil_socket_t, short, void *);
-
-uint64_t
-holds_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 void
 holds_init(struct holds *h, struct event_base *base, size_t max,
@@ -137,10 +127,10 @@ hold_queue_arm(struct hold_queue *q, uint64_t now)
 {
 	uint64_t left =
 	    q->head->deadline_us > now ? q->head->deadline_us - now : 0;
-	struct timeval tv;
+	/* Whole ms, rounded up: libevent's epoll wait rounds up the same
+	 * way, and a hold must never end early. */
+	struct timeval tv = clock_tv((left + 999) / 1000);
 
-	tv.tv_sec = (time_t)(left / 1000000);
-	tv.tv_usec = (suseconds_t)(left % 1000000);
 	evtimer_add(q->timer, &tv);
 }
 
@@ -161,7 +151,7 @@ holds_start(struct holds *h, uint32_t hold_ms, void *owner, uint64_t tag,
 		h->free_list = hd;
 		return -1;
 	}
-	now = holds_now_us();
+	now = clock_now_us();
 	hd->next = NULL;
 	hd->deadline_us = now + (uint64_t)hold_ms * 1000;
 	hd->owner = owner;
@@ -183,7 +173,7 @@ hold_queue_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct hold_queue *q = arg;
 	struct holds *h = q->holds;
-	uint64_t now = holds_now_us();
+	uint64_t now = clock_now_us();
 	struct hold *hd;
 
 	while ((hd = q->head) != NULL && hd->deadline_us <= now) {

@@ -10,10 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "log.h"
+#include "mockres_limits.h"
 #include "names.h"
 #include "parse.h"
 #include "sockpath.h"
@@ -232,19 +233,10 @@ ctl_cmd_status(struct ctl *ctl, int clients)
 
 static uint64_t ctl_use_start_us;
 
-static uint64_t
-ctl_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static int
 ctl_use_reply(struct ctl *ctl, const Mockres__Response *resp)
 {
-	double ms = (double)(ctl_now_us() - ctl_use_start_us) / 1000.0;
+	double ms = (double)(clock_now_us() - ctl_use_start_us) / 1000.0;
 	int rc = ctl_status_exit(ctl, resp);
 
 	if (ctl->json)
@@ -277,10 +269,13 @@ ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 			use.mode = MOCKRES__USE_MODE__ASYNC;
 			break;
 		case 'H':
-			if (parse_u64(optarg, 0, 3600000, &hold) == -1)
-				return ctl_usage_error("use: --hold-ms must be "
-				                       "0..3600000, not '%s'",
-				                       optarg);
+			if (parse_u64(optarg, 0, MOCKRES_HOLD_MS_MAX, &hold) ==
+			    -1)
+				return ctl_usage_error(
+				    "use: --hold-ms must be "
+				    "0.." MOCKRES_STR(
+				        MOCKRES_HOLD_MS_MAX) ", not '%s'",
+				    optarg);
 			use.has_hold_ms = 1;
 			use.hold_ms = (uint32_t)hold;
 			break;
@@ -296,8 +291,10 @@ ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 	/* a serial use waits for its hold: the daemon's may be up to 1 h */
 	if (use.mode == MOCKRES__USE_MODE__SERIAL)
 		ctl->timeout_s +=
-		    (int)((use.has_hold_ms ? use.hold_ms : 3600000u) / 1000);
-	ctl_use_start_us = ctl_now_us();
+		    (int)((use.has_hold_ms ? use.hold_ms
+		                           : MOCKRES_HOLD_MS_MAX) /
+		          1000);
+	ctl_use_start_us = clock_now_us();
 	return ctl_call(ctl, &req, ctl_use_reply);
 }
 
@@ -340,20 +337,21 @@ ctl_cmd_setting(struct ctl *ctl, const char *cmd, int argc, char *argv[])
 		req.op_case = MOCKRES__REQUEST__OP_RESET_PEAK;
 		req.reset_peak = &rp;
 	} else if (argc == 2 && strcmp(cmd, "limit") == 0) {
-		if (parse_u64(argv[1], 0, 1000000, &v) == -1)
+		if (parse_u64(argv[1], 0, MOCKRES_LIMIT_MAX, &v) == -1)
 			return ctl_usage_error(
 			    "limit: N must be a whole number "
-			    "0..1000000 (0 = no limit), not '%s'",
+			    "0.." MOCKRES_STR(
+			        MOCKRES_LIMIT_MAX) " (0 = no limit), not '%s'",
 			    argv[1]);
 		sl.has_limit = 1;
 		sl.limit = (uint32_t)v;
 		req.op_case = MOCKRES__REQUEST__OP_SET_LIMIT;
 		req.set_limit = &sl;
 	} else if (argc == 2) {
-		if (parse_u64(argv[1], 0, 3600000, &v) == -1)
+		if (parse_u64(argv[1], 0, MOCKRES_HOLD_MS_MAX, &v) == -1)
 			return ctl_usage_error(
 			    "hold: MS must be a whole number "
-			    "0..3600000, not '%s'",
+			    "0.." MOCKRES_STR(MOCKRES_HOLD_MS_MAX) ", not '%s'",
 			    argv[1]);
 		sh.has_hold_ms = 1;
 		sh.hold_ms = (uint32_t)v;

@@ -140,22 +140,26 @@ main(int argc, char *argv[])
 			socket_flag = optarg;
 			break;
 		case 'l':
-			if (parse_u64(optarg, 0, LIMIT_MAX, &limit) == -1) {
-				fprintf(
-				    stderr,
-				    "mockresd: --limit must be a "
-				    "whole number 0..%u (0 = no limit), not "
-				    "'%s'\n",
-				    LIMIT_MAX, optarg);
+			if (parse_u64(optarg, 0, MOCKRES_LIMIT_MAX, &limit) ==
+			    -1) {
+				fprintf(stderr,
+				        "mockresd: --limit must be a "
+				        "whole number 0.." MOCKRES_STR(
+				            MOCKRES_LIMIT_MAX) " (0 = no "
+				                               "limit), not "
+				                               "'%s'\n",
+				        optarg);
 				return 2;
 			}
 			break;
 		case 'H':
-			if (parse_u64(optarg, 0, HOLD_MS_MAX, &hold_ms) == -1) {
+			if (parse_u64(optarg, 0, MOCKRES_HOLD_MS_MAX,
+			              &hold_ms) == -1) {
 				fprintf(stderr,
 				        "mockresd: --hold-ms must be a "
-				        "whole number 0..%u, not '%s'\n",
-				        HOLD_MS_MAX, optarg);
+				        "whole number 0.." MOCKRES_STR(
+				            MOCKRES_HOLD_MS_MAX) ", not '%s'\n",
+				        optarg);
 				return 2;
 			}
 			break;

@@ -19,21 +19,17 @@
 #include <event2/listener.h>
 
 #include "arena.h"
+#include "mockres_limits.h"
 #include "mockres.pb-c.h"
 
 #define HOLD_MS_DEFAULT   500
-#define HOLD_MS_MAX       3600000u /* one hour */
 #define LIMIT_DEFAULT     15
-#define LIMIT_MAX         1000000u
 #define HOLD_MAX          1000000u   /* holds in flight at once */
 #define HOLD_QUEUES_MAX   64         /* distinct durations in flight */
 #define CONN_MAX          4096       /* connected clients */
 #define CONN_OUTPUT_MAX   (1u << 20) /* bytes queued to one client */
 #define CONN_READ_HIGH    (256u << 10)
-#define WATCH_MIN_MS      10
-#define WATCH_MAX_MS      60000
 #define STATS_CLIENTS_MAX 256
-#define NAME_MAX_LEN      63
 
 /* resource.c: the in-flight count, the limit and the counters. */
 struct resource {
@@ -86,7 +82,6 @@ void holds_free(struct holds *);
 /* Returns 0, or -1 if the hold table or the duration table is full. */
 int holds_start(struct holds *, uint32_t hold_ms, void *owner, uint64_t tag,
                 int serial);
-uint64_t holds_now_us(void);
 
 /* conn.c */
 struct conn {
@@ -97,7 +92,7 @@ struct conn {
 	uid_t uid;
 	int admin;
 	Mockres__Role role;
-	char name[NAME_MAX_LEN + 1];
+	char name[MOCKRES_NAME_MAX + 1];
 	uint64_t in_flight;
 	uint64_t admitted;
 	uint64_t rejected;

@@ -6,6 +6,7 @@
  */
 #include <unistd.h>
 
+#include "clock.h"
 #include "mockresd.h"
 
 static Mockres__ClientInfo stats_info[STATS_CLIENTS_MAX];
@@ -30,7 +31,7 @@ stats_fill(Mockres__Stats *s, int with_clients)
 	s->admitted = r->admitted;
 	s->rejected = r->rejected;
 	s->completed = r->completed;
-	s->uptime_ms = (holds_now_us() - mrd->start_us) / 1000;
+	s->uptime_ms = (clock_now_us() - mrd->start_us) / 1000;
 	s->daemon_pid = (uint32_t)getpid();
 	s->clients_connected = (uint32_t)mrd->nconns;
 	s->shutting_down = mrd->shutting_down != 0;

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "clock.h"
 #include "support.h"
 #include "mockresd.h"
 
@@ -18,7 +19,7 @@ static struct holds *restart_holds;
 static void
 expire_record(struct hold *hd, void *arg)
 {
-	uint64_t now = holds_now_us();
+	uint64_t now = clock_now_us();
 
 	if (now < hd->deadline_us)
 		early++;
@@ -46,7 +47,7 @@ START_TEST(test_fifo_and_not_early)
 {
 	struct holds h;
 	struct event_base *base = setup(&h, 100);
-	uint64_t t0 = holds_now_us(), i;
+	uint64_t t0 = clock_now_us(), i;
 
 	for (i = 1; i <= 5; i++)
 		ck_assert_int_eq(holds_start(&h, 50, NULL, i, 1), 0);
@@ -56,7 +57,7 @@ START_TEST(test_fifo_and_not_early)
 	for (i = 0; i < 5; i++)
 		ck_assert_uint_eq(seen[i], i + 1);
 	ck_assert_int_eq(early, 0);
-	ck_assert_uint_ge(holds_now_us() - t0, 50000);
+	ck_assert_uint_ge(clock_now_us() - t0, 50000);
 	ck_assert_uint_eq(h.count, 0);
 	ck_assert_int_eq(h.nqueues, 0);
 	holds_free(&h);

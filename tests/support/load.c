@@ -22,20 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "load.h"
 
 #define LOAD_BUF 8192
 
 enum load_read { LR_OK, LR_NOTHING, LR_CUT, LR_TIMEOUT };
-
-static uint64_t
-load_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void
 load_sleep_us(long us)
@@ -120,7 +112,7 @@ load_read_resp(int fd, uint64_t deadline_us, int *status, int *close_after)
 	ssize_t n;
 
 	for (;;) {
-		uint64_t now = load_now_us();
+		uint64_t now = clock_now_us();
 
 		if (hend != NULL && have_clen && got >= hlen + clen)
 			return LR_OK;
@@ -237,7 +229,7 @@ static void __attribute__((noreturn)) load_client(struct load *ld)
 		ph = &sh->ph[p];
 		cph = &sh->ph[cphase];
 		atomic_fetch_add(&ph->sent, 1);
-		t0 = load_now_us();
+		t0 = clock_now_us();
 		if (send(fd, req, (size_t)rl, MSG_NOSIGNAL) != rl)
 			r = reused ? LR_NOTHING : LR_CUT;
 		else
@@ -245,7 +237,7 @@ static void __attribute__((noreturn)) load_client(struct load *ld)
 			                   &status, &close_after);
 		switch (r) {
 		case LR_OK:
-			load_answer(ph, status, t0, load_now_us());
+			load_answer(ph, status, t0, clock_now_us());
 			reused = 1;
 			break;
 		case LR_NOTHING:
@@ -304,7 +296,7 @@ load_start(const struct load_opts *o)
 		for (s = 0; s < LOAD_NSTATUS; s++)
 			atomic_store(&ld->sh->ph[p].first_us[s], UINT64_MAX);
 	atomic_store(&ld->sh->running, o->clients);
-	ld->t0_ms = (double)load_now_us() / 1000.0;
+	ld->t0_ms = (double)clock_now_us() / 1000.0;
 	fflush(NULL);
 	for (i = 0; i < o->clients; i++) {
 		if ((pid = fork()) == -1) {
@@ -361,10 +353,10 @@ load_sent(const struct load *ld, int p)
 int
 load_wait_phase(struct load *ld, int p, int timeout_ms)
 {
-	uint64_t end = load_now_us() + (uint64_t)timeout_ms * 1000;
+	uint64_t end = clock_now_us() + (uint64_t)timeout_ms * 1000;
 
 	while (load_answered(ld, p) < load_sent(ld, p)) {
-		if (load_now_us() > end)
+		if (clock_now_us() > end)
 			return -1;
 		load_sleep_us(1000);
 	}
@@ -374,10 +366,10 @@ load_wait_phase(struct load *ld, int p, int timeout_ms)
 int
 load_wait_sent(struct load *ld, uint64_t total, int timeout_ms)
 {
-	uint64_t end = load_now_us() + (uint64_t)timeout_ms * 1000;
+	uint64_t end = clock_now_us() + (uint64_t)timeout_ms * 1000;
 
 	while (load_sent(ld, -1) < total) {
-		if (load_now_us() > end || atomic_load(&ld->sh->running) == 0)
+		if (clock_now_us() > end || atomic_load(&ld->sh->running) == 0)
 			return -1;
 		load_sleep_us(1000);
 	}
@@ -388,14 +380,14 @@ int
 load_stop(struct load *ld)
 {
 	int timeout_ms = ld->o.timeout_ms > 0 ? ld->o.timeout_ms : 10000;
-	uint64_t end = load_now_us() + (uint64_t)(timeout_ms + 5000) * 1000;
+	uint64_t end = clock_now_us() + (uint64_t)(timeout_ms + 5000) * 1000;
 	int i, status, bad = 0;
 	pid_t r;
 
 	atomic_store(&ld->sh->stop, 1);
 	for (i = 0; i < ld->nkids; i++) {
 		while ((r = waitpid(ld->kids[i], &status, WNOHANG)) == 0 &&
-		       load_now_us() < end)
+		       clock_now_us() < end)
 			load_sleep_us(2000);
 		if (r == 0) {
 			kill(ld->kids[i], SIGKILL);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "support.h"
 
 #define SUP_CHILDREN_MAX 256
@@ -79,10 +80,7 @@ sup_path(const char *name)
 double
 sup_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+	return (double)clock_now_us() / 1000.0;
 }
 
 void

@@ -127,9 +127,10 @@ hold_queue_arm(struct hold_queue *q, uint64_t now)
 {
 	uint64_t left =
 	    q->head->deadline_us > now ? q->head->deadline_us - now : 0;
-	/* Whole ms, rounded up: libevent's epoll wait rounds up the same
-	 * way, and a hold must never end early. */
-	struct timeval tv = clock_tv((left + 999) / 1000);
+	/* In µs, not clock_tv()'s ms: mockresd's base has a precise timer
+	 * (see mockresd_base), so a hold ends within µs of its deadline. */
+	struct timeval tv = {(time_t)(left / 1000000),
+	                     (suseconds_t)(left % 1000000)};
 
 	evtimer_add(q->timer, &tv);
 }

@@ -19,6 +19,13 @@
 #define MOCKRES_WATCH_MAX_MS   60000
 #define MOCKRES_NAME_MAX       63 /* bytes of a client's name (hello) */
 
+/* The resource model (proto/model.h). */
+#define MOCKRES_HOLD_MS_DEFAULT 500
+#define MOCKRES_LIMIT_DEFAULT   15
+#define MOCKRES_SLOTS_MAX       1000000 /* uses served at once */
+#define MOCKRES_QUEUE_MAX       1000000 /* uses waiting at once */
+#define MOCKRES_CORES_MAX       4096    /* cores of the cpu contention */
+
 /* MOCKRES_STR(MOCKRES_LIMIT_MAX) is "1000000". */
 #define MOCKRES_STR_(x) #x
 #define MOCKRES_STR(x)  MOCKRES_STR_(x)

@@ -5,7 +5,7 @@
  * queues replies in its bufferevent.  Caps: CONN_MAX clients (more are
  * closed at accept), CONN_OUTPUT_MAX bytes of unread replies (a client that
  * does not read is disconnected).  A closed connection's struct lives on
- * while holds point to it, so that their end is still accounted to it; its
+ * while uses point to it, so that their end is still accounted to it; its
  * replies are dropped.
  *
  * Replies are written once per loop turn: conn_reply() queues the
@@ -22,6 +22,7 @@
 
 #include <event2/buffer.h>
 
+#include "clock.h"
 #include "frame.h"
 #include "log.h"
 #include "mockresd.h"
@@ -64,6 +65,7 @@ conn_accept(evutil_socket_t fd)
 	c->uid = cred.uid;
 	c->admin = cred.uid == 0 || cred.uid == mrd->uid;
 	c->role = MOCKRES__ROLE__ROLE_UNKNOWN;
+	engine_owner_init(&c->owner);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	                  c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_HIGH);
@@ -76,12 +78,12 @@ conn_accept(evutil_socket_t fd)
 	          (unsigned)c->uid);
 }
 
-/* A closed connection is freed once no hold points to it and its read
+/* A closed connection is freed once no use points to it and its read
  * callback, which may have closed it, has returned. */
 static void
 conn_maybe_free(struct conn *c)
 {
-	if (c->bev == NULL && c->holds == 0 && !c->reading)
+	if (c->bev == NULL && c->owner.uses == 0 && !c->reading)
 		free(c);
 }
 
@@ -108,6 +110,9 @@ conn_close(struct conn *c, const char *why)
 	}
 	TAILQ_REMOVE(&mrd->conns, c, entry);
 	mrd->nconns--;
+	/* Its waiting uses leave the queue; those in service run on. */
+	engine_cancel_owner(&mrd->engine, clock_now_us(), &c->owner);
+	resource_arm();
 	conn_maybe_free(c);
 	daemon_check_exit();
 }
@@ -115,7 +120,6 @@ conn_close(struct conn *c, const char *why)
 void
 conn_release(struct conn *c)
 {
-	c->holds--;
 	conn_maybe_free(c);
 }
 

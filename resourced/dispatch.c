@@ -2,8 +2,11 @@
  * dispatch.c: what mockresd does with each request.
  *
  * One switch on the operation.  Every request is validated here; a bad one
- * gets BAD_REQUEST with a one-line reason and the connection goes on.
+ * gets BAD_REQUEST with a one-line reason and the connection goes on.  A
+ * use is translated for the engine (engine.c) and its end back into a
+ * reply; the admin operations are in steer.c.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +14,7 @@
 #include "log.h"
 #include "mockresd.h"
 
-static void
+void
 dispatch_status(struct conn *c, uint64_t id, Mockres__Status status,
                 const char *error)
 {
@@ -25,7 +28,7 @@ dispatch_status(struct conn *c, uint64_t id, Mockres__Status status,
 	conn_reply(c, &resp);
 }
 
-static void
+void
 dispatch_stats(struct conn *c, uint64_t id, int with_clients)
 {
 	Mockres__Response resp = MOCKRES__RESPONSE__INIT;
@@ -79,21 +82,57 @@ dispatch_hello(struct conn *c, uint64_t id, const Mockres__Hello *h)
 }
 
 /*
- * The BUSY reason.  In hard mode every rejection says the same thing (the
- * count is the limit), so it is formatted only when the count changes,
- * not once per rejected request.
+ * The reasons of BUSY and TIMEOUT.  In hard mode every rejection says the
+ * same thing (the count is the limit), and every queue timeout waited the
+ * same time, so each is formatted only when its numbers change, not once
+ * per answer.
  */
 static const char *
-dispatch_busy_reason(uint64_t in_flight)
+dispatch_busy_reason(const struct engine *e, enum engine_verdict v)
+{
+	static char why[128];
+	static uint64_t for_a = UINT64_MAX, for_b = UINT64_MAX;
+	static int for_v = -1;
+	uint64_t a = e->in_flight, b = e->waiting;
+
+	if ((int)v == for_v && a == for_a && b == for_b)
+		return why;
+	if (v == ENGINE_QUEUE_FULL)
+		snprintf(why, sizeof(why), "queue full: %llu waiting",
+		         (unsigned long long)b);
+	else if (v == ENGINE_FULL)
+		snprintf(why, sizeof(why),
+		         "resource full: %llu uses in it already (mockresd's "
+		         "cap is %u)",
+		         (unsigned long long)(a + b), ENGINE_USES_MAX);
+	else if (b == 0)
+		snprintf(why, sizeof(why),
+		         "resource busy: %llu requests already in flight",
+		         (unsigned long long)a);
+	else
+		snprintf(why, sizeof(why),
+		         "resource busy: %llu requests already in the resource "
+		         "(%llu in flight, %llu waiting)",
+		         (unsigned long long)(a + b), (unsigned long long)a,
+		         (unsigned long long)b);
+	for_v = (int)v;
+	for_a = a;
+	for_b = b;
+	return why;
+}
+
+static const char *
+dispatch_timeout_reason(uint64_t waited_us)
 {
 	static char why[96];
 	static uint64_t formatted_for = UINT64_MAX;
+	uint64_t ms = waited_us / 1000;
 
-	if (in_flight != formatted_for) {
+	if (ms != formatted_for) {
 		snprintf(why, sizeof(why),
-		         "resource busy: %llu requests already in flight",
-		         (unsigned long long)in_flight);
-		formatted_for = in_flight;
+		         "timed out after %llu ms waiting for the resource",
+		         (unsigned long long)ms);
+		formatted_for = ms;
 	}
 	return why;
 }
@@ -101,8 +140,7 @@ dispatch_busy_reason(uint64_t in_flight)
 static void
 dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 {
-	struct resource *r = &mrd->res;
-	uint32_t hold_ms = u->has_hold_ms ? u->hold_ms : r->hold_ms;
+	enum engine_verdict v;
 	int serial;
 
 	if (u->has_mode && u->mode != MOCKRES__USE_MODE__SERIAL &&
@@ -110,11 +148,21 @@ dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 		dispatch_bad(c, id, "use: unknown mode");
 		return;
 	}
-	if (hold_ms > MOCKRES_HOLD_MS_MAX) {
-		dispatch_bad(c, id,
-		             "use: hold_ms must be at most " MOCKRES_STR(
-		                 MOCKRES_HOLD_MS_MAX));
-		return;
+	if (u->has_hold_ms) {
+		if (!c->admin) {
+			dispatch_status(
+			    c, id, MOCKRES__STATUS__DENIED,
+			    "permission denied: only root or mockresd's own "
+			    "user may give a use its own hold_ms");
+			return;
+		}
+		if (u->hold_ms > MOCKRES_HOLD_MS_MAX) {
+			dispatch_bad(
+			    c, id,
+			    "use: hold_ms must be at most " MOCKRES_STR(
+			        MOCKRES_HOLD_MS_MAX));
+			return;
+		}
 	}
 	if (mrd->shutting_down) {
 		dispatch_status(c, id, MOCKRES__STATUS__SHUTTING_DOWN,
@@ -122,38 +170,51 @@ dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 		return;
 	}
 	serial = !u->has_mode || u->mode == MOCKRES__USE_MODE__SERIAL;
-	if (resource_admit(r) == -1) {
-		c->rejected++;
+	v = engine_use(&mrd->engine, clock_now_us(), &c->owner, id, serial,
+	               u->has_hold_ms ? (int64_t)u->hold_ms : -1);
+	switch (v) {
+	case ENGINE_SERVING:
+	case ENGINE_WAITING:
+		/* ASYNC is answered as soon as the use is in the resource,
+		 * holding or waiting. */
+		if (!serial)
+			dispatch_status(c, id, MOCKRES__STATUS__ADMITTED, NULL);
+		resource_arm();
+		break;
+	default:
 		dispatch_status(c, id, MOCKRES__STATUS__BUSY,
-		                dispatch_busy_reason(r->in_flight));
-		return;
+		                dispatch_busy_reason(&mrd->engine, v));
+		break;
 	}
-	if (holds_start(&mrd->holds, hold_ms, c, id, serial) == -1) {
-		/* Undo the admission: this use is rejected, not admitted. */
-		resource_unadmit(r);
-		c->rejected++;
-		dispatch_status(c, id, MOCKRES__STATUS__BUSY,
-		                "resource busy: hold table full");
-		return;
-	}
-	c->in_flight++;
-	c->admitted++;
-	c->holds++;
-	if (!serial)
-		dispatch_status(c, id, MOCKRES__STATUS__ADMITTED, NULL);
 }
 
-/* A hold ended: release the resource, answer a serial use. */
+/*
+ * A use left the resource (engine.c calls this): answer a serial one.  An
+ * async one was answered when it was admitted.
+ */
 void
-dispatch_hold_end(struct hold *hd, void *arg)
+dispatch_use_end(struct engine_owner *o, uint64_t tag, int serial,
+                 enum engine_end how, uint64_t waited_us, void *arg)
 {
-	struct conn *c = hd->owner;
+	struct conn *c =
+	    (struct conn *)(void *)((char *)o - offsetof(struct conn, owner));
 
-	resource_release(&mrd->res);
-	c->in_flight--;
-	c->completed++;
-	if (hd->serial)
-		dispatch_status(c, hd->tag, MOCKRES__STATUS__DONE, NULL);
+	if (serial) {
+		switch (how) {
+		case ENGINE_DONE:
+			dispatch_status(c, tag, MOCKRES__STATUS__DONE, NULL);
+			break;
+		case ENGINE_TIMEOUT:
+			dispatch_status(c, tag, MOCKRES__STATUS__TIMEOUT,
+			                dispatch_timeout_reason(waited_us));
+			break;
+		case ENGINE_CANCELLED:
+			dispatch_status(c, tag, MOCKRES__STATUS__SHUTTING_DOWN,
+			                "mockresd is shutting down: the use "
+			                "left the queue unserved");
+			break;
+		}
+	}
 	conn_release(c);
 	daemon_check_exit();
 }
@@ -200,23 +261,10 @@ dispatch_watch(struct conn *c, uint64_t id, const Mockres__Watch *w)
 	dispatch_stats(c, id, c->watch_clients); /* the first one at once */
 }
 
-static int
-dispatch_admin(struct conn *c, uint64_t id)
-{
-	if (c->admin)
-		return 1;
-	dispatch_status(
-	    c, id, MOCKRES__STATUS__DENIED,
-	    "permission denied: only root or mockresd's own user may change "
-	    "the limit, the hold or the peak");
-	return 0;
-}
-
 void
 dispatch_request(struct conn *c, const Mockres__Request *req)
 {
 	uint64_t id = req->has_id ? req->id : 0;
-	struct resource *r = &mrd->res;
 
 	switch (req->op_case) {
 	case MOCKRES__REQUEST__OP_HELLO:
@@ -233,40 +281,16 @@ dispatch_request(struct conn *c, const Mockres__Request *req)
 		dispatch_watch(c, id, req->watch);
 		break;
 	case MOCKRES__REQUEST__OP_SET_LIMIT:
-		if (!dispatch_admin(c, id))
-			break;
-		if (!req->set_limit->has_limit ||
-		    req->set_limit->limit > MOCKRES_LIMIT_MAX) {
-			dispatch_bad(c, id,
-			             "set_limit: limit must be 0.." MOCKRES_STR(
-			                 MOCKRES_LIMIT_MAX));
-			break;
-		}
-		resource_set_limit(r, req->set_limit->limit);
-		log_info("limit set to %u by pid %d", r->limit, (int)c->pid);
-		dispatch_stats(c, id, 0);
+		steer_limit(c, id, req->set_limit);
 		break;
 	case MOCKRES__REQUEST__OP_SET_HOLD:
-		if (!dispatch_admin(c, id))
-			break;
-		if (!req->set_hold->has_hold_ms ||
-		    req->set_hold->hold_ms > MOCKRES_HOLD_MS_MAX) {
-			dispatch_bad(
-			    c, id,
-			    "set_hold: hold_ms must be 0.." MOCKRES_STR(
-			        MOCKRES_HOLD_MS_MAX));
-			break;
-		}
-		r->hold_ms = req->set_hold->hold_ms;
-		log_info("hold set to %u ms by pid %d", r->hold_ms,
-		         (int)c->pid);
-		dispatch_stats(c, id, 0);
+		steer_hold(c, id, req->set_hold);
+		break;
+	case MOCKRES__REQUEST__OP_SET_MODEL:
+		steer_model(c, id, req->set_model);
 		break;
 	case MOCKRES__REQUEST__OP_RESET_PEAK:
-		if (!dispatch_admin(c, id))
-			break;
-		resource_reset_peak(r);
-		dispatch_stats(c, id, 0);
+		steer_reset_peak(c, id);
 		break;
 	default:
 		dispatch_bad(c, id, "unknown or missing operation");

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "rlimit.h"
 #include "mockresd.h"
@@ -23,21 +24,43 @@ static int mockresd_owns_path; /* we created the file: remove it at exit */
 static void
 mockresd_usage(FILE *f)
 {
+	size_t i;
+
 	fprintf(
 	    f,
-	    "usage: mockresd [--socket PATH] [--limit N] [--hold-ms MS] [-v]\n"
+	    "usage: mockresd [--socket PATH] [--limit N] [--MODEL-KEY VALUE "
+	    "...] [-v]\n"
 	    "\n"
-	    "The mockres resource daemon: admits uses of a mock resource held\n"
-	    "for --hold-ms, refuses them (BUSY) past --limit in flight.\n"
+	    "The mockres resource daemon: admits uses of a mock resource, "
+	    "queues them\n"
+	    "for a slot or refuses them (BUSY) past --limit, and serves each "
+	    "as its\n"
+	    "model says.\n"
 	    "\n"
 	    "  --socket PATH  listen here (default: $MOCKRES_SOCKET, else\n"
 	    "                 " SOCKPATH_DEFAULT "; or systemd's socket)\n"
-	    "  --limit N      uses in flight at once, 0 = no limit "
-	    "(default 15)\n"
-	    "  --hold-ms MS   how long each use holds the resource "
-	    "(default 500)\n"
+	    "  --limit N      uses in the resource at once (in service + "
+	    "waiting),\n"
+	    "                 0 = no limit (default 15)\n"
 	    "  -v, --verbose  debug logs\n"
-	    "  --help, --version\n");
+	    "  --help, --version\n"
+	    "\n"
+	    "The model (also $MOCKRES_MODEL: a preset name and/or "
+	    "key=value words;\n"
+	    "flags win; `mockresctl model` shows it, `mockresctl model set` "
+	    "changes it):\n");
+	for (i = 0; i < model_nkeys(); i++)
+		fprintf(f, "  --%-18s %s\n", model_key_name(i),
+		        model_key_help(i));
+	fprintf(f, "\nPresets (MOCKRES_MODEL=NAME):\n");
+	{
+		const struct model_preset_info *p;
+		size_t n;
+
+		p = model_presets(&n);
+		for (i = 0; i < n; i++)
+			fprintf(f, "  %-14s %s\n", p[i].name, p[i].summary);
+	}
 }
 
 static void
@@ -58,15 +81,19 @@ static void
 mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	if (mrd->shutting_down) {
-		log_info("second signal %d: exiting with %llu holds in flight",
-		         (int)sig, (unsigned long long)mrd->res.in_flight);
+		log_info("second signal %d: exiting with %llu uses in service",
+		         (int)sig, (unsigned long long)mrd->engine.in_flight);
 		event_base_loopbreak(mrd->base);
 		return;
 	}
-	log_info("signal %d: shutting down after %llu holds in flight end",
-	         (int)sig, (unsigned long long)mrd->res.in_flight);
+	log_info("signal %d: shutting down after the %llu uses in service "
+	         "end; %llu waiting leave the queue",
+	         (int)sig, (unsigned long long)mrd->engine.in_flight,
+	         (unsigned long long)mrd->engine.waiting);
 	sdnotify_send("STOPPING=1");
 	mrd->shutting_down = 1;
+	engine_cancel_waiting(&mrd->engine, clock_now_us());
+	resource_arm();
 	if (mrd->listener != NULL) {
 		evconnlistener_free(mrd->listener);
 		mrd->listener = NULL;
@@ -114,37 +141,70 @@ mockresd_base(void)
 	return base;
 }
 
-int
-main(int argc, char *argv[])
+/* Up to 6 fixed options, one per model key, and the terminator. */
+#define MOCKRESD_OPTS_MAX 32
+#define MOCKRESD_OPT_KEY  256 /* getopt value of model key i: 256 + i */
+
+struct mockresd_config {
+	const char *socket_flag;
+	uint64_t limit;
+	struct model model;
+	int verbose;
+};
+
+static int
+mockresd_args(int argc, char *argv[], struct mockresd_config *cf)
 {
-	static const struct option opts[] = {
+	static const struct option fixed[] = {
 	    {"socket", required_argument, NULL, 's'},
 	    {"limit", required_argument, NULL, 'l'},
-	    {"hold-ms", required_argument, NULL, 'H'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
 	};
-	struct mockresd state;
-	struct event_base *base;
-	struct event *sigterm, *sigint;
-	struct conn *c;
-	const char *socket_flag = NULL;
-	uint64_t limit = LIMIT_DEFAULT, hold_ms = HOLD_MS_DEFAULT;
-	int ch, verbose = 0, fd;
+	struct option opts[MOCKRESD_OPTS_MAX];
+	char err[MODEL_ERR_MAX];
+	const char *env;
+	size_t i, n = 0;
+	int ch;
 
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		opts[n++] = fixed[i];
+	for (i = 0; i < model_nkeys() && n + 1 < MOCKRESD_OPTS_MAX; i++) {
+		opts[n].name = model_key_name(i);
+		opts[n].has_arg = required_argument;
+		opts[n].flag = NULL;
+		opts[n++].val = MOCKRESD_OPT_KEY + (int)i;
+	}
+	memset(&opts[n], 0, sizeof(opts[n]));
+
+	if ((env = getenv("MOCKRES_MODEL")) != NULL &&
+	    model_apply(&cf->model, env, cf->model.cores, err, sizeof(err)) ==
+	        -1) {
+		fprintf(stderr, "mockresd: MOCKRES_MODEL: %s\n", err);
+		return 2;
+	}
 	while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		if (ch >= MOCKRESD_OPT_KEY) {
+			if (model_set(
+			        &cf->model,
+			        model_key_name((size_t)(ch - MOCKRESD_OPT_KEY)),
+			        optarg, err, sizeof(err)) == -1) {
+				fprintf(stderr, "mockresd: --%s\n", err);
+				return 2;
+			}
+			continue;
+		}
 		switch (ch) {
 		case 's':
-			socket_flag = optarg;
+			cf->socket_flag = optarg;
 			break;
 		case 'l':
-			if (parse_u64(optarg, 0, MOCKRES_LIMIT_MAX, &limit) ==
-			    -1) {
+			if (parse_u64(optarg, 0, MOCKRES_LIMIT_MAX,
+			              &cf->limit) == -1) {
 				fprintf(stderr,
-				        "mockresd: --limit must be a "
-				        "whole number 0.." MOCKRES_STR(
+				        "mockresd: --limit must be a whole "
+				        "number 0.." MOCKRES_STR(
 				            MOCKRES_LIMIT_MAX) " (0 = no "
 				                               "limit), not "
 				                               "'%s'\n",
@@ -152,19 +212,8 @@ main(int argc, char *argv[])
 				return 2;
 			}
 			break;
-		case 'H':
-			if (parse_u64(optarg, 0, MOCKRES_HOLD_MS_MAX,
-			              &hold_ms) == -1) {
-				fprintf(stderr,
-				        "mockresd: --hold-ms must be a "
-				        "whole number 0.." MOCKRES_STR(
-				            MOCKRES_HOLD_MS_MAX) ", not '%s'\n",
-				        optarg);
-				return 2;
-			}
-			break;
 		case 'v':
-			verbose = 1;
+			cf->verbose = 1;
 			break;
 		case 'h':
 			mockresd_usage(stdout);
@@ -183,14 +232,33 @@ main(int argc, char *argv[])
 		mockresd_usage(stderr);
 		return 2;
 	}
-	log_init("mockresd", verbose);
+	return -1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct mockresd_config cf;
+	struct mockresd state;
+	struct event_base *base;
+	struct event *sigterm, *sigint;
+	struct conn *c;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int fd, r;
+
+	memset(&cf, 0, sizeof(cf));
+	cf.limit = MOCKRES_LIMIT_DEFAULT;
+	model_defaults(&cf.model, ncpu > 0 ? (uint32_t)ncpu : 1);
+	if ((r = mockresd_args(argc, argv, &cf)) != -1)
+		return r;
+	log_init("mockresd", cf.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	rlimit_raise_nofile();
 
-	fd = mockresd_open_socket(socket_flag);
+	fd = mockresd_open_socket(cf.socket_flag);
 	if ((base = mockresd_base()) == NULL)
 		fatalx("cannot create the event base");
-	daemon_init(&state, base, (uint32_t)limit, (uint32_t)hold_ms);
+	daemon_init(&state, base, (uint32_t)cf.limit, &cf.model);
 	mrd->listener = evconnlistener_new(mrd->base, mockresd_accept_cb, NULL,
 	                                   LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (mrd->listener == NULL)
@@ -202,23 +270,31 @@ main(int argc, char *argv[])
 	    evsignal_add(sigint, NULL))
 		fatalx("cannot set up signal handling");
 
-	log_info("ready on %s: limit %u, hold %u ms",
+	log_info("ready on %s: limit %u, model %s (hold %u ms, slots %u, "
+	         "contention %s)",
 	         mockresd_path ? mockresd_path : "the systemd socket",
-	         mrd->res.limit, mrd->res.hold_ms);
+	         mrd->engine.limit, mrd->preset[0] ? mrd->preset : "custom",
+	         mrd->engine.model.hold_ms, mrd->engine.model.slots,
+	         model_contention_name(mrd->engine.model.contention));
 	sdnotify_send("READY=1");
 	event_base_dispatch(mrd->base);
 
 	if (mockresd_owns_path)
 		unlink(mockresd_path);
-	log_info("exiting: admitted %llu, rejected %llu, completed %llu",
-	         (unsigned long long)mrd->res.admitted,
-	         (unsigned long long)mrd->res.rejected,
-	         (unsigned long long)mrd->res.completed);
+	log_info("exiting: admitted %llu, rejected %llu, completed %llu, "
+	         "timed out %llu, cancelled %llu",
+	         (unsigned long long)mrd->engine.admitted,
+	         (unsigned long long)mrd->engine.rejected,
+	         (unsigned long long)mrd->engine.completed,
+	         (unsigned long long)mrd->engine.timed_out,
+	         (unsigned long long)mrd->engine.cancelled);
 
-	/* Free everything, so that leak checkers report only real leaks. */
+	/* Free everything, so that leak checkers report only real leaks.
+	 * Clients closed with uses still in service (a second signal) are
+	 * freed by the engine's memory going away with them. */
 	while ((c = TAILQ_FIRST(&mrd->conns)) != NULL)
 		conn_close(c, NULL);
-	holds_free(&mrd->holds);
+	resource_free(mrd);
 	if (mrd->listener != NULL)
 		evconnlistener_free(mrd->listener);
 	event_free(sigterm);

@@ -1,10 +1,13 @@
 /*
  * mockresd.h: the map of mockresd, the daemon that owns the mock resource.
  *
- * One process, one libevent loop.  resource.c is the admission logic (no
- * I/O, unit-tested alone); hold.c runs the holds; conn.c owns client
- * connections; dispatch.c answers requests; stats.c builds snapshots;
- * listen.c creates the socket; mockresd.c ties them together.
+ * One process, one libevent loop.  engine.c is the resource itself: the
+ * model, admission, the queue and the uses in service, pure logic on an
+ * explicit clock (engine.h; with heap.c, rng.c and proto/model.c, unit-
+ * tested alone); resource.c runs it on the real clock with one timer;
+ * conn.c owns client connections; dispatch.c answers requests; stats.c
+ * builds snapshots; listen.c creates the socket; mockresd.c ties them
+ * together.
  */
 #ifndef MOCKRESD_H
 #define MOCKRESD_H
@@ -19,69 +22,25 @@
 #include <event2/listener.h>
 
 #include "arena.h"
-#include "mockres_limits.h"
+#include "engine.h"
 #include "mockres.pb-c.h"
+#include "mockres_limits.h"
 
-#define HOLD_MS_DEFAULT   500
-#define LIMIT_DEFAULT     15
-#define HOLD_MAX          1000000u   /* holds in flight at once */
-#define HOLD_QUEUES_MAX   64         /* distinct durations in flight */
 #define CONN_MAX          4096       /* connected clients */
 #define CONN_OUTPUT_MAX   (1u << 20) /* bytes queued to one client */
 #define CONN_READ_HIGH    (256u << 10)
+#define WATCH_MIN_MS      MOCKRES_WATCH_MIN_MS
+#define WATCH_MAX_MS      MOCKRES_WATCH_MAX_MS
 #define STATS_CLIENTS_MAX 256
+#define NAME_MAX_LEN      MOCKRES_NAME_MAX
 
-/* resource.c: the in-flight count, the limit and the counters. */
-struct resource {
-	uint32_t limit; /* 0 = none */
-	uint32_t hold_ms;
-	uint64_t in_flight;
-	uint64_t peak;
-	uint64_t admitted;
-	uint64_t rejected;
-	uint64_t completed;
-};
-
-void resource_init(struct resource *, uint32_t limit, uint32_t hold_ms);
-int resource_admit(struct resource *); /* 0 admitted, -1 busy (counted) */
-void resource_unadmit(struct resource *);
-void resource_release(struct resource *);
-void resource_set_limit(struct resource *, uint32_t limit);
-void resource_reset_peak(struct resource *);
-int resource_check(const struct resource *); /* 0 if invariants hold */
-
-/* hold.c: holds of one duration in one FIFO, one timer per duration. */
-struct hold {
-	struct hold *next;
-	uint64_t deadline_us;
-	void *owner;
-	uint64_t tag;
-	int serial;
-};
-
-typedef void (*hold_expire_cb)(struct hold *, void *arg);
-
-struct hold_queue;
-
-struct holds {
-	struct event_base *base;
-	hold_expire_cb expire;
-	void *arg;
-	struct hold_queue *queues[HOLD_QUEUES_MAX];
-	int nqueues;
-	struct hold *free_list;
-	void **chunks;
-	size_t nchunks;
-	size_t count;
-	size_t max;
-};
-
-void holds_init(struct holds *, struct event_base *, size_t max, hold_expire_cb,
-                void *arg);
-void holds_free(struct holds *);
-/* Returns 0, or -1 if the hold table or the duration table is full. */
-int holds_start(struct holds *, uint32_t hold_ms, void *owner, uint64_t tag,
-                int serial);
+/* resource.c: the engine (engine.h) on the real clock and one timer. */
+struct mockresd;
+void resource_init(struct mockresd *, const struct model *, uint32_t limit);
+void resource_free(struct mockresd *);
+/* Re-arms the timer for engine_next(): call after anything that may have
+ * changed it (a use, a model change, a cancel). */
+void resource_arm(void);
 
 /* conn.c */
 struct conn {
@@ -93,11 +52,7 @@ struct conn {
 	int admin;
 	Mockres__Role role;
 	char name[MOCKRES_NAME_MAX + 1];
-	uint64_t in_flight;
-	uint64_t admitted;
-	uint64_t rejected;
-	uint64_t completed;
-	uint64_t holds;                /* holds that still point here */
+	struct engine_owner owner;     /* its uses and their counts */
 	int reading;                   /* in conn_read_cb: not freed yet */
 	TAILQ_ENTRY(conn) dirty_entry; /* replies queued, not yet written */
 	int dirty;
@@ -111,14 +66,24 @@ TAILQ_HEAD(conn_list, conn);
 void conn_accept(evutil_socket_t fd);
 void conn_reply(struct conn *, Mockres__Response *);
 void conn_close(struct conn *, const char *why);
-void conn_release(struct conn *); /* a hold pointing here ended */
+void conn_release(struct conn *); /* a use pointing here ended */
 int conn_output_empty(const struct conn *);
 void conn_flush(evutil_socket_t, short, void *);
 
 /* dispatch.c */
 void dispatch_request(struct conn *, const Mockres__Request *);
 void dispatch_bad(struct conn *, uint64_t id, const char *why);
-void dispatch_hold_end(struct hold *, void *arg);
+void dispatch_status(struct conn *, uint64_t id, Mockres__Status,
+                     const char *error);
+void dispatch_stats(struct conn *, uint64_t id, int with_clients);
+void dispatch_use_end(struct engine_owner *, uint64_t tag, int serial,
+                      enum engine_end, uint64_t waited_us, void *arg);
+
+/* steer.c: the admin operations (uid 0 or mockresd's own) */
+void steer_limit(struct conn *, uint64_t id, const Mockres__SetLimit *);
+void steer_hold(struct conn *, uint64_t id, const Mockres__SetHold *);
+void steer_model(struct conn *, uint64_t id, const Mockres__SetModel *);
+void steer_reset_peak(struct conn *, uint64_t id);
 
 /* stats.c */
 void stats_fill(Mockres__Stats *, int with_clients);
@@ -129,8 +94,11 @@ int listen_unix(const char *path, char *err, size_t errlen);
 /* The daemon's one state. */
 struct mockresd {
 	struct event_base *base;
-	struct resource res;
-	struct holds holds;
+	struct engine engine;
+	struct event *timer; /* armed for engine_next() */
+	uint64_t timer_at_us;
+	uint32_t cores;  /* the machine's: the model's default */
+	char preset[16]; /* the preset the model equals, or "" */
 	struct conn_list conns;
 	struct conn_list dirty; /* written once per loop turn by flush_ev */
 	struct event flush_ev;
@@ -148,7 +116,9 @@ struct mockresd {
 extern struct mockresd *mrd;
 
 void daemon_init(struct mockresd *, struct event_base *, uint32_t limit,
-                 uint32_t hold_ms);
+                 const struct model *);
+/* The model changed: remember which preset it is, if any. */
+void daemon_model_changed(void);
 void daemon_check_exit(void);
 
 #endif

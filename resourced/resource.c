@@ -1,76 +1,61 @@
 /*
- * resource.c: admission to the mock resource.
+ * resource.c: the mock resource inside mockresd: the engine (engine.c, pure
+ * logic) on the real clock, with one libevent timer armed for whatever the
+ * engine says is due next.
  *
- * Pure bookkeeping, no I/O.  Invariants, at every moment:
- *   in_flight <= limit when limit > 0 (a lowered limit is an exception:
- *     holds already admitted run out, nothing new is admitted),
- *   admitted == completed + in_flight,
- *   every use is counted once, as admitted or as rejected.
+ * resource_arm() is cheap when nothing changed (a compare): with fixed
+ * holds a new use ends after the earliest one, so the timer is re-armed
+ * only when the earliest deadline moves.
  */
+#include "clock.h"
+#include "log.h"
 #include "mockresd.h"
 
-void
-resource_init(struct resource *r, uint32_t limit, uint32_t hold_ms)
+static void
+resource_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	r->limit = limit;
-	r->hold_ms = hold_ms;
-	r->in_flight = 0;
-	r->peak = 0;
-	r->admitted = 0;
-	r->rejected = 0;
-	r->completed = 0;
+	mrd->timer_at_us = UINT64_MAX;
+	engine_run(&mrd->engine, clock_now_us());
+	resource_arm();
+	daemon_check_exit();
 }
 
-int
-resource_admit(struct resource *r)
+void
+resource_init(struct mockresd *d, const struct model *m, uint32_t limit)
 {
-	if (r->limit > 0 && r->in_flight >= r->limit) {
-		r->rejected++;
-		return -1;
+	engine_init(&d->engine, m, limit, dispatch_use_end, NULL,
+	            clock_now_us());
+	d->timer_at_us = UINT64_MAX;
+	if ((d->timer = evtimer_new(d->base, resource_timer_cb, NULL)) == NULL)
+		fatalx("cannot create the resource timer");
+}
+
+void
+resource_free(struct mockresd *d)
+{
+	if (d->timer != NULL)
+		event_free(d->timer);
+	d->timer = NULL;
+	engine_free(&d->engine);
+}
+
+void
+resource_arm(void)
+{
+	uint64_t next = engine_next(&mrd->engine), now, left;
+	struct timeval tv;
+
+	if (next == mrd->timer_at_us)
+		return;
+	mrd->timer_at_us = next;
+	if (next == UINT64_MAX) {
+		evtimer_del(mrd->timer);
+		return;
 	}
-	r->in_flight++;
-	r->admitted++;
-	if (r->in_flight > r->peak)
-		r->peak = r->in_flight;
-	return 0;
-}
-
-/* Turns the last admission into a rejection (its hold could not start). */
-void
-resource_unadmit(struct resource *r)
-{
-	r->in_flight--;
-	r->admitted--;
-	r->rejected++;
-}
-
-void
-resource_release(struct resource *r)
-{
-	if (r->in_flight == 0)
-		return; /* a bug elsewhere; never wrap */
-	r->in_flight--;
-	r->completed++;
-}
-
-void
-resource_set_limit(struct resource *r, uint32_t limit)
-{
-	r->limit = limit;
-}
-
-void
-resource_reset_peak(struct resource *r)
-{
-	r->peak = r->in_flight;
-}
-
-int
-resource_check(const struct resource *r)
-{
-	if (r->admitted != r->completed + r->in_flight)
-		return -1;
-	if (r->peak < r->in_flight)
-		return -1;
-	return 0;
+	now = clock_now_us();
+	left = next > now ? next - now : 0;
+	tv.tv_sec = (time_t)(left / 1000000);
+	tv.tv_usec = (suseconds_t)(left % 1000000);
+	if (evtimer_add(mrd->timer, &tv) == -1)
+		fatalx("cannot arm the resource timer");
 }

@@ -11,11 +11,50 @@
 
 static Mockres__ClientInfo stats_info[STATS_CLIENTS_MAX];
 static Mockres__ClientInfo *stats_infop[STATS_CLIENTS_MAX];
+static Mockres__Model stats_model;
+static Mockres__Percentiles stats_wait, stats_service;
+
+static void
+stats_percentiles(Mockres__Percentiles *p, const struct hist *h)
+{
+	mockres__percentiles__init(p);
+	p->has_p50 = p->has_p90 = p->has_p99 = p->has_max = 1;
+	p->has_count = p->has_mean = 1;
+	p->p50 = (double)hist_quantile_us(h, 0.50) / 1000.0;
+	p->p90 = (double)hist_quantile_us(h, 0.90) / 1000.0;
+	p->p99 = (double)hist_quantile_us(h, 0.99) / 1000.0;
+	p->max = (double)h->max_us / 1000.0;
+	p->count = h->count;
+	p->mean = hist_mean_us(h) / 1000.0;
+}
+
+static void
+stats_client(Mockres__ClientInfo *ci, const struct conn *c)
+{
+	const struct engine_owner *o = &c->owner;
+
+	mockres__client_info__init(ci);
+	ci->has_pid = ci->has_uid = ci->has_role = 1;
+	ci->has_in_flight = ci->has_admitted = 1;
+	ci->has_rejected = ci->has_completed = 1;
+	ci->has_waiting = ci->has_timed_out = ci->has_cancelled = 1;
+	ci->pid = (uint32_t)c->pid;
+	ci->uid = (uint32_t)c->uid;
+	ci->role = c->role;
+	ci->name = (char *)c->name;
+	ci->in_flight = o->in_flight;
+	ci->admitted = o->admitted;
+	ci->rejected = o->rejected;
+	ci->completed = o->completed;
+	ci->waiting = o->waiting;
+	ci->timed_out = o->timed_out;
+	ci->cancelled = o->cancelled;
+}
 
 void
 stats_fill(Mockres__Stats *s, int with_clients)
 {
-	const struct resource *r = &mrd->res;
+	const struct engine *e = &mrd->engine;
 	struct conn *c;
 	size_t n = 0;
 
@@ -24,40 +63,40 @@ stats_fill(Mockres__Stats *s, int with_clients)
 	s->has_admitted = s->has_rejected = s->has_completed = 1;
 	s->has_uptime_ms = s->has_daemon_pid = s->has_clients_connected = 1;
 	s->has_shutting_down = 1;
-	s->in_flight = r->in_flight;
-	s->limit = r->limit;
-	s->hold_ms = r->hold_ms;
-	s->peak = r->peak;
-	s->admitted = r->admitted;
-	s->rejected = r->rejected;
-	s->completed = r->completed;
+	s->has_waiting = s->has_peak_waiting = 1;
+	s->has_timed_out = s->has_cancelled = 1;
+	s->in_flight = e->in_flight;
+	s->limit = e->limit;
+	s->hold_ms = e->model.hold_ms;
+	s->peak = e->peak;
+	s->admitted = e->admitted;
+	s->rejected = e->rejected;
+	s->completed = e->completed;
+	s->waiting = e->waiting;
+	s->peak_waiting = e->peak_waiting;
+	s->timed_out = e->timed_out;
+	s->cancelled = e->cancelled;
 	s->uptime_ms = (clock_now_us() - mrd->start_us) / 1000;
 	s->daemon_pid = (uint32_t)getpid();
 	s->clients_connected = (uint32_t)mrd->nconns;
 	s->shutting_down = mrd->shutting_down != 0;
+	model_to_pb(&e->model, &stats_model);
+	s->model = &stats_model;
+	s->preset = mrd->preset;
+	stats_percentiles(&stats_wait, &e->wait);
+	stats_percentiles(&stats_service, &e->service);
+	s->wait_ms = &stats_wait;
+	s->service_ms = &stats_service;
 	if (!with_clients)
 		return;
 
 	TAILQ_FOREACH(c, &mrd->conns, entry)
 	{
-		Mockres__ClientInfo *ci;
-
 		if (n == STATS_CLIENTS_MAX)
 			break;
-		ci = &stats_info[n];
-		mockres__client_info__init(ci);
-		ci->has_pid = ci->has_uid = ci->has_role = 1;
-		ci->has_in_flight = ci->has_admitted = 1;
-		ci->has_rejected = ci->has_completed = 1;
-		ci->pid = (uint32_t)c->pid;
-		ci->uid = (uint32_t)c->uid;
-		ci->role = c->role;
-		ci->name = c->name;
-		ci->in_flight = c->in_flight;
-		ci->admitted = c->admitted;
-		ci->rejected = c->rejected;
-		ci->completed = c->completed;
-		stats_infop[n++] = ci;
+		stats_client(&stats_info[n], c);
+		stats_infop[n] = &stats_info[n];
+		n++;
 	}
 	s->n_clients = n;
 	s->clients = stats_infop;

@@ -2,10 +2,6 @@
 # the real binaries.
 mockres_check_test(test_frame SOURCES test_frame.c LIBS mockres_proto
   LABELS unit TIMEOUT 30)
-mockres_check_test(test_resource SOURCES test_resource.c LIBS mockresd_core
-  LABELS unit TIMEOUT 30)
-mockres_check_test(test_hold SOURCES test_hold.c LIBS mockresd_core
-  LABELS unit TIMEOUT 60)
 mockres_check_test(test_mrclient SOURCES test_mrclient.c
   LIBS mockresd_core mockres_testraw LABELS unit TIMEOUT 60)
 mockres_check_test(test_mockresd SOURCES test_mockresd.c

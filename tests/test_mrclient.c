@@ -32,16 +32,20 @@ daemon_up(uint32_t limit, uint32_t hold_ms)
 	char err[256];
 	int fd = listen_unix(sock, err, sizeof(err));
 
+	struct model m;
+
 	ck_assert_msg(fd != -1, "%s", err);
-	daemon_init(&daemon_state, base, limit, hold_ms);
+	model_defaults(&m, 1);
+	m.hold_ms = hold_ms;
+	daemon_init(&daemon_state, base, limit, &m);
 	listener = evconnlistener_new(base, accept_cb, NULL,
 	                              LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	ck_assert_ptr_nonnull(listener);
 }
 
 /*
- * Drops every client and every hold.  A closed connection lives on while
- * holds point to it; with the holds gone, those are freed here (so that
+ * Drops every client and every use.  A closed connection lives on while
+ * uses point to it; with the engine gone, those are freed here (so that
  * leak checkers, e.g. valgrind with CK_FORK=no, see a clean exit).
  */
 static void
@@ -54,11 +58,12 @@ daemon_down(void)
 	listener = NULL;
 	unlink(sock);
 	while ((c = TAILQ_FIRST(&mrd->conns)) != NULL) {
-		if (c->holds > 0 && n < sizeof(orphans) / sizeof(orphans[0]))
+		if (c->owner.uses > 0 &&
+		    n < sizeof(orphans) / sizeof(orphans[0]))
 			orphans[n++] = c;
 		conn_close(c, NULL);
 	}
-	holds_free(&mrd->holds);
+	resource_free(mrd);
 	for (i = 0; i < n; i++)
 		free(orphans[i]);
 	arena_reset(&mrd->arena);
@@ -130,8 +135,8 @@ START_TEST(test_multiplexed_uses)
 	ck_assert_int_eq(t.admitted, 5);
 	ck_assert_int_eq(t.busy, 5);
 	ck_assert_uint_eq(mrclient_pending(mc), 0);
-	ck_assert_uint_eq(mrd->res.admitted, 15);
-	ck_assert_uint_eq(mrd->res.rejected, 5);
+	ck_assert_uint_eq(mrd->engine.admitted, 15);
+	ck_assert_uint_eq(mrd->engine.rejected, 5);
 	mrclient_free(mc);
 	daemon_down();
 }
@@ -174,7 +179,6 @@ START_TEST(test_loss_and_reconnect)
 	    mrclient_use(mc, MOCKRES__USE_MODE__ASYNC, -1, tally_cb, &t), 0);
 	ck_assert_int_eq(errno, ENOTCONN);
 	/* the daemon comes back: the client reconnects by itself */
-	holds_free(&mrd->holds);
 	daemon_up(0, 10);
 	run_until(&states_up, 2, 5000);
 	ck_assert(mrclient_connected(mc));

@@ -6,8 +6,9 @@
  * connection, so frame decoding, protobuf unpacking, validation and the
  * dispatch of every operation run exactly as in mockresd.  The first byte
  * picks whether the peer is an admin (so both the DENIED and the allowed
- * paths of set_limit, set_hold and reset_peak are reached); the rest is the
- * byte stream.  Holds and watches left over are torn down after each input.
+ * paths of set_limit, set_hold, set_model and reset_peak are reached); the rest
+ * is the byte stream.  Holds and watches left over are torn down after each
+ * input.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -42,7 +43,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if ((base = event_base_new()) == NULL)
 		abort();
-	daemon_init(&d, base, 3, 0);
+	{
+		struct model m;
+
+		model_defaults(&m, 2);
+		m.hold_ms = 0;
+		m.slots = 2;
+		m.queue = 4;
+		daemon_init(&d, base, 3, &m);
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	               sv) == -1)
 		abort();
@@ -74,17 +83,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 
 	/*
-	 * The client is gone.  Its struct lives on exactly while holds point
-	 * to it (they all do: it is the only client), so it is freed here
-	 * with the holds; never touch C once it may have been freed.
+	 * The client is gone.  Its struct lives on exactly while uses in
+	 * service point to it (they all do: it is the only client), so it is
+	 * freed here with the engine; never touch C once it may have been
+	 * freed.
 	 */
 	if (d.nconns > 0)
 		conn_close(c, NULL);
-	if (resource_check(&d.res) != 0)
+	if (engine_check(&d.engine) != 0)
 		abort(); /* an accounting invariant broke */
-	if (d.holds.count > 0)
+	if (d.engine.in_flight > 0)
 		free(c);
-	holds_free(&d.holds);
+	resource_free(&d);
 	event_base_free(base);
 	return 0;
 }

@@ -1,0 +1,110 @@
+/*
+ * steer.c: the operations that change the running daemon: the limit, the
+ * hold, the model, the peak.  Only a peer whose SO_PEERCRED uid is 0 or
+ * mockresd's own may call them (conn->admin); a declared role grants
+ * nothing.  Each answers the new stats, or BAD_REQUEST and changes nothing.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "mockresd.h"
+
+static int
+steer_allowed(struct conn *c, uint64_t id)
+{
+	if (c->admin)
+		return 1;
+	dispatch_status(
+	    c, id, MOCKRES__STATUS__DENIED,
+	    "permission denied: only root or mockresd's own user may change "
+	    "the limit, the hold, the model or the peak");
+	return 0;
+}
+
+static void
+steer_apply(const struct model *m, int reseed)
+{
+	engine_set_model(&mrd->engine, clock_now_us(), m, reseed);
+	daemon_model_changed();
+	resource_arm();
+}
+
+void
+steer_limit(struct conn *c, uint64_t id, const Mockres__SetLimit *s)
+{
+	if (!steer_allowed(c, id))
+		return;
+	if (!s->has_limit || s->limit > MOCKRES_LIMIT_MAX) {
+		dispatch_bad(c, id,
+		             "set_limit: limit must be "
+		             "0.." MOCKRES_STR(MOCKRES_LIMIT_MAX));
+		return;
+	}
+	engine_set_limit(&mrd->engine, s->limit);
+	log_info("limit set to %u by pid %d", s->limit, (int)c->pid);
+	dispatch_stats(c, id, 0);
+}
+
+void
+steer_hold(struct conn *c, uint64_t id, const Mockres__SetHold *s)
+{
+	struct model m = mrd->engine.model;
+
+	if (!steer_allowed(c, id))
+		return;
+	if (!s->has_hold_ms || s->hold_ms > MOCKRES_HOLD_MS_MAX) {
+		dispatch_bad(c, id,
+		             "set_hold: hold_ms must be "
+		             "0.." MOCKRES_STR(MOCKRES_HOLD_MS_MAX));
+		return;
+	}
+	m.hold_ms = s->hold_ms;
+	steer_apply(&m, 0);
+	log_info("hold set to %u ms by pid %d", s->hold_ms, (int)c->pid);
+	dispatch_stats(c, id, 0);
+}
+
+/* A preset (if any) first, then the present fields: all or nothing. */
+void
+steer_model(struct conn *c, uint64_t id, const Mockres__SetModel *s)
+{
+	struct model m = mrd->engine.model;
+	char err[MODEL_ERR_MAX], why[MODEL_ERR_MAX + 32];
+	int reseed = 0;
+
+	if (!steer_allowed(c, id))
+		return;
+	if (s->preset != NULL) {
+		if (model_preset(&m, s->preset, mrd->cores) == -1) {
+			dispatch_bad(
+			    c, id,
+			    "set_model: unknown preset (io, api, pool, "
+			    "ecto, cpu, overloaded-db)");
+			return;
+		}
+		reseed = 1;
+	}
+	if (s->model != NULL) {
+		if (model_from_pb(&m, s->model, err, sizeof(err)) == -1) {
+			snprintf(why, sizeof(why), "set_model: %s", err);
+			dispatch_bad(c, id, why);
+			return;
+		}
+		reseed |= s->model->has_seed;
+	}
+	steer_apply(&m, reseed);
+	log_info("model set by pid %d: %s", (int)c->pid,
+	         mrd->preset[0] ? mrd->preset : "custom");
+	dispatch_stats(c, id, 0);
+}
+
+void
+steer_reset_peak(struct conn *c, uint64_t id)
+{
+	if (!steer_allowed(c, id))
+		return;
+	engine_reset_peak(&mrd->engine);
+	dispatch_stats(c, id, 0);
+}

@@ -96,6 +96,11 @@ http_use_cb(const Mockres__Response *resp, void *arg)
 		http_reply(req, 503, "Service Unavailable",
 		           HTTP_STR("mockresd is shutting down, retry later"));
 		break;
+	case MOCKRES__STATUS__TIMEOUT:
+		/* the use waited in the queue for its slot too long */
+		http_reply_reason(req, 503, "Service Unavailable", resp->error,
+		                  "timed out waiting for the resource");
+		break;
 	default:
 		http_reply_reason(req, 500, "Internal Server Error",
 		                  resp->error,

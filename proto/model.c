@@ -116,15 +116,23 @@ model_defaults(struct model *m, uint32_t cores)
 	m->usl_kappa = 0.01;
 }
 
-static const struct model_key *
-model_key_find(const char *name)
+int
+model_key_index(const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < MODEL_NKEYS; i++)
 		if (strcmp(model_keys[i].name, name) == 0)
-			return &model_keys[i];
-	return NULL;
+			return (int)i;
+	return -1;
+}
+
+static const struct model_key *
+model_key_find(const char *name)
+{
+	int i = model_key_index(name);
+
+	return i < 0 ? NULL : &model_keys[i];
 }
 
 static void
@@ -484,4 +492,30 @@ model_from_pb(struct model *m, const Mockres__Model *pb, char *err,
 #undef MODEL_PB_E
 	*m = next;
 	return 0;
+}
+
+/* The wire field of each key is found by name ("hold-ms" -> "hold_ms")
+ * through protobuf-c's descriptor, so this needs no second table. */
+void
+model_pb_keep(Mockres__Model *pb, const unsigned char *given)
+{
+	const ProtobufCMessageDescriptor *d = &mockres__model__descriptor;
+	char name[32];
+	size_t i, j;
+
+	for (i = 0; i < MODEL_NKEYS; i++) {
+		const ProtobufCFieldDescriptor *f;
+
+		for (j = 0;
+		     model_keys[i].name[j] != '\0' && j + 1 < sizeof(name); j++)
+			name[j] = model_keys[i].name[j] == '-'
+			              ? '_'
+			              : model_keys[i].name[j];
+		name[j] = '\0';
+		f = protobuf_c_message_descriptor_get_field_by_name(d, name);
+		if (f != NULL && f->quantifier_offset != 0)
+			*(protobuf_c_boolean *)(void *)((char *)pb +
+			                                f->quantifier_offset) =
+			    given[i] != 0;
+	}
 }

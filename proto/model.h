@@ -102,6 +102,13 @@ void model_to_pb(const struct model *m, Mockres__Model *pb);
 int model_from_pb(struct model *m, const Mockres__Model *pb, char *err,
                   size_t errlen);
 
+/* Keeps only the fields of the keys marked in GIVEN (indexed like the
+ * key table, model_nkeys() entries) present in PB: a SetModel that changes
+ * just those. */
+void model_pb_keep(Mockres__Model *pb, const unsigned char *given);
+/* The index of key NAME, or -1. */
+int model_key_index(const char *name);
+
 /* Is M's "key=value" text equal for both? (Doubles compare exactly.) */
 int model_equal(const struct model *a, const struct model *b);
 

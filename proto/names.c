@@ -40,6 +40,8 @@ names_status(Mockres__Status status)
 		return "DENIED";
 	case MOCKRES__STATUS__SHUTTING_DOWN:
 		return "SHUTTING_DOWN";
+	case MOCKRES__STATUS__TIMEOUT:
+		return "TIMEOUT";
 	default:
 		return "UNKNOWN";
 	}

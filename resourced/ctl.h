@@ -47,6 +47,11 @@ void ctl_print_clients(const struct ctl *, const Mockres__Stats *);
 void ctl_print_line(const Mockres__Stats *, char *buf, size_t len);
 void ctl_print_json_stats(const Mockres__Stats *, int with_clients);
 
+void ctl_print_model(const struct ctl *, const Mockres__Stats *);
+
+/* ctl_model.c */
+int ctl_model(struct ctl *, int argc, char *argv[]);
+
 /* ctl_watch.c */
 int ctl_watch(struct ctl *, int argc, char *argv[]);
 

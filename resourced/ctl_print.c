@@ -5,9 +5,15 @@
 
 #include <event2/buffer.h>
 
+#include <string.h>
+
 #include "ctl.h"
+#include "model.h"
 #include "names.h"
 #include "statsjson.h"
+
+static void ctl_print_percentiles(const char *, const Mockres__Percentiles *);
+static void ctl_print_model_line(const Mockres__Stats *, char *, size_t);
 
 static void
 ctl_print_evbuffer(struct evbuffer *b)
@@ -75,7 +81,107 @@ ctl_print_status(const struct ctl *ctl, const Mockres__Stats *s)
 	printf("admitted   %llu\n", (unsigned long long)s->admitted);
 	printf("rejected   %llu\n", (unsigned long long)s->rejected);
 	printf("completed  %llu\n", (unsigned long long)s->completed);
+	if (s->has_waiting) {
+		printf("waiting    %llu (peak %llu)\n",
+		       (unsigned long long)s->waiting,
+		       (unsigned long long)s->peak_waiting);
+		printf("timed out  %llu\n", (unsigned long long)s->timed_out);
+		printf("cancelled  %llu\n", (unsigned long long)s->cancelled);
+	}
 	printf("clients    %u\n", s->clients_connected);
+	if (s->model != NULL) {
+		char line[512];
+
+		ctl_print_model_line(s, line, sizeof(line));
+		printf("model      %s\n", line);
+	}
+	ctl_print_percentiles("wait", s->wait_ms);
+	ctl_print_percentiles("service", s->service_ms);
+}
+
+static void
+ctl_print_percentiles(const char *what, const Mockres__Percentiles *p)
+{
+	if (p == NULL || p->count == 0)
+		return;
+	printf("%-10s p50 %.1f  p90 %.1f  p99 %.1f  max %.1f ms (%llu "
+	       "uses)\n",
+	       what, p->p50, p->p90, p->p99, p->max,
+	       (unsigned long long)p->count);
+}
+
+/* The preset's name and the keys that differ from it, or every key that
+ * differs from the defaults: "pool", "pool queue-timeout-ms=1000". */
+static void
+ctl_print_model_line(const Mockres__Stats *s, char *buf, size_t len)
+{
+	struct model m, base;
+	char err[MODEL_ERR_MAX], a[64], b[64];
+	const char *preset = s->preset && s->preset[0] ? s->preset : NULL;
+	size_t i, off = 0;
+
+	model_defaults(&m, 1);
+	if (model_from_pb(&m, s->model, err, sizeof(err)) == -1) {
+		snprintf(buf, len, "(unreadable: %s)", err);
+		return;
+	}
+	model_defaults(&base, m.cores);
+	off += (size_t)snprintf(buf, len, "%s", preset ? preset : "custom:");
+	if (preset != NULL)
+		model_preset(&base, preset, m.cores);
+	for (i = 0; i < model_nkeys() && off < len; i++) {
+		model_key_format(&m, i, a, sizeof(a));
+		model_key_format(&base, i, b, sizeof(b));
+		if (strcmp(a, b) != 0)
+			off += (size_t)snprintf(buf + off, len - off, " %s=%s",
+			                        model_key_name(i), a);
+	}
+}
+
+/* "pool: a database connection pool (...)", or "none (custom)". */
+static const char *
+ctl_print_preset_summary(const char *name)
+{
+	static char line[160];
+	const struct model_preset_info *p;
+	size_t i, n;
+
+	if (name == NULL || name[0] == '\0')
+		return "none (custom)";
+	p = model_presets(&n);
+	for (i = 0; i < n; i++)
+		if (strcmp(p[i].name, name) == 0)
+			break;
+	snprintf(line, sizeof(line), "%s%s%s", name, i < n ? ": " : "",
+	         i < n ? p[i].summary : "");
+	return line;
+}
+
+void
+ctl_print_model(const struct ctl *ctl, const Mockres__Stats *s)
+{
+	struct model m;
+	char err[MODEL_ERR_MAX], v[64];
+	size_t i;
+
+	if (ctl->json) {
+		ctl_print_json_stats(s, 0);
+		return;
+	}
+	model_defaults(&m, 1);
+	if (model_from_pb(&m, s->model, err, sizeof(err)) == -1) {
+		fprintf(stderr,
+		        "mockresctl: mockresd sent a model this "
+		        "mockresctl cannot read: %s\n",
+		        err);
+		return;
+	}
+	printf("preset: %s\n", ctl_print_preset_summary(s->preset));
+	for (i = 0; i < model_nkeys(); i++) {
+		model_key_format(&m, i, v, sizeof(v));
+		printf("  %-18s %-10s %s\n", model_key_name(i), v,
+		       model_key_help(i));
+	}
 }
 
 void

@@ -37,6 +37,11 @@ ctl_usage(FILE *f)
 	    "(0 = no limit)\n"
 	    "  hold [MS]                   show or set the hold time\n"
 	    "  reset-peak                  set the peak to the current count\n"
+	    "  model                       show the resource model\n"
+	    "  model set KEY=VALUE ...     change it (admins; keys: see "
+	    "`model`)\n"
+	    "  model preset NAME           io, api, pool, ecto, cpu, "
+	    "overloaded-db\n"
 	    "  bench [-c CONCURRENCY] [-n TOTAL] [-P PIPELINE] [--async] "
 	    "[--hold-ms MS]\n"
 	    "                              load mockresd, print ops/s and "
@@ -183,6 +188,11 @@ ctl_status_exit(struct ctl *ctl, const Mockres__Response *resp)
 	case MOCKRES__STATUS__BUSY:
 		fprintf(stderr, "mockresctl: %s\n",
 		        error[0] ? error : "resource busy");
+		return CTL_BUSY;
+	case MOCKRES__STATUS__TIMEOUT:
+		fprintf(stderr, "mockresctl: %s\n",
+		        error[0] ? error
+		                 : "timed out waiting for the resource");
 		return CTL_BUSY;
 	case MOCKRES__STATUS__DENIED:
 		fprintf(stderr,
@@ -373,7 +383,8 @@ ctl_run(struct ctl *ctl, int argc, char *argv[])
 		return ctl_bench(ctl, argc, argv);
 	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "clients") != 0 &&
 	    strcmp(cmd, "use") != 0 && strcmp(cmd, "limit") != 0 &&
-	    strcmp(cmd, "hold") != 0 && strcmp(cmd, "reset-peak") != 0)
+	    strcmp(cmd, "hold") != 0 && strcmp(cmd, "reset-peak") != 0 &&
+	    strcmp(cmd, "model") != 0)
 		return ctl_usage_error("unknown command '%s'", cmd);
 	if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "clients") == 0) &&
 	    argc > 1)
@@ -385,6 +396,8 @@ ctl_run(struct ctl *ctl, int argc, char *argv[])
 		rc = ctl_cmd_status(ctl, 1);
 	else if (strcmp(cmd, "use") == 0)
 		rc = ctl_cmd_use(ctl, argc, argv);
+	else if (strcmp(cmd, "model") == 0)
+		rc = ctl_model(ctl, argc, argv);
 	else
 		rc = ctl_cmd_setting(ctl, cmd, argc, argv);
 	mrclient_free(ctl->mc);

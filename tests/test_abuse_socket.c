@@ -444,8 +444,9 @@ can_switch_uid(void)
 
 /*
  * As uid 65534 (the socket opened up to 0666 for it): a hello claiming to
- * be a frontend worker is accepted as a label, and set_limit, set_hold and
- * reset_peak are still DENIED; the settings do not move.  Runs in a child
+ * be a frontend worker is accepted as a label, and set_limit, set_hold,
+ * reset_peak, set_model and a use with its own hold_ms are still DENIED;
+ * the settings do not move.  Runs in a child
  * that drops its uid; the child's exit status carries the verdict.
  */
 START_TEST(test_role_grants_nothing)
@@ -465,6 +466,8 @@ START_TEST(test_role_grants_nothing)
 		Mockres__SetLimit sl = MOCKRES__SET_LIMIT__INIT;
 		Mockres__SetHold sh = MOCKRES__SET_HOLD__INIT;
 		Mockres__ResetPeak rp = MOCKRES__RESET_PEAK__INIT;
+		Mockres__SetModel sm = MOCKRES__SET_MODEL__INIT;
+		Mockres__Use use = MOCKRES__USE__INIT;
 		Mockres__Response *r;
 		int fd, eof, i;
 
@@ -494,17 +497,29 @@ START_TEST(test_role_grants_nothing)
 		sl.limit = 1;
 		sh.has_hold_ms = 1;
 		sh.hold_ms = 1;
-		for (i = 0; i < 3; i++) {
+		sm.preset = "pool";
+		use.has_hold_ms = 1;
+		use.hold_ms = 1;
+		for (i = 0; i < 5; i++) {
+			static const Mockres__Request__OpCase op[] = {
+			    MOCKRES__REQUEST__OP_SET_LIMIT,
+			    MOCKRES__REQUEST__OP_SET_HOLD,
+			    MOCKRES__REQUEST__OP_RESET_PEAK,
+			    MOCKRES__REQUEST__OP_SET_MODEL,
+			    MOCKRES__REQUEST__OP_USE, /* its own hold_ms */
+			};
+
 			req.id = (uint64_t)i + 2;
-			req.op_case = i == 0 ? MOCKRES__REQUEST__OP_SET_LIMIT
-			              : i == 1
-			                  ? MOCKRES__REQUEST__OP_SET_HOLD
-			                  : MOCKRES__REQUEST__OP_RESET_PEAK;
+			req.op_case = op[i];
 			req.set_limit = &sl;
 			if (i == 1)
 				req.set_hold = &sh;
 			if (i == 2)
 				req.reset_peak = &rp;
+			if (i == 3)
+				req.set_model = &sm;
+			if (i == 4)
+				req.use = &use;
 			raw_send_req(fd, &req);
 			r = raw_recv(fd, 10000, &eof);
 			if (r == NULL || r->id != req.id ||
@@ -523,6 +538,15 @@ START_TEST(test_role_grants_nothing)
 	ck_assert_uint_eq(settings(&after), hold);
 	ck_assert_uint_eq(after.limit, before.limit);
 	ck_assert_uint_eq(after.peak, before.peak);
+	{
+		const char *model[] = {"--json", "model", NULL};
+		char out[8192];
+		uint64_t slots;
+
+		ck_assert_int_eq(sup_ctl(sock, model, out, sizeof(out)), 0);
+		ck_assert_int_eq(sup_json_u64(out, "slots", &slots), 0);
+		ck_assert_uint_eq(slots, 0); /* the pool preset was refused */
+	}
 }
 END_TEST
 

@@ -218,6 +218,35 @@ START_TEST(test_key_table)
 }
 END_TEST
 
+START_TEST(test_pb_keep_only_given)
+{
+	unsigned char given[32] = {0};
+	Mockres__Model pb;
+	struct model m, target;
+
+	model_defaults(&m, 4);
+	ck_assert_int_eq(model_set(&m, "slots", "3", err, sizeof(err)), 0);
+	ck_assert_int_eq(model_set(&m, "usl-kappa", "0.5", err, sizeof(err)),
+	                 0);
+	given[model_key_index("slots")] = 1;
+	given[model_key_index("usl-kappa")] = 1;
+	model_to_pb(&m, &pb);
+	model_pb_keep(&pb, given);
+	ck_assert(pb.has_slots && pb.has_usl_kappa);
+	ck_assert(!pb.has_hold_ms && !pb.has_queue && !pb.has_seed &&
+	          !pb.has_hold_dist && !pb.has_queue_timeout_ms);
+	/* applied to another model, only those two change */
+	model_defaults(&target, 4);
+	ck_assert_int_eq(model_set(&target, "hold-ms", "77", err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(model_from_pb(&target, &pb, err, sizeof(err)), 0);
+	ck_assert_uint_eq(target.slots, 3);
+	ck_assert_double_eq(target.usl_kappa, 0.5);
+	ck_assert_uint_eq(target.hold_ms, 77);
+	ck_assert_int_eq(model_key_index("nosuch"), -1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -231,6 +260,7 @@ main(void)
 	tcase_add_test(tc, test_bad_input_changes_nothing);
 	tcase_add_test(tc, test_wire_round_trip);
 	tcase_add_test(tc, test_key_table);
+	tcase_add_test(tc, test_pb_keep_only_given);
 	suite_add_tcase(s, tc);
 	return sup_run_suite(s);
 }

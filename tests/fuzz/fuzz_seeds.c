@@ -62,6 +62,8 @@ seeds_requests(void)
 	Mockres__SetLimit lim = MOCKRES__SET_LIMIT__INIT;
 	Mockres__SetHold hold = MOCKRES__SET_HOLD__INIT;
 	Mockres__ResetPeak peak = MOCKRES__RESET_PEAK__INIT;
+	Mockres__SetModel sm = MOCKRES__SET_MODEL__INIT;
+	Mockres__Model model = MOCKRES__MODEL__INIT;
 	const unsigned char bad_len[] = {0, 0, 0, 0};
 	const unsigned char undecodable_id[] = {0,    0,    0,    6,    0x08,
 	                                        0x07, 0x1a, 0xff, 0xff, 0xff};
@@ -135,6 +137,35 @@ seeds_requests(void)
 		evbuffer_free(copy);
 	}
 
+	/* a pool with a short timeout, slots full, a queue, a model
+	 * change mid-way, then a bad value (all or nothing) */
+	sm.preset = "pool";
+	model.has_queue_timeout_ms = 1;
+	model.queue_timeout_ms = 1;
+	model.has_queue_discipline = 1;
+	model.queue_discipline = MOCKRES__QUEUE_DISCIPLINE__QUEUE_CODEL;
+	model.has_slots = 1;
+	model.slots = 1;
+	sm.model = &model;
+	req.op_case = MOCKRES__REQUEST__OP_SET_MODEL;
+	req.set_model = &sm;
+	seeds_req(b, 16, &req);
+	use.has_hold_ms = 1;
+	use.hold_ms = 2;
+	req.op_case = MOCKRES__REQUEST__OP_USE;
+	req.use = &use;
+	for (i = 17; i <= 22; i++)
+		seeds_req(b, (uint64_t)i, &req);
+	sm.preset = NULL;
+	model.has_contention = 1;
+	model.contention = MOCKRES__CONTENTION__CONTENTION_USL;
+	req.op_case = MOCKRES__REQUEST__OP_SET_MODEL;
+	seeds_req(b, 23, &req);
+	model.has_hold_sigma = 1;
+	model.hold_sigma = 99.0;
+	seeds_req(b, 24, &req);
+	seeds_write("mockresd", "model-queue", 1, b);
+
 	evbuffer_add(b, bad_len, sizeof(bad_len));
 	seeds_write("mockresd", "zero-length", 0, b);
 	evbuffer_add(b, undecodable_id, sizeof(undecodable_id));
@@ -195,6 +226,28 @@ seeds_responses(void)
 	seeds_resp(b, ID(1), MOCKRES__STATUS__DONE, NULL, NULL); /* again */
 	seeds_resp(b, 12345, MOCKRES__STATUS__DENIED, NULL, "no");
 	seeds_write("mrclient", "duplicate-and-unknown-id", 0, b);
+
+	seeds_resp(b, ID(2), MOCKRES__STATUS__TIMEOUT, NULL,
+	           "timed out after 2000 ms waiting for the resource");
+	{
+		Mockres__Model m = MOCKRES__MODEL__INIT;
+		Mockres__Percentiles pc = MOCKRES__PERCENTILES__INIT;
+
+		m.has_slots = 1;
+		m.slots = 10;
+		pc.has_p50 = 1;
+		pc.p50 = 2000.0;
+		st.model = &m;
+		st.wait_ms = &pc;
+		st.has_waiting = 1;
+		st.waiting = 40;
+		st.preset = "pool";
+		seeds_resp(b, ID(3), MOCKRES__STATUS__OK, &st, NULL);
+		st.model = NULL;
+		st.wait_ms = NULL;
+		st.preset = NULL;
+	}
+	seeds_write("mrclient", "model-and-timeout", 0, b);
 
 	seeds_resp(b, ID(4), MOCKRES__STATUS__SHUTTING_DOWN, NULL,
 	           "mockresd is shutting down");

@@ -523,6 +523,14 @@ sup_stats(const char *sock, struct sup_stats *s)
 	    sup_json_u64(out, "rejected", &s->rejected) ||
 	    sup_json_u64(out, "completed", &s->completed))
 		return -1;
+	if (sup_json_u64(out, "waiting", &s->waiting) != 0)
+		s->waiting = 0;
+	if (sup_json_u64(out, "peak_waiting", &s->peak_waiting) != 0)
+		s->peak_waiting = 0;
+	if (sup_json_u64(out, "timed_out", &s->timed_out) != 0)
+		s->timed_out = 0;
+	if (sup_json_u64(out, "cancelled", &s->cancelled) != 0)
+		s->cancelled = 0;
 	return 0;
 }
 

@@ -96,6 +96,7 @@ int sup_json_double(const char *json, const char *key, double *out);
 /* mockresd's stats through mockresctl --json status: in_flight etc. */
 struct sup_stats {
 	uint64_t in_flight, limit, peak, admitted, rejected, completed;
+	uint64_t waiting, peak_waiting, timed_out, cancelled; /* 0 if absent */
 };
 int sup_stats(const char *sock, struct sup_stats *s);
 

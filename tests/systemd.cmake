@@ -1,7 +1,9 @@
 # systemd units: exposure scores and systemd-analyze verify (fast, on the
-# host), and the real thing: a Debian 12 root booted with systemd-nspawn
-# (tests/systemd/nspawn-test.sh; needs root, debootstrap and, on a cold
-# cache, the Debian mirror).  Run them alone with: ctest -L systemd
+# host), the .deb (deb_package), and the real thing: a Debian 12 root
+# booted with systemd-nspawn, where the .deb is installed, checked, removed
+# and purged, then cmake --install is checked (tests/systemd/nspawn-test.sh;
+# needs root, debootstrap and the Debian mirror).  Run them alone with:
+# ctest -L systemd
 find_program(SYSTEMD_ANALYZE systemd-analyze)
 if(NOT SYSTEMD_ANALYZE OR NOT MOCKRES_UNIT_FILES)
   message(STATUS "systemd tests: disabled (no systemd-analyze or no units)")
@@ -29,10 +31,20 @@ add_test(NAME systemd_verify
 set_tests_properties(systemd_verify PROPERTIES
   LABELS "systemd" TIMEOUT 120 SKIP_RETURN_CODE 77)
 
+# The .deb (scripts/deb: dpkg-buildpackage in a scratch copy of the tree,
+# then lintian, no errors or warnings), into BUILD/deb for systemd_nspawn.
+add_test(NAME deb_package
+  COMMAND sh -c "for t in dpkg-buildpackage dh lintian git; do command -v $t >/dev/null || { echo \"SKIP: no $t (scripts/deps deb)\"; exit 77; }; done; exec \"$0\" --no-deps \"$1\""
+    ${PROJECT_SOURCE_DIR}/scripts/deb ${CMAKE_BINARY_DIR}/deb)
+set_tests_properties(deb_package PROPERTIES
+  LABELS "systemd;deb" TIMEOUT 900 SKIP_RETURN_CODE 77
+  FIXTURES_SETUP mockres_deb)
+
 add_test(NAME systemd_nspawn
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/systemd/nspawn-test.sh
     ${CMAKE_BINARY_DIR})
 set_tests_properties(systemd_nspawn PROPERTIES
   LABELS "systemd" TIMEOUT 1200 SKIP_RETURN_CODE 77
   # The install step reads every target's binary.
-  RESOURCE_LOCK mockres_systemd_nspawn)
+  RESOURCE_LOCK mockres_systemd_nspawn
+  FIXTURES_REQUIRED mockres_deb)

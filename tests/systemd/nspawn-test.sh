@@ -1,17 +1,28 @@
 #!/bin/bash
 # nspawn-test.sh BUILD_DIR [WORK_DIR]
 #
-# Proves the units on a real systemd, the way a user installs them: a
-# Debian 12 root (debootstrap, cached in WORK_DIR/root.cache) is copied
-# fresh and booted with systemd-nspawn on the host's network, with the
-# source and build trees bind-mounted at their own paths; inside, as root,
-# "cmake --install BUILD_DIR" (no DESTDIR: its post-install step creates the
-# user and reloads systemd) and "systemctl start mockres.target"; then
-# checks from outside (ab, curl) and inside (systemctl, mockresctl,
-# systemd-analyze), crashes each service, and reboots to see the enabled
-# target come up by itself.  Exit 0 all passed, 1 a check failed, 77
-# cannot run here (not root, a tool missing).  Needs the Debian mirror only
-# when the cache is cold.
+# Proves the package and the units on a real systemd, the way a user
+# installs them: a Debian 12 root (debootstrap, cached in
+# WORK_DIR/root.cache) is copied fresh and booted with systemd-nspawn on
+# the host's network, with the source and build trees bind-mounted at their
+# own paths.  Inside, as root:
+#   1. apt-get install BUILD_DIR/deb/mockres_*.deb (built by the deb_package
+#      test, scripts/deb; its dependencies come from the Debian mirror):
+#      the package creates the user and starts the enabled units by itself;
+#      checks from outside (ab, curl) and inside (systemctl, mockresctl,
+#      man, systemd-analyze), each service crashed and restarted, a reboot
+#      that brings the enabled target up by itself;
+#   2. apt-get remove stops everything and keeps /etc/default/mockres,
+#      apt-get purge removes it and the units' enablement;
+#   3. on the same root, with the user deleted again, "cmake --install
+#      BUILD_DIR" (no DESTDIR: its post-install step creates the user and
+#      reloads systemd), systemctl start mockres.target, the servers answer,
+#      man works, and the target stops.
+# The servers listen on free ports: /etc/default/mockres is written before
+# the package is installed, and the package keeps it (a conffile the admin
+# changed).  Exit 0 all passed, 1 a check failed, 77 cannot run here (not
+# root, a tool missing, no .deb).  Needs the Debian mirror (apt-get update
+# and the package's dependencies; debootstrap when the cache is cold).
 set -u -o pipefail
 
 BUILD=${1:?usage: nspawn-test.sh BUILD_DIR [WORK_DIR]}
@@ -22,9 +33,10 @@ CACHE=$WORK/root.cache
 ROOT=$WORK/root
 MIRROR=${MOCKRES_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
-# The binaries' runtime libraries (ldd) and what a booted system needs.
-# cmake: to run cmake --install inside.
-PACKAGES=systemd,systemd-sysv,dbus,libevent-2.1-7,libprotobuf-c1,cmake
+# What a booted system needs; cmake, to run cmake --install inside;
+# man-db, to check that "man mockresctl" works.  Not the package's
+# dependencies: apt-get install must bring those.
+PACKAGES=systemd,systemd-sysv,dbus,cmake,man-db
 CACHE_KEY="$SUITE $PACKAGES"
 MACHINE=mockres-test-$$
 BOOT_TIMEOUT=120
@@ -55,6 +67,10 @@ for tool in debootstrap systemd-nspawn nsenter ab curl ss cmake; do
 done
 [ "$(id -u)" = 0 ] || skip "needs root (debootstrap, systemd-nspawn)"
 [ -x "$BUILD/resourced/mockresd" ] || skip "$BUILD has no mockresd"
+DEB=${MOCKRES_DEB:-$(ls "$BUILD"/deb/mockres_*.deb 2>/dev/null | head -1)}
+[ -n "$DEB" ] && [ -f "$DEB" ] ||
+    skip "no $BUILD/deb/mockres_*.deb (ctest -R deb_package or scripts/deb $BUILD/deb builds it)"
+DEB=$(cd "$(dirname "$DEB")" && pwd)/$(basename "$DEB")
 
 cache_var() {
 	sed -n "s/^$1:[A-Z]*=//p" "$BUILD/CMakeCache.txt"
@@ -270,53 +286,93 @@ gone() {
 : >"$WORK/boot.log"
 boot "first boot" || { exit 1; }
 
-# ---- install ----------------------------------------------------------------
+# ---- install the .deb ------------------------------------------------------
 if ct getent passwd mockres >/dev/null; then
 	fail "the fresh root already has a mockres user"
-fi
-if CT_TIMEOUT=120 ct cmake --install "$BUILD" >"$WORK/install.log" 2>&1
-then
-	ok "cmake --install $BUILD inside the running system"
-else
-	cat "$WORK/install.log"
-	fail "cmake --install inside the container"
-	exit 1
-fi
-if ct getent passwd mockres >/dev/null; then
-	ok "cmake --install created the mockres user (sysusers.d)"
-else
-	fail "no mockres user after cmake --install"
-fi
-
-have_frontend=0
-have_dashboard=0
-[ -f "$ROOT$UNITDIR/mockres-frontend.service" ] && have_frontend=1
-[ -f "$ROOT$UNITDIR/mockres-dashboard.service" ] && have_dashboard=1
-services=mockresd.service
-[ $have_frontend = 1 ] && services="$services mockres-frontend.service"
-[ $have_dashboard = 1 ] && services="$services mockres-dashboard.service"
-units="mockresd.socket $services mockres.target"
-
-env_file=$ROOT$ENV_FILE
-if [ -f "$env_file" ]; then
-	ok "environment file installed: $ENV_FILE"
-else
-	fail "no $ENV_FILE in the root"
 fi
 
 fport=$(free_port) && dport=$(free_port) && [ "$fport" != "$dport" ] ||
     { fail "no free TCP ports"; exit 1; }
-# No limit: ab's 1000 async uses in a burst must all be admitted; a short
-# hold.  Both also prove that the units read the file.
-sed -i -e "s/^MOCKRES_LIMIT=.*/MOCKRES_LIMIT=0/" \
-    -e "s/^MOCKRES_HOLD_MS=.*/MOCKRES_HOLD_MS=200/" \
-    -e "s/^MOCKRES_FRONTEND_LISTEN=.*/MOCKRES_FRONTEND_LISTEN=127.0.0.1:$fport/" \
-    -e "s/^MOCKRES_DASHBOARD_LISTEN=.*/MOCKRES_DASHBOARD_LISTEN=127.0.0.1:$dport/" \
-    -e "s|^MOCKRES_DASHBOARD_URL=.*|MOCKRES_DASHBOARD_URL=http://127.0.0.1:$dport/|" \
-    "$env_file"
-log "frontend on 127.0.0.1:$fport, dashboard on 127.0.0.1:$dport"
 furl=http://127.0.0.1:$fport
 durl=http://127.0.0.1:$dport
+# The settings, with free ports: no limit (ab's 1000 async uses in a burst
+# must all be admitted) and a short hold, which also prove that the units
+# read the file.  write_env FILE: from the file the package ships.
+write_env() {
+	mkdir -p "$(dirname "$1")"
+	sed -e "s/^MOCKRES_LIMIT=.*/MOCKRES_LIMIT=0/" \
+	    -e "s/^MOCKRES_HOLD_MS=.*/MOCKRES_HOLD_MS=200/" \
+	    -e "s/^MOCKRES_FRONTEND_LISTEN=.*/MOCKRES_FRONTEND_LISTEN=127.0.0.1:$fport/" \
+	    -e "s/^MOCKRES_DASHBOARD_LISTEN=.*/MOCKRES_DASHBOARD_LISTEN=127.0.0.1:$dport/" \
+	    -e "s|^MOCKRES_DASHBOARD_URL=.*|MOCKRES_DASHBOARD_URL=http://127.0.0.1:$dport/|" \
+	    "$SRC/systemd/mockres.env" >"$1"
+}
+# Written before the install, as an admin would preseed it: the package
+# must keep it (dpkg's conffile rules, --force-confold) and start on it,
+# never on the default ports 4000/4001.
+write_env "$ROOT/etc/default/mockres"
+log "frontend on $furl, dashboard on $durl"
+
+deb_name=$(basename "$DEB")
+cp "$DEB" "$ROOT/root/$deb_name" || { fail "copy $DEB into the root"; exit 1; }
+apt_get() {
+	ct env DEBIAN_FRONTEND=noninteractive apt-get -q -y \
+	    -o Dpkg::Options::=--force-confdef \
+	    -o Dpkg::Options::=--force-confold "$@"
+}
+if CT_TIMEOUT=180 apt_get update >"$WORK/apt.log" 2>&1 &&
+    CT_TIMEOUT=300 apt_get install "/root/$deb_name" >>"$WORK/apt.log" 2>&1
+then
+	ok "apt-get install ./$deb_name; new packages:" \
+	    "$(sed -n '/^The following NEW packages/,/^[0-9]* upgraded/p' \
+	    "$WORK/apt.log" | sed '1d;$d' | tr -s ' \n' ' ')"
+else
+	tail -30 "$WORK/apt.log"
+	fail "apt-get install ./$deb_name inside the container (log: $WORK/apt.log)"
+	exit 1
+fi
+
+if ct getent passwd mockres >/dev/null; then
+	ok "the package created the mockres user (sysusers.d, postinst)"
+else
+	fail "no mockres user after the install"
+fi
+if ct dpkg-query -W -f='${Conffiles}\n' mockres | grep -q ' /etc/default/mockres '
+then
+	ok "/etc/default/mockres is a conffile of the package"
+else
+	fail "/etc/default/mockres is not a conffile: $(ct dpkg-query -W -f='${Conffiles}' mockres)"
+fi
+if grep -q "^MOCKRES_FRONTEND_LISTEN=127.0.0.1:$fport\$" "$ROOT/etc/default/mockres"
+then
+	ok "the preseeded /etc/default/mockres was kept"
+else
+	fail "/etc/default/mockres was replaced by the install"
+fi
+if ct man -P cat mockresctl 2>/dev/null | grep -q 'query and steer' &&
+    ct man -P cat 8 mockresd 2>/dev/null | grep -q 'mock resource daemon'; then
+	ok "man mockresctl and man 8 mockresd work"
+else
+	fail "man mockresctl / man 8 mockresd do not show the pages"
+fi
+for f in /usr/share/bash-completion/completions/mockresctl \
+    /usr/share/doc/mockres/README.md /usr/share/doc/mockres/deploy.md; do
+	if [ -f "$ROOT$f" ]; then
+		ok "installed $f"
+	else
+		fail "not installed: $f"
+	fi
+done
+
+UNITDIR_DEB=/lib/systemd/system
+have_frontend=0
+have_dashboard=0
+[ -f "$ROOT$UNITDIR_DEB/mockres-frontend.service" ] && have_frontend=1
+[ -f "$ROOT$UNITDIR_DEB/mockres-dashboard.service" ] && have_dashboard=1
+services=mockresd.service
+[ $have_frontend = 1 ] && services="$services mockres-frontend.service"
+[ $have_dashboard = 1 ] && services="$services mockres-dashboard.service"
+units="mockresd.socket $services mockres.target"
 
 # ---- checks ---------------------------------------------------------------------
 if out=$(ct systemd-analyze verify $units 2>&1) && [ -z "$out" ]; then
@@ -325,15 +381,23 @@ else
 	fail "systemd-analyze verify: $out"
 fi
 
-if ct systemctl enable mockres.target >/dev/null 2>&1; then
-	ok "systemctl enable mockres.target"
+for u in $units; do
+	if [ "$(ct systemctl is-enabled "$u" 2>&1)" = enabled ]; then
+		ok "$u enabled by the install"
+	else
+		fail "$u is '$(ct systemctl is-enabled "$u" 2>&1)', not enabled"
+	fi
+done
+all_active() {
+	local u
+	for u in $units; do
+		ct systemctl is-active -q "$u" || return 1
+	done
+}
+if wait_for 60 all_active; then
+	ok "every unit started by the install, no systemctl start"
 else
-	fail "systemctl enable mockres.target"
-fi
-if CT_TIMEOUT=90 ct systemctl start mockres.target; then
-	ok "systemctl start mockres.target"
-else
-	fail "systemctl start mockres.target"
+	fail "not all of $units active after the install"
 fi
 
 for u in mockresd.socket $services; do
@@ -536,6 +600,90 @@ if boot "second boot"; then
 	fi
 	if [ "$failed" -gt 0 ]; then
 		ct journalctl -b --no-pager -n 40 -u 'mockres*' 2>&1
+	fi
+
+	# ---- remove, purge -------------------------------------------------
+	if CT_TIMEOUT=120 apt_get remove mockres >>"$WORK/apt.log" 2>&1; then
+		ok "apt-get remove mockres"
+	else
+		tail -20 "$WORK/apt.log"
+		fail "apt-get remove mockres"
+	fi
+	if wait_for 30 none_active; then
+		ok "apt-get remove stopped every unit"
+	else
+		fail "units still active after apt-get remove"
+	fi
+	if ! ct test -e /usr/bin/mockresd && ! ct test -e "$UNITDIR_DEB/mockresd.service" &&
+	    [ "$(http_code "$furl/healthz")" = 000 ]; then
+		ok "after remove: no binaries, no units, nothing on $furl"
+	else
+		fail "after remove: binaries or units left, or $furl answers"
+	fi
+	if ct test -f /etc/default/mockres; then
+		ok "apt-get remove keeps /etc/default/mockres"
+	else
+		fail "apt-get remove deleted /etc/default/mockres"
+	fi
+	if CT_TIMEOUT=120 apt_get purge mockres >>"$WORK/apt.log" 2>&1; then
+		ok "apt-get purge mockres"
+	else
+		tail -20 "$WORK/apt.log"
+		fail "apt-get purge mockres"
+	fi
+	left=$(ct find /etc/systemd/system -name 'mockres*' 2>&1)
+	if ! ct test -e /etc/default/mockres && [ -z "$left" ] &&
+	    ! ct dpkg-query -W -f='${db:Status-Status}' mockres 2>/dev/null |
+	    grep -q installed; then
+		ok "apt-get purge removed /etc/default/mockres and the enablement"
+	else
+		fail "after purge: settings or enablement left: $left"
+	fi
+
+	# ---- cmake --install on the same system ----------------------------
+	# The package's user stays after a purge (Debian keeps system
+	# users); delete it so that cmake --install must create it again.
+	ct userdel mockres >/dev/null 2>&1
+	ct groupdel mockres >/dev/null 2>&1
+	if CT_TIMEOUT=120 ct cmake --install "$BUILD" >"$WORK/install.log" 2>&1
+	then
+		ok "cmake --install $BUILD inside the running system"
+	else
+		cat "$WORK/install.log"
+		fail "cmake --install inside the container"
+	fi
+	if ct getent passwd mockres >/dev/null; then
+		ok "cmake --install created the mockres user (sysusers.d)"
+	else
+		fail "no mockres user after cmake --install"
+	fi
+	if [ -f "$ROOT$ENV_FILE" ]; then
+		ok "cmake --install installed $ENV_FILE"
+	else
+		fail "no $ENV_FILE after cmake --install"
+	fi
+	write_env "$ROOT$ENV_FILE"
+	if CT_TIMEOUT=90 ct systemctl start mockres.target &&
+	    wait_for 30 http_is 200 "$furl/healthz" &&
+	    wait_for 30 http_is 200 "$durl/api/stats" &&
+	    ct mockresctl status >/dev/null 2>&1; then
+		ok "cmake --install: mockres.target ($UNITDIR) serves on $furl" \
+		    "and $durl, mockresctl status works"
+	else
+		fail "cmake --install: mockres.target does not serve:" \
+		    "$(ct systemctl status --no-pager -n 20 mockres.target \
+		    $services 2>&1 | tail -30)"
+	fi
+	if ct man -P cat mockresctl 2>/dev/null | grep -q 'query and steer'; then
+		ok "man mockresctl works after cmake --install"
+	else
+		fail "man mockresctl after cmake --install"
+	fi
+	if CT_TIMEOUT=60 ct systemctl stop mockres.target && wait_for 30 none_active
+	then
+		ok "systemctl stop mockres.target"
+	else
+		fail "units still active after stopping mockres.target"
 	fi
 	poweroff
 fi

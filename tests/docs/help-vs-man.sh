@@ -24,9 +24,9 @@ declare -A PENDING=(
 	# v2 deadlines (issue 13)
 	[mockres-frontend]="--request-timeout"
 	[mockres-dashboard]=""
-	# "model": v2 resource models (issue 11).  --verbose, --help,
-	# --version: accepted, but the usage text does not list them.
-	[mockresctl]="model --verbose --help --version"
+	# --verbose, --help, --version: accepted, but the usage text does not
+	# list them.
+	[mockresctl]="--verbose --help --version"
 )
 
 NAME=${1:?usage: help-vs-man.sh NAME BINARY MANPAGE}

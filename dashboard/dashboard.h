@@ -88,7 +88,7 @@ const char *procs_role_name(enum proc_role);
 int procs_parse_stat(const char *buf, pid_t *ppid, unsigned long long *ticks);
 double procs_cpu_seconds(const struct procs *, const struct proc *);
 
-/* snapshot.c: the JSON snapshot, as in DESIGN.md. */
+/* snapshot.c: the JSON snapshot, as in docs/design.md. */
 void snapshot_json(struct evbuffer *out, const Mockres__Stats *s, int connected,
                    const struct average *, const struct procs *);
 

@@ -1,5 +1,5 @@
 /*
- * http.c: the HTTP surface of the dashboard (DESIGN.md):
+ * http.c: the HTTP surface of the dashboard (docs/design.md):
  *   GET /            the page, embedded at build time
  *   GET /events      Server-Sent Events, one snapshot per watch push
  *   GET /api/stats   the latest snapshot

@@ -2,7 +2,7 @@
  * snapshot.c: the JSON snapshot of /events and /api/stats.  The fields of
  * mockresd's Stats come from statsjson.c, so they are named as in
  * mockresctl --json; the dashboard adds "average", "connected" and
- * "processes" (DESIGN.md).
+ * "processes" (docs/design.md).
  */
 #include "dashboard.h"
 #include "statsjson.h"

@@ -9,7 +9,7 @@
 #include "mockres.pb-c.h"
 #include "mrclient.h"
 
-/* Exit codes, as documented in DESIGN.md and the README. */
+/* Exit codes, as documented in docs/design.md and the README. */
 enum ctl_exit {
 	CTL_OK = 0,
 	CTL_BUSY = 1,

@@ -6,6 +6,7 @@
 #                          (tests/docs/help-vs-man.sh; its PENDING list
 #                          names what is documented ahead of the code)
 #   completion_mockresctl  what the bash completion offers
+#   docs_no_outside_refs   no file points outside the repository
 set(MOCKRES_DOCS_TESTS ${CMAKE_CURRENT_SOURCE_DIR}/docs)
 if(MOCKRES_MAN_PAGES)
   add_test(NAME man_lint
@@ -32,3 +33,8 @@ add_test(NAME completion_mockresctl
   COMMAND ${MOCKRES_DOCS_TESTS}/completion-test.sh
     ${PROJECT_SOURCE_DIR}/completion/mockresctl)
 set_tests_properties(completion_mockresctl PROPERTIES LABELS "docs" TIMEOUT 60)
+# No file points outside the repository (tests/docs/no-outside-refs.sh).
+add_test(NAME docs_no_outside_refs
+  COMMAND ${MOCKRES_DOCS_TESTS}/no-outside-refs.sh ${PROJECT_SOURCE_DIR})
+set_tests_properties(docs_no_outside_refs PROPERTIES LABELS "docs" TIMEOUT 60
+  SKIP_RETURN_CODE 77)

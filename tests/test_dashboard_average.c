@@ -39,7 +39,7 @@ START_TEST(test_fewer_than_eleven)
 }
 END_TEST
 
-/* DESIGN.md's example: ten samples of 3 and one of 2 -> 32/11 = 2.909. */
+/* docs/design.md's example: ten samples of 3 and one of 2 -> 32/11 = 2.909. */
 START_TEST(test_design_example)
 {
 	struct average a;

@@ -1,6 +1,6 @@
 /*
  * test_dashboard_snapshot.c: the JSON snapshot of /events and /api/stats,
- * with the names DESIGN.md fixes.
+ * with the names docs/design.md fixes.
  */
 #include <check.h>
 #include <stdlib.h>

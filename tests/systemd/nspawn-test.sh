@@ -227,6 +227,10 @@ find_init() {
 	return 1
 }
 
+init_is_systemd() {
+	[ "$(cat "/proc/$init_pid/comm" 2>/dev/null)" = systemd ]
+}
+
 # --register=no --keep-unit: no machined or system bus needed on the host.
 boot() {
 	local t0=$SECONDS state
@@ -242,6 +246,13 @@ boot() {
 	if ! wait_for 30 find_init; then
 		tail -20 "$WORK/boot.log"
 		fail "the container's systemd did not start"
+		return 1
+	fi
+	# The container's pid 1 is nspawn's child until it execs systemd: a
+	# systemctl before that says "offline" at once.  Wait for systemd.
+	if ! wait_for 30 init_is_systemd; then
+		tail -20 "$WORK/boot.log"
+		fail "$1: the container's pid 1 is not systemd after 30 s"
 		return 1
 	fi
 	state=$(timeout "$BOOT_TIMEOUT" nsenter -t "$init_pid" -a \

@@ -367,7 +367,8 @@ else
 	fail "man mockresctl / man 8 mockresd do not show the pages"
 fi
 for f in /usr/share/bash-completion/completions/mockresctl \
-    /usr/share/doc/mockres/README.md /usr/share/doc/mockres/deploy.md; do
+    /usr/share/doc/mockres/README.md /usr/share/doc/mockres/design.md \
+    /usr/share/doc/mockres/deploy.md; do
 	if [ -f "$ROOT$f" ]; then
 		ok "installed $f"
 	else

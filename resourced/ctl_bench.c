@@ -3,7 +3,8 @@
  * manner of redis-benchmark: CONCURRENCY connections, each keeping PIPELINE
  * uses outstanding, TOTAL uses in all; prints ops/s and latency
  * percentiles.  Uses hold 0 ms unless --hold-ms says otherwise, so what is
- * measured is the daemon's round trip, not the hold.
+ * measured is the daemon's round trip, not the hold; --model-hold lets the
+ * daemon's model give each use its service time instead.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,7 +28,7 @@ struct bench_slot {
 struct bench {
 	struct ctl *ctl;
 	Mockres__UseMode mode;
-	uint32_t hold_ms;
+	int64_t hold_ms; /* < 0: the daemon's model */
 	uint64_t total;
 	uint64_t sent;
 	uint64_t done;
@@ -111,14 +112,20 @@ bench_report(const struct bench *b, uint64_t conns, uint64_t pipeline,
 	const char *mode =
 	    b->mode == MOCKRES__USE_MODE__ASYNC ? "ASYNC" : "SERIAL";
 	double rate = secs > 0 ? (double)b->done / secs : 0;
+	char hold[24];
+
+	if (b->hold_ms < 0)
+		snprintf(hold, sizeof(hold), "null");
+	else
+		snprintf(hold, sizeof(hold), "%lld", (long long)b->hold_ms);
 
 	if (b->ctl->json) {
-		printf("{\"mode\":\"%s\",\"hold_ms\":%u,\"concurrency\":%llu,"
+		printf("{\"mode\":\"%s\",\"hold_ms\":%s,\"concurrency\":%llu,"
 		       "\"pipeline\":%llu,\"total\":%llu,\"seconds\":%.3f,"
 		       "\"ops_per_sec\":%.0f,\"ok\":%llu,\"busy\":%llu,"
 		       "\"errors\":%llu,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
 		       "\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
-		       mode, b->hold_ms, (unsigned long long)conns,
+		       mode, hold, (unsigned long long)conns,
 		       (unsigned long long)pipeline,
 		       (unsigned long long)b->done, secs, rate,
 		       (unsigned long long)b->ok, (unsigned long long)b->busy,
@@ -126,7 +133,9 @@ bench_report(const struct bench *b, uint64_t conns, uint64_t pipeline,
 		       bench_pct(b, 90), bench_pct(b, 99), bench_pct(b, 100));
 		return;
 	}
-	printf("====== %s uses, hold %u ms ======\n", mode, b->hold_ms);
+	printf("====== %s uses, hold %s%s ======\n", mode,
+	       b->hold_ms < 0 ? "from the model" : hold,
+	       b->hold_ms < 0 ? "" : " ms");
 	printf("  %llu requests completed in %.2f seconds\n",
 	       (unsigned long long)b->done, secs);
 	printf("  %llu parallel clients, pipeline %llu\n",
@@ -145,13 +154,14 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 	static const struct option opts[] = {
 	    {"async", no_argument, NULL, 'a'},
 	    {"hold-ms", required_argument, NULL, 'H'},
+	    {"model-hold", no_argument, NULL, 'M'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct bench b;
 	struct bench_slot *slots;
 	struct mrclient **conns;
 	uint64_t c = 50, n = 100000, pipeline = 1, hold = 0, i, j, t0;
-	int ch, rc = CTL_OK;
+	int ch, rc = CTL_OK, model_hold = 0;
 	double secs;
 
 	memset(&b, 0, sizeof(b));
@@ -185,6 +195,9 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 				    "bench: --hold-ms must be "
 				    "0.." MOCKRES_STR(MOCKRES_HOLD_MS_MAX));
 			break;
+		case 'M':
+			model_hold = 1;
+			break;
 		default:
 			return ctl_usage_error("bench: unknown option");
 		}
@@ -193,7 +206,7 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 		return ctl_usage_error("bench: unexpected argument '%s'",
 		                       argv[optind]);
 	b.total = n;
-	b.hold_ms = (uint32_t)hold;
+	b.hold_ms = model_hold ? -1 : (int64_t)hold;
 	b.lat_us = calloc(n, sizeof(*b.lat_us));
 	slots = calloc(c * pipeline, sizeof(*slots));
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers, as meant */

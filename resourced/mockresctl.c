@@ -43,7 +43,7 @@ ctl_usage(FILE *f)
 	    "  model preset NAME           io, api, pool, ecto, cpu, "
 	    "overloaded-db\n"
 	    "  bench [-c CONCURRENCY] [-n TOTAL] [-P PIPELINE] [--async] "
-	    "[--hold-ms MS]\n"
+	    "[--hold-ms MS | --model-hold]\n"
 	    "                              load mockresd, print ops/s and "
 	    "latency\n"
 	    "\n"

@@ -637,6 +637,13 @@ engine_reset_peak(struct engine *e)
 }
 
 void
+engine_reset_percentiles(struct engine *e)
+{
+	hist_init(&e->wait);
+	hist_init(&e->service);
+}
+
+void
 engine_cancel_owner(struct engine *e, uint64_t now, struct engine_owner *o)
 {
 	/* No callback: the owner asked, and may be freed once this

@@ -136,7 +136,10 @@ uint64_t engine_next(const struct engine *);
 void engine_set_model(struct engine *, uint64_t now_us, const struct model *,
                       int reseed);
 void engine_set_limit(struct engine *, uint32_t limit);
+/* The peaks start again from the current counts. */
 void engine_reset_peak(struct engine *);
+/* The wait and service histograms start afresh (a new experiment). */
+void engine_reset_percentiles(struct engine *);
 
 /* The owner's waiting uses leave the queue (CANCELLED); its uses in
  * service run on. */

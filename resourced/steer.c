@@ -23,10 +23,12 @@ steer_allowed(struct conn *c, uint64_t id)
 	return 0;
 }
 
+/* A new model is a new experiment: its percentiles start afresh. */
 static void
 steer_apply(const struct model *m, int reseed)
 {
 	engine_set_model(&mrd->engine, clock_now_us(), m, reseed);
+	engine_reset_percentiles(&mrd->engine);
 	daemon_model_changed();
 	resource_arm();
 }
@@ -106,5 +108,6 @@ steer_reset_peak(struct conn *c, uint64_t id)
 	if (!steer_allowed(c, id))
 		return;
 	engine_reset_peak(&mrd->engine);
+	engine_reset_percentiles(&mrd->engine);
 	dispatch_stats(c, id, 0);
 }

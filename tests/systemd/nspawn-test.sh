@@ -312,7 +312,7 @@ durl=http://127.0.0.1:$dport
 write_env() {
 	mkdir -p "$(dirname "$1")"
 	sed -e "s/^MOCKRES_LIMIT=.*/MOCKRES_LIMIT=0/" \
-	    -e "s/^MOCKRES_HOLD_MS=.*/MOCKRES_HOLD_MS=200/" \
+	    -e "s/^MOCKRES_MODEL=.*/MOCKRES_MODEL=hold-ms=200/" \
 	    -e "s/^MOCKRES_FRONTEND_LISTEN=.*/MOCKRES_FRONTEND_LISTEN=127.0.0.1:$fport/" \
 	    -e "s/^MOCKRES_DASHBOARD_LISTEN=.*/MOCKRES_DASHBOARD_LISTEN=127.0.0.1:$dport/" \
 	    -e "s|^MOCKRES_DASHBOARD_URL=.*|MOCKRES_DASHBOARD_URL=http://127.0.0.1:$dport/|" \

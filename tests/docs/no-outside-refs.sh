@@ -1,6 +1,6 @@
 #!/bin/bash
 # no-outside-refs.sh SOURCE_DIR: no file of the repository points outside
-# it.  The design reference is docs/design.md; a clone has no ../shared,
+# it.  The design reference is docs/design.md; a clone has no folder beside it,
 # so neither a path into it nor its DESIGN file may be named.  Exit 0
 # none found, 1 found (listed), 77 not a git checkout.
 set -u

@@ -114,7 +114,7 @@ hist_merge(struct hist *dst, const struct hist *src)
 uint64_t
 hist_quantile_us(const struct hist *h, double q)
 {
-	uint64_t rank, seen = 0, low, mid;
+	uint64_t rank, seen = 0, low, high, mid;
 	uint32_t i;
 
 	if (h->count == 0)
@@ -131,12 +131,19 @@ hist_quantile_us(const struct hist *h, double q)
 		if (seen >= rank)
 			break;
 	}
+	/* The midpoint of the part of the bucket the values can be in:
+	 * within [min, max] too, so that values all in one bucket (every
+	 * serial request of the lab: 500.0 .. 502.6 ms) read as what they
+	 * are, not as the bucket's middle. */
+	if (i < HIST_EXACT)
+		return hist_bucket_low(i);
 	low = hist_bucket_low(i);
-	mid = i < HIST_EXACT ? low : low + (hist_bucket_high(i) - low) / 2;
-	if (mid < h->min_us)
-		mid = h->min_us;
-	if (mid > h->max_us)
-		mid = h->max_us;
+	high = hist_bucket_high(i) - 1;
+	if (low < h->min_us)
+		low = h->min_us;
+	if (high > h->max_us)
+		high = h->max_us;
+	mid = low + (high - low + 1) / 2;
 	return mid;
 }
 

@@ -45,8 +45,9 @@ void hist_merge(struct hist *dst, const struct hist *src);
 
 /*
  * The Q-quantile (0 < Q <= 1), the value of rank ceil(Q * count): the
- * midpoint of its bucket, clamped to [min, max], so Q = 1 gives the exact
- * maximum.  0 when empty.
+ * midpoint of its bucket, narrowed to [min, max] (so Q = 1 gives the exact
+ * maximum, and values all in one bucket read as their own range, not the
+ * bucket's).  0 when empty.
  */
 uint64_t hist_quantile_us(const struct hist *, double q);
 double hist_mean_us(const struct hist *);

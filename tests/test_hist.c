@@ -159,6 +159,24 @@ START_TEST(test_add_bucket_rebuilds_counts)
 }
 END_TEST
 
+/* Values all in one bucket read as their own range's middle. */
+START_TEST(test_one_bucket_reads_its_range)
+{
+	struct hist h;
+	uint64_t v;
+
+	hist_init(&h);
+	for (v = 500000; v <= 502600; v += 100)
+		hist_add(&h, v);
+	ck_assert_uint_eq(hist_bucket(500000), hist_bucket(502600));
+	ck_assert_uint_eq(hist_quantile_us(&h, 0.5), 501300);
+	ck_assert_uint_eq(hist_quantile_us(&h, 1.0), 502600);
+	hist_init(&h);
+	hist_add(&h, 500195);
+	ck_assert_uint_eq(hist_quantile_us(&h, 0.5), 500195);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -171,6 +189,7 @@ main(void)
 	tcase_add_test(tc, test_exact_small_values);
 	tcase_add_test(tc, test_merge_equals_adding_all);
 	tcase_add_test(tc, test_add_bucket_rebuilds_counts);
+	tcase_add_test(tc, test_one_bucket_reads_its_range);
 	suite_add_tcase(s, tc);
 	return sup_run_suite(s);
 }

@@ -81,6 +81,8 @@ main(int argc, char *argv[])
 	    {"socket", required_argument, NULL, 's'},
 	    {"dashboard-url", required_argument, NULL, 'd'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    /* Hidden: for bench/run's on/off comparison (docs/frontend.md). */
+	    {"no-http-timing", no_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -96,6 +98,7 @@ main(int argc, char *argv[])
 	conf.listen_str = FRONTEND_LISTEN_DEFAULT;
 	conf.dashboard_url = FRONTEND_DASHBOARD_DEFAULT;
 	conf.workers = frontend_default_workers();
+	conf.http_timing = 1;
 
 	while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (ch) {
@@ -132,6 +135,9 @@ main(int argc, char *argv[])
 			break;
 		case 'v':
 			conf.verbose = 1;
+			break;
+		case 'T':
+			conf.http_timing = 0;
 			break;
 		case 'h':
 			frontend_usage(stdout);

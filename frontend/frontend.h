@@ -7,7 +7,8 @@
  * workers that serve it, so connections queued on it while its worker is
  * replaced are not refused); master.c forks, respawns, reloads and stops
  * the workers; worker.c is a worker's life (event base, evhttp, one
- * mrclient to mockresd, drain on SIGTERM); http.c answers requests.
+ * mrclient to mockresd, drain on SIGTERM); http.c answers requests;
+ * timing.c times them and reports the counts to mockresd.
  */
 #ifndef MOCKRES_FRONTEND_H
 #define MOCKRES_FRONTEND_H
@@ -48,6 +49,7 @@ struct frontend_config {
 	unsigned workers;
 	const char *socket_path;
 	const char *dashboard_url;
+	int http_timing; /* 0 with the hidden --no-http-timing (bench/run) */
 	int verbose;
 };
 
@@ -87,5 +89,14 @@ void worker_request_done(void);
 
 /* http.c */
 void http_request_cb(struct evhttp_request *, void *);
+
+/* timing.c */
+enum httpstats_route_id;
+void timing_init(struct event_base *, int on);
+void timing_free(void);
+void timing_begin(struct evhttp_request *, enum httpstats_route_id,
+                  void (*cb)(struct evhttp_request *, void *));
+void timing_end(struct evhttp_request *, void *arg);
+void timing_connected(void);
 
 #endif

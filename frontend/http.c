@@ -23,6 +23,7 @@
 
 #include "frontend.h"
 #include "httpreq.h"
+#include "httpstats.h"
 #include "mrclient.h"
 
 #define HTTP_STR(s) (s), sizeof(s) - 1
@@ -30,6 +31,7 @@
 static void
 http_complete_cb(struct evhttp_request *req, void *arg)
 {
+	timing_end(req, arg);
 	wk->active--;
 	worker_request_done();
 }
@@ -158,6 +160,11 @@ http_healthz(struct evhttp_request *req)
 		           HTTP_STR("mockresd is unreachable"));
 }
 
+/* The first HTTP_TIMED_ROUTES routes are timed apart, the rest as other. */
+#define HTTP_TIMED_ROUTES 2
+static const enum httpstats_route_id http_timed[HTTP_TIMED_ROUTES] = {
+    HTTPSTATS_SERIAL, HTTPSTATS_ASYNC};
+
 static const struct http_route {
 	const char *path;
 	void (*fn)(struct evhttp_request *);
@@ -176,12 +183,14 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	size_t i;
 
 	wk->active++;
-	evhttp_request_set_on_complete_cb(req, http_complete_cb, NULL);
 	if (path == NULL || path[0] == '\0')
 		path = "/";
 	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++)
 		if (strcmp(path, http_routes[i].path) == 0)
 			break;
+	timing_begin(req,
+	             i < HTTP_TIMED_ROUTES ? http_timed[i] : HTTPSTATS_OTHER,
+	             http_complete_cb);
 	if (i == sizeof(http_routes) / sizeof(http_routes[0])) {
 		http_reply(req, 404, "Not Found", HTTP_STR("not found"));
 		return;

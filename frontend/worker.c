@@ -35,6 +35,7 @@ worker_exit(int code)
 	          (unsigned long long)wk->served);
 	/* mrclient first: its pending callbacks must not run on freed
 	 * requests.  evhttp_free then closes idle keep-alive connections. */
+	timing_free();
 	mrclient_free(wk->mc);
 	if (wk->http != NULL)
 		evhttp_free(wk->http);
@@ -45,6 +46,7 @@ static void
 worker_mrclient_state_cb(struct mrclient *mc, int up, int error, void *arg)
 {
 	if (up) {
+		timing_connected();
 		if (wk->mrd_warned)
 			log_info("connected to mockresd again");
 		wk->mrd_warned = 0;
@@ -170,6 +172,7 @@ worker_main(const struct frontend_config *conf, unsigned slot, int fd,
 		exit(WORKER_EXIT_NORESPAWN);
 	}
 	worker_setup_http(fd);
+	timing_init(w.base, conf->http_timing);
 	w.mc = mrclient_new(w.base, conf->socket_path,
 	                    MOCKRES__ROLE__ROLE_FRONTEND_WORKER, name);
 	if (w.mc == NULL)

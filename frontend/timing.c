@@ -1,0 +1,174 @@
+/*
+ * timing.c: every request of a worker timed, per route and status, and
+ * reported to mockresd.
+ *
+ * A request is timed from the moment evhttp hands it over parsed
+ * (timing_begin, in http_request_cb) to the moment its last byte was
+ * handed to the kernel (timing_end, from evhttp's on-complete callback).
+ * The start time and the route travel in the on-complete callback's
+ * argument, so the request path has no lock, no allocation and no
+ * formatting: two clock reads, a few shifts and adds (httpstats_add).
+ *
+ * Every TIMING_REPORT_MS, if something changed, the worker sends its
+ * counts since it started (cumulative) over its mrclient as a report
+ * (op report = 10); mockresd keeps each worker's latest one.  A report
+ * lost with the connection is simply superseded by the next.  Answers
+ * given after a worker's last report are lost with the worker if it dies
+ * or exits: at most one report interval's worth.
+ *
+ * A request whose client hung up before the answer (no byte reached the
+ * kernel) is not counted.  --no-http-timing turns all of this off, so that
+ * bench/run can measure what it costs.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/http.h>
+
+#include "clock.h"
+#include "frontend.h"
+#include "httpstats.h"
+#include "log.h"
+#include "mrclient.h"
+
+#define TIMING_REPORT_MS 250
+
+static struct timing {
+	int on;
+	struct httpstats stats;
+	uint64_t started_us;
+	uint64_t first_us; /* the current burst's first request */
+	uint64_t last_us;  /* the end of the latest answer */
+	uint64_t answers;  /* answers counted */
+	uint64_t sent;     /* answers in the last report mockresd took */
+	uint64_t sent_first;
+	uint64_t sent_active;
+	int must_send; /* connected again: mockresd may not have it */
+	int refused;   /* mockresd refused a report: logged once */
+	struct event *ev;
+	struct httpstats_wire wire;
+} tm;
+
+static void timing_tick(evutil_socket_t, short, void *);
+
+void
+timing_init(struct event_base *base, int on)
+{
+	struct timeval tv = clock_tv(TIMING_REPORT_MS);
+
+	tm.on = on;
+	httpstats_init(&tm.stats);
+	tm.started_us = clock_now_us();
+	if (!on)
+		return;
+	tm.ev = event_new(base, -1, EV_PERSIST, timing_tick, NULL);
+	if (tm.ev == NULL || event_add(tm.ev, &tv) == -1)
+		fatalx("cannot start the report timer");
+}
+
+void
+timing_free(void)
+{
+	if (tm.ev != NULL)
+		event_free(tm.ev);
+	tm.ev = NULL;
+}
+
+/*
+ * Called for each request as evhttp hands it over; ROUTE is known by
+ * then.  Sets REQ's on-complete callback (with the start time and route
+ * as its argument) to CB, which must call timing_end.
+ */
+void
+timing_begin(struct evhttp_request *req, enum httpstats_route_id route,
+             void (*cb)(struct evhttp_request *, void *))
+{
+	uint64_t now;
+
+	if (!tm.on) {
+		evhttp_request_set_on_complete_cb(req, cb, NULL);
+		return;
+	}
+	now = clock_now_us();
+	/* wk->active counts this request already. */
+	if (wk->active <= 1 && now >= tm.last_us + HTTPSTATS_GAP_US)
+		tm.first_us = now;
+	evhttp_request_set_on_complete_cb(
+	    req, cb, (void *)(uintptr_t)(now << 2 | (uint64_t)route));
+}
+
+void
+timing_end(struct evhttp_request *req, void *arg)
+{
+	uintptr_t v = (uintptr_t)arg;
+	uint64_t now, start;
+
+	if (!tm.on || v == 0)
+		return;
+	now = clock_now_us();
+	start = (uint64_t)(v >> 2);
+	httpstats_add(&tm.stats, (enum httpstats_route_id)(v & 3),
+	              (unsigned)evhttp_request_get_response_code(req),
+	              now > start ? now - start : 0);
+	tm.last_us = now;
+	tm.answers++;
+}
+
+static void
+timing_reply_cb(const Mockres__Response *resp, void *arg)
+{
+	if (resp == NULL) {
+		tm.must_send = 1; /* lost with the connection */
+		return;
+	}
+	if (resp->status != MOCKRES__STATUS__OK && !tm.refused) {
+		tm.refused = 1;
+		log_warnx("mockresd refused our HTTP report (%s); the "
+		          "dashboard will miss this worker's requests",
+		          resp->error ? resp->error : "no reason given");
+	}
+}
+
+/* Sends the report now; 0, or -1 if it could not be queued. */
+static int
+timing_send(void)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__HttpReport rep = MOCKRES__HTTP_REPORT__INIT;
+
+	rep.has_started_us = rep.has_first_us = rep.has_last_us = 1;
+	rep.has_active = 1;
+	rep.started_us = tm.started_us;
+	rep.first_us = tm.first_us;
+	rep.last_us = tm.last_us;
+	rep.active = (uint32_t)wk->active;
+	rep.routes = httpstats_to_wire(&tm.stats, &tm.wire, &rep.n_routes);
+	req.op_case = MOCKRES__REQUEST__OP_REPORT;
+	req.report = &rep;
+	if (mrclient_send(wk->mc, &req, timing_reply_cb, NULL, 0) == 0)
+		return -1;
+	tm.sent = tm.answers;
+	tm.sent_first = tm.first_us;
+	tm.sent_active = wk->active;
+	tm.must_send = 0;
+	return 0;
+}
+
+static void
+timing_tick(evutil_socket_t fd, short what, void *arg)
+{
+	if (!mrclient_connected(wk->mc))
+		return;
+	if (tm.must_send || tm.answers != tm.sent ||
+	    tm.first_us != tm.sent_first || wk->active != tm.sent_active)
+		timing_send();
+}
+
+/* The connection to mockresd is up (again): report at the next tick. */
+void
+timing_connected(void)
+{
+	tm.must_send = 1;
+}

@@ -100,6 +100,7 @@ conn_close(struct conn *c, const char *why)
 		          (unsigned long long)c->serial_no, (int)c->pid);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
+	report_conn_closed(c);
 	if (c->dirty) {
 		TAILQ_REMOVE(&mrd->dirty, c, dirty_entry);
 		c->dirty = 0;

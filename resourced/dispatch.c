@@ -274,8 +274,15 @@ dispatch_request(struct conn *c, const Mockres__Request *req)
 		dispatch_use(c, id, req->use);
 		break;
 	case MOCKRES__REQUEST__OP_STATS:
-		dispatch_stats(c, id,
-		               req->stats->has_clients && req->stats->clients);
+		if (req->stats->has_http && req->stats->http)
+			report_stats(c, id, req->stats);
+		else
+			dispatch_stats(c, id,
+			               req->stats->has_clients &&
+			                   req->stats->clients);
+		break;
+	case MOCKRES__REQUEST__OP_REPORT:
+		report_take(c, id, req->report);
 		break;
 	case MOCKRES__REQUEST__OP_WATCH:
 		dispatch_watch(c, id, req->watch);

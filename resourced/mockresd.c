@@ -295,6 +295,7 @@ main(int argc, char *argv[])
 	while ((c = TAILQ_FIRST(&mrd->conns)) != NULL)
 		conn_close(c, NULL);
 	resource_free(mrd);
+	report_free_all();
 	if (mrd->listener != NULL)
 		evconnlistener_free(mrd->listener);
 	event_free(sigterm);

@@ -85,6 +85,12 @@ void steer_hold(struct conn *, uint64_t id, const Mockres__SetHold *);
 void steer_model(struct conn *, uint64_t id, const Mockres__SetModel *);
 void steer_reset_peak(struct conn *, uint64_t id);
 
+/* report.c: the frontend workers' HTTP reports, merged. */
+void report_take(struct conn *, uint64_t id, const Mockres__HttpReport *);
+void report_conn_closed(struct conn *);
+void report_stats(struct conn *, uint64_t id, const Mockres__StatsRequest *);
+void report_free_all(void);
+
 /* stats.c */
 void stats_fill(Mockres__Stats *, int with_clients);
 

@@ -1,0 +1,223 @@
+/*
+ * report.c: the frontend workers' HTTP reports, merged (op report = 10).
+ *
+ * Each worker sends its counts since it started (cumulative) every 250 ms
+ * while they change.  A reporter is its pid and its start time, so a
+ * worker that reconnects replaces its own report instead of adding to it.
+ * One merged total is kept as reports arrive (total += new - old), so it
+ * costs nothing to serve, and a reporter's counts stay in it after its
+ * connection closes: a worker killed mid-run keeps its counts up to its
+ * last report (it loses at most one report interval's worth).  Its record
+ * stays too, marked departed, so that it can come back.
+ *
+ * Caps: REPORTS_MAX records.  Past it the oldest departed record is
+ * forgotten (its counts stay in the total; were that worker to report
+ * again, it would be counted twice); with none departed, a new reporter
+ * gets BAD_REQUEST.  Each record holds one struct httpstats (28 KB).
+ *
+ * The merged stats go out only when asked (StatsRequest.http), never with
+ * the client list, so the reply fits one frame whatever the counts (see
+ * HTTPSTATS_WIRE_MAX).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpstats.h"
+#include "log.h"
+#include "mockresd.h"
+
+#define REPORTS_MAX 256
+
+struct report {
+	TAILQ_ENTRY(report) entry;
+	pid_t pid;
+	uint64_t started_us;
+	struct conn *conn; /* NULL once departed */
+	uint64_t first_us, last_us;
+	uint32_t active;
+	struct httpstats stats;
+};
+
+static struct {
+	TAILQ_HEAD(, report) list; /* oldest first */
+	size_t n, departed;
+	uint64_t received;
+	struct httpstats total;
+	struct httpstats incoming;
+	struct httpstats_wire wire;
+	int ready;
+} rp = {.list = TAILQ_HEAD_INITIALIZER(rp.list)};
+
+static void
+report_ready(void)
+{
+	if (!rp.ready) {
+		httpstats_init(&rp.total);
+		rp.ready = 1;
+	}
+}
+
+static void
+report_status(struct conn *c, uint64_t id, Mockres__Status status,
+              const char *error)
+{
+	Mockres__Response resp = MOCKRES__RESPONSE__INIT;
+
+	resp.has_id = resp.has_status = 1;
+	resp.id = id;
+	resp.status = status;
+	resp.error = (char *)error;
+	conn_reply(c, &resp);
+}
+
+/* The record of C's reporter, made if needed; NULL with *why. */
+static struct report *
+report_find(struct conn *c, uint64_t started_us, const char **why)
+{
+	struct report *r, *oldest = NULL;
+
+	TAILQ_FOREACH(r, &rp.list, entry)
+	{
+		if (r->conn == c) {
+			if (r->started_us == started_us)
+				return r;
+			*why = "report: started_us changed on one connection";
+			return NULL;
+		}
+	}
+	TAILQ_FOREACH(r, &rp.list, entry)
+	{
+		if (r->pid != c->pid || r->started_us != started_us)
+			continue;
+		if (r->conn != NULL) {
+			*why = "report: another connection reports as this "
+			       "worker";
+			return NULL;
+		}
+		r->conn = c; /* back after a reconnect */
+		rp.departed--;
+		return r;
+	}
+	if (rp.n >= REPORTS_MAX) {
+		TAILQ_FOREACH(r, &rp.list, entry)
+		if (r->conn == NULL) {
+			oldest = r;
+			break;
+		}
+		if (oldest == NULL) {
+			*why = "report: too many reporters (256)";
+			return NULL;
+		}
+		TAILQ_REMOVE(&rp.list, oldest, entry);
+		rp.n--;
+		rp.departed--;
+		free(oldest);
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		*why = "report: out of memory";
+		return NULL;
+	}
+	r->pid = c->pid;
+	r->started_us = started_us;
+	r->conn = c;
+	httpstats_init(&r->stats);
+	TAILQ_INSERT_TAIL(&rp.list, r, entry);
+	rp.n++;
+	return r;
+}
+
+/* op report: a worker's cumulative counts. */
+void
+report_take(struct conn *c, uint64_t id, const Mockres__HttpReport *hr)
+{
+	const char *why = NULL;
+	struct report *r;
+
+	report_ready();
+	if (!hr->has_started_us || hr->started_us == 0) {
+		report_status(c, id, MOCKRES__STATUS__BAD_REQUEST,
+		              "report: started_us is missing");
+		return;
+	}
+	if (httpstats_from_wire(&rp.incoming, hr->routes, hr->n_routes, &why) ==
+	        -1 ||
+	    (r = report_find(c, hr->started_us, &why)) == NULL) {
+		report_status(c, id, MOCKRES__STATUS__BAD_REQUEST, why);
+		return;
+	}
+	if (httpstats_advance(&rp.total, &rp.incoming, &r->stats) == -1) {
+		report_status(c, id, MOCKRES__STATUS__BAD_REQUEST,
+		              "report: a count went back (reports are "
+		              "cumulative)");
+		return;
+	}
+	r->stats = rp.incoming;
+	r->first_us = hr->first_us;
+	r->last_us = hr->last_us;
+	r->active = hr->active;
+	rp.received++;
+	report_status(c, id, MOCKRES__STATUS__OK, NULL);
+}
+
+/* C is closing: its reporter's counts stay, its record is departed. */
+void
+report_conn_closed(struct conn *c)
+{
+	struct report *r;
+
+	TAILQ_FOREACH(r, &rp.list, entry)
+	if (r->conn == c) {
+		r->conn = NULL;
+		r->active = 0; /* those requests died with it, or will */
+		rp.departed++;
+		return;
+	}
+}
+
+/* op stats with http: the snapshot (no clients) and the merged stats. */
+void
+report_stats(struct conn *c, uint64_t id, const Mockres__StatsRequest *sr)
+{
+	Mockres__Response resp = MOCKRES__RESPONSE__INIT;
+	Mockres__HttpStats hs = MOCKRES__HTTP_STATS__INIT;
+	uint64_t since = sr->has_http_since_us ? sr->http_since_us : 0;
+	Mockres__Stats stats;
+	struct report *r;
+
+	report_ready();
+	stats_fill(&stats, 0);
+	hs.routes = httpstats_to_wire(&rp.total, &rp.wire, &hs.n_routes);
+	hs.has_reporters = hs.has_departed = hs.has_first_us = 1;
+	hs.has_last_us = hs.has_active = hs.has_reports = 1;
+	hs.reporters = (uint32_t)(rp.n - rp.departed);
+	hs.departed = (uint32_t)rp.departed;
+	hs.reports = rp.received;
+	TAILQ_FOREACH(r, &rp.list, entry)
+	{
+		if (r->first_us > since &&
+		    (hs.first_us == 0 || r->first_us < hs.first_us))
+			hs.first_us = r->first_us;
+		if (r->last_us > hs.last_us)
+			hs.last_us = r->last_us;
+		hs.active += r->active;
+	}
+	stats.http = &hs;
+	resp.has_id = resp.has_status = 1;
+	resp.id = id;
+	resp.status = MOCKRES__STATUS__OK;
+	resp.stats = &stats;
+	conn_reply(c, &resp);
+}
+
+void
+report_free_all(void)
+{
+	struct report *r;
+
+	while ((r = TAILQ_FIRST(&rp.list)) != NULL) {
+		TAILQ_REMOVE(&rp.list, r, entry);
+		free(r);
+	}
+	rp.n = rp.departed = 0;
+	rp.ready = 0;
+}

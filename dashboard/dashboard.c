@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/listener.h>
 
@@ -63,6 +64,8 @@ main(int argc, char *argv[])
 	    {"listen", required_argument, NULL, 'l'},
 	    {"socket", required_argument, NULL, 's'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    /* Hidden: a shorter history, for tests (docs/dashboard.md). */
+	    {"history-seconds", required_argument, NULL, 'H'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -72,7 +75,9 @@ main(int argc, char *argv[])
 	struct event_base *base;
 	struct evconnlistener *listener;
 	struct event *sigterm, *sigint;
-	struct feed feed;
+	static struct dash dash; /* big (the history's rings are not) */
+	struct dash *d = &dash;
+	uint64_t history_s = HISTORY_WINDOW_S;
 	const char *listen_arg = DASH_LISTEN_DEFAULT, *socket_flag = NULL;
 	const char *sockpath, *why;
 	int ch, verbose = 0;
@@ -87,6 +92,16 @@ main(int argc, char *argv[])
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 'H':
+			if (parse_u64(optarg, 1, HISTORY_WINDOW_S,
+			              &history_s) == -1) {
+				fprintf(stderr,
+				        "mockres-dashboard: --history-seconds "
+				        "must be 1..%d, not '%s'\n",
+				        HISTORY_WINDOW_S, optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			dashboard_usage(stdout);
@@ -133,8 +148,15 @@ main(int argc, char *argv[])
 		      listen_arg);
 	evconnlistener_set_error_cb(listener, dashboard_accept_error_cb);
 
-	feed_init(&feed, base, sockpath);
-	if (http_init(base, &feed, listener) == -1)
+	d->base = base;
+	sse_init(&d->sse);
+	runs_init(&d->runs);
+	if (history_init(&d->history, (unsigned)history_s,
+	                 sysconf(_SC_CLK_TCK)) == -1 ||
+	    traffic_init(&d->traffic) == -1)
+		fatalx("out of memory for the history");
+	feed_init(d, sockpath);
+	if (web_init(d, listener) == -1)
 		fatalx("cannot set up the HTTP server");
 
 	sigterm = evsignal_new(base, SIGTERM, dashboard_signal_cb, base);
@@ -148,8 +170,10 @@ main(int argc, char *argv[])
 	event_base_dispatch(base);
 
 	sdnotify_send("STOPPING=1");
-	http_free(); /* frees the listener too */
-	feed_free(&feed);
+	web_free(d); /* frees the listener too */
+	feed_free(d);
+	traffic_free(&d->traffic);
+	history_free(&d->history);
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(base);

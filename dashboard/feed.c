@@ -1,12 +1,18 @@
 /*
- * feed.c: the one watch on mockresd, and what each push becomes.
+ * feed.c: the one connection to mockresd, and what comes of it.
  *
- * A push every DASH_WATCH_MS adds a sample to the rolling average,
- * refreshes the process table (its /proc figures at most every
- * DASH_SLOW_MS), is formatted once and fanned out to every browser.
- * While mockresd is unreachable, a snapshot with "connected":false goes
- * out every DASH_SLOW_MS so the page can say so; mrclient reconnects by
- * itself and the state callback asks for the watch again.
+ * - A watch push every DASH_WATCH_MS adds a sample to the rolling average
+ *   and the history, refreshes the process table (its /proc figures at
+ *   most every DASH_SLOW_MS, each such sample also a history frame), is
+ *   formatted once and fanned out to every browser.
+ * - Every DASH_HTTP_MS (one request outstanding at most) a stats request
+ *   with http brings the frontend workers' merged HTTP stats: traffic.c
+ *   and runs.c take them.
+ * - While mockresd is unreachable, a snapshot with "connected":false goes
+ *   out every DASH_SLOW_MS so the page can say so; mrclient reconnects by
+ *   itself and the state callback asks for the watch again.  While the
+ *   connection is up but no push came for DASH_STALL_MS (mockresd stopped
+ *   or stuck), snapshots say "answering":false.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,30 +24,62 @@
 #include "mrclient.h"
 #include "names.h"
 
-static struct evbuffer *feed_json;
-
 static void
-feed_publish(struct feed *f)
+feed_publish(struct dash *d)
 {
-	struct snap *sn;
+	struct feed *f = &d->feed;
+	struct snapshot_extra x;
+	struct refbuf *rb;
 
-	snapshot_json(feed_json, &f->stats, f->connected, &f->avg, &f->procs);
-	if ((sn = snap_new(feed_json)) == NULL) {
-		evbuffer_drain(feed_json, evbuffer_get_length(feed_json));
+	/* The HTTP stats and the run change only with each HTTP answer (every
+	 * DASH_HTTP_MS): they go out once then, to keep the events small. */
+	x.t_ms = clock_now_ms();
+	x.answering = f->answering;
+	x.http = NULL;
+	x.runs = NULL;
+	if (d->traffic.valid && d->traffic.gen != f->http_gen) {
+		x.http = d->traffic.json;
+		x.runs = &d->runs;
+		f->http_gen = d->traffic.gen;
+	}
+	snapshot_json(f->json, &f->stats, f->connected, &f->avg, &f->procs, &x);
+	if ((rb = refbuf_new(f->json)) == NULL) {
+		evbuffer_drain(f->json, evbuffer_get_length(f->json));
 		log_warnx("out of memory for a snapshot; skipping it");
 		return;
 	}
-	snap_unref(f->snap);
-	f->snap = sn;
-	sse_broadcast(sn);
-	f->last_event_ms = (double)clock_now_us() / 1000.0;
+	refbuf_unref(f->snap);
+	f->snap = rb;
+	sse_broadcast(&d->sse, rb);
+}
+
+/* /proc for every process listed, and a history frame of them. */
+static void
+feed_sample_proc(struct dash *d, uint64_t now_ms)
+{
+	procs_sample(&d->feed.procs, (double)now_ms);
+	history_add_procs(&d->history, now_ms, &d->feed.procs);
+}
+
+/* The process table from S (NULL: mockresd is unreachable), sampled if
+ * due. */
+static void
+feed_sample_procs(struct dash *d, const Mockres__Stats *s, uint64_t now_ms,
+                  int force)
+{
+	struct feed *f = &d->feed;
+
+	procs_from_stats(&f->procs, s, getpid(), (double)now_ms);
+	if (force || (double)now_ms - f->procs.last_sample_ms >= DASH_SLOW_MS)
+		feed_sample_proc(d, now_ms);
 }
 
 static void
 feed_reply(const Mockres__Response *resp, void *arg)
 {
-	struct feed *f = arg;
-	double now = (double)clock_now_us() / 1000.0;
+	struct dash *d = arg;
+	struct feed *f = &d->feed;
+	uint64_t now = clock_now_ms();
 
 	if (resp == NULL)
 		return; /* the state callback says it */
@@ -54,18 +92,58 @@ feed_reply(const Mockres__Response *resp, void *arg)
 	f->stats = *resp->stats;
 	f->stats.n_clients = 0;
 	f->stats.clients = NULL;
+	f->stats.http = NULL;
 	f->connected = 1;
+	if (!f->answering && f->reported_stall)
+		log_info("mockresd answers again");
+	f->answering = 1;
+	f->reported_stall = 0;
+	f->last_push_ms = now;
 	average_add(&f->avg, resp->stats->in_flight);
-	procs_from_stats(&f->procs, resp->stats, getpid(), now);
-	if (now - f->procs.last_sample_ms >= DASH_SLOW_MS)
-		procs_sample(&f->procs, now);
-	feed_publish(f);
+	history_add(&d->history, now, resp->stats);
+	feed_sample_procs(d, resp->stats, now, 0);
+	feed_publish(d);
+}
+
+static void
+feed_http_reply(const Mockres__Response *resp, void *arg)
+{
+	struct dash *d = arg;
+	uint64_t now = clock_now_us();
+
+	d->feed.http_pending = 0;
+	if (resp == NULL || resp->status != MOCKRES__STATUS__OK ||
+	    resp->stats == NULL)
+		return;
+	traffic_update(&d->traffic, resp->stats, now);
+	runs_update(&d->runs, &d->traffic, now, &d->history);
+}
+
+/* Every DASH_HTTP_MS: the merged HTTP stats, one request at a time. */
+static void
+feed_http_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct dash *d = arg;
+	struct feed *f = &d->feed;
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
+
+	if (!f->connected || f->http_pending)
+		return;
+	sr.has_http = sr.has_http_since_us = 1;
+	sr.http = 1;
+	sr.http_since_us = d->runs.since_us;
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &sr;
+	if (mrclient_send(f->mc, &req, feed_http_reply, d, 0) != 0)
+		f->http_pending = 1;
 }
 
 static void
 feed_state(struct mrclient *mc, int up, int error, void *arg)
 {
-	struct feed *f = arg;
+	struct dash *d = arg;
+	struct feed *f = &d->feed;
 	Mockres__Request req = MOCKRES__REQUEST__INIT;
 	Mockres__Watch watch = MOCKRES__WATCH__INIT;
 
@@ -77,89 +155,104 @@ feed_state(struct mrclient *mc, int up, int error, void *arg)
 			          error ? strerror(error)
 			                : "connection closed");
 		f->reported_down = 1;
+		f->http_pending = 0; /* its callback ran with NULL */
 		if (f->connected) {
 			f->connected = 0;
 			average_reset(&f->avg);
+			history_gap(&d->history);
+			traffic_down(&d->traffic);
 			procs_from_stats(&f->procs, NULL, getpid(),
-			                 (double)clock_now_us() / 1000.0);
-			feed_publish(f);
+			                 (double)clock_now_ms());
+			feed_publish(d);
 		}
 		return;
 	}
 	if (f->reported_down)
 		log_info("connected to mockresd at %s", mrclient_path(mc));
 	f->reported_down = 0;
+	f->last_push_ms = clock_now_ms(); /* the stall clock starts now */
 	watch.has_interval_ms = 1;
 	watch.interval_ms = DASH_WATCH_MS;
 	watch.has_clients = 1;
 	watch.clients = 1;
 	req.op_case = MOCKRES__REQUEST__OP_WATCH;
 	req.watch = &watch;
-	if (mrclient_send(mc, &req, feed_reply, f, 1) == 0)
+	if (mrclient_send(mc, &req, feed_reply, d, 1) == 0)
 		log_warn("cannot ask mockresd for the watch");
 }
 
-/* Every DASH_SLOW_MS: /proc, snapshots while down, SSE keepalives. */
+/* Every DASH_SLOW_MS: /proc and snapshots while down or stalled, SSE
+ * keepalives. */
 static void
 feed_slow(evutil_socket_t fd, short what, void *arg)
 {
-	struct feed *f = arg;
-	double now = (double)clock_now_us() / 1000.0;
+	struct dash *d = arg;
+	struct feed *f = &d->feed;
+	uint64_t now = clock_now_ms();
 
 	if (!f->connected) {
-		procs_from_stats(&f->procs, NULL, getpid(), now);
-		procs_sample(&f->procs, now);
-		feed_publish(f);
+		feed_sample_procs(d, NULL, now, 1);
+		feed_publish(d);
+	} else if (now - f->last_push_ms >= DASH_STALL_MS) {
+		if (!f->reported_stall)
+			log_warnx("mockresd at %s has sent nothing for %llu "
+			          "ms: not answering",
+			          mrclient_path(f->mc),
+			          (unsigned long long)(now - f->last_push_ms));
+		f->reported_stall = 1;
+		f->answering = 0;
+		feed_sample_proc(d, now);
+		feed_publish(d);
 	}
-	sse_keepalive();
+	sse_keepalive(&d->sse);
 }
 
 void
-feed_init(struct feed *f, struct event_base *base, const char *sockpath)
+feed_init(struct dash *d, const char *sockpath)
 {
-	struct timeval tv = clock_tv(DASH_SLOW_MS);
+	struct timeval slow = clock_tv(DASH_SLOW_MS);
+	struct timeval http = clock_tv(DASH_HTTP_MS);
+	struct feed *f = &d->feed;
 
 	memset(f, 0, sizeof(*f));
-	f->base = base;
 	mockres__stats__init(&f->stats);
 	average_reset(&f->avg);
 	procs_init(&f->procs);
-	if ((feed_json = evbuffer_new()) == NULL)
+	if ((f->json = evbuffer_new()) == NULL)
 		fatalx("out of memory");
-	procs_from_stats(&f->procs, NULL, getpid(),
-	                 (double)clock_now_us() / 1000.0);
-	feed_publish(f);
+	feed_sample_procs(d, NULL, clock_now_ms(), 1);
+	feed_publish(d);
 
-	f->mc = mrclient_new(base, sockpath, MOCKRES__ROLE__ROLE_DASHBOARD,
+	f->mc = mrclient_new(d->base, sockpath, MOCKRES__ROLE__ROLE_DASHBOARD,
 	                     "mockres-dashboard");
 	if (f->mc == NULL)
 		fatalx("cannot make the mockresd client");
 	mrclient_set_reconnect(f->mc, 1);
-	mrclient_set_state_cb(f->mc, feed_state, f);
+	mrclient_set_state_cb(f->mc, feed_state, d);
 	f->reported_down = 0;
 	mrclient_start(f->mc);
 
-	f->slow = event_new(base, -1, EV_PERSIST, feed_slow, f);
-	if (f->slow == NULL || event_add(f->slow, &tv) == -1)
-		fatalx("cannot start the sampling timer");
-}
-
-struct snap *
-feed_snapshot(struct feed *f)
-{
-	return f->snap;
+	f->slow = event_new(d->base, -1, EV_PERSIST, feed_slow, d);
+	f->http_ev = event_new(d->base, -1, EV_PERSIST, feed_http_tick, d);
+	if (f->slow == NULL || event_add(f->slow, &slow) == -1 ||
+	    f->http_ev == NULL || event_add(f->http_ev, &http) == -1)
+		fatalx("cannot start the sampling timers");
 }
 
 void
-feed_free(struct feed *f)
+feed_free(struct dash *d)
 {
+	struct feed *f = &d->feed;
+
 	if (f->slow != NULL)
 		event_free(f->slow);
+	if (f->http_ev != NULL)
+		event_free(f->http_ev);
 	if (f->mc != NULL)
 		mrclient_free(f->mc);
-	snap_unref(f->snap);
+	refbuf_unref(f->snap);
 	f->snap = NULL;
-	if (feed_json != NULL)
-		evbuffer_free(feed_json);
-	feed_json = NULL;
+	if (f->json != NULL)
+		evbuffer_free(f->json);
+	f->json = NULL;
 }

@@ -90,3 +90,92 @@ metrics_format(struct evbuffer *out, const Mockres__Stats *s, int connected,
 	            "Browsers cut off for falling too far behind.",
 	            sse_dropped);
 }
+
+/*
+ * The frontend workers' requests (DESIGN.md): mockres_http_requests_total
+ * by route and code, and mockres_http_request_duration_seconds by route,
+ * a histogram with these fixed upper bounds.  Each _bucket count comes
+ * from the log-linear histogram at its resolution (hist_count_le): a
+ * request within 1/32 below a bound may be counted above it.  Nothing is
+ * written before mockresd has answered the first HTTP stats request.
+ */
+static const struct {
+	const char *le;
+	uint64_t us;
+} metrics_les[] = {
+    {"0.0001", 100},  {"0.00025", 250}, {"0.0005", 500},  {"0.001", 1000},
+    {"0.0025", 2500}, {"0.005", 5000},  {"0.01", 10000},  {"0.025", 25000},
+    {"0.05", 50000},  {"0.1", 100000},  {"0.25", 250000}, {"0.5", 500000},
+    {"0.75", 750000}, {"1", 1000000},   {"2.5", 2500000}, {"5", 5000000},
+    {"10", 10000000}, {"30", 30000000}, {"60", 60000000},
+};
+
+void
+metrics_http(struct evbuffer *out, const struct traffic *t)
+{
+	const char *name;
+	uint32_t c;
+	size_t i;
+	int r;
+
+	if (!t->valid)
+		return;
+	metrics_family(out, "mockres_http_requests_total", "counter",
+	               "HTTP requests answered by the frontend workers, by "
+	               "route and status (code=\"other\" past 15 distinct).");
+	for (r = 0; r < HTTPSTATS_ROUTES; r++) {
+		const struct httpstats_route *rt = &t->total.route[r];
+
+		name = httpstats_route_name((enum httpstats_route_id)r);
+		for (c = 0; c < rt->ncodes; c++) {
+			if (rt->code[c] == 0)
+				evbuffer_add_printf(
+				    out,
+				    "mockres_http_requests_total{route=\"%s\","
+				    "code=\"other\"} %llu\n",
+				    name, (unsigned long long)rt->count[c]);
+			else
+				evbuffer_add_printf(
+				    out,
+				    "mockres_http_requests_total{route=\"%s\","
+				    "code=\"%u\"} %llu\n",
+				    name, rt->code[c],
+				    (unsigned long long)rt->count[c]);
+		}
+	}
+	metrics_family(out, "mockres_http_request_duration_seconds",
+	               "histogram",
+	               "Time from the request parsed to the last byte of its "
+	               "answer handed to the kernel, by route.");
+	for (r = 0; r < HTTPSTATS_ROUTES; r++) {
+		const struct hist *h = &t->total.route[r].latency;
+
+		name = httpstats_route_name((enum httpstats_route_id)r);
+		for (i = 0; i < sizeof(metrics_les) / sizeof(metrics_les[0]);
+		     i++)
+			evbuffer_add_printf(
+			    out,
+			    "mockres_http_request_duration_seconds_bucket{"
+			    "route=\"%s\",le=\"%s\"} %llu\n",
+			    name, metrics_les[i].le,
+			    (unsigned long long)hist_count_le(
+			        h, metrics_les[i].us));
+		evbuffer_add_printf(
+		    out,
+		    "mockres_http_request_duration_seconds_bucket{route=\"%s\","
+		    "le=\"+Inf\"} %llu\n"
+		    "mockres_http_request_duration_seconds_sum{route=\"%s\"} "
+		    "%.6f\n"
+		    "mockres_http_request_duration_seconds_count{route=\"%s\"} "
+		    "%llu\n",
+		    name, (unsigned long long)h->count, name,
+		    (double)h->sum_us / 1e6, name,
+		    (unsigned long long)h->count);
+	}
+	metrics_u64(out, "mockres_http_reporters", "gauge",
+	            "Frontend workers reporting their requests now.",
+	            t->reporters);
+	metrics_u64(out, "mockres_http_reporters_departed", "gauge",
+	            "Workers gone whose last report is still counted.",
+	            t->departed);
+}

@@ -1,7 +1,7 @@
 /*
  * sse.c: the browsers on GET /events (Server-Sent Events).
  *
- * Every snapshot is formatted once (snap.c); here those same bytes are
+ * Every snapshot is formatted once (refbuf.c); here those same bytes are
  * written to each browser's socket (sse_send).  Caps:
  * - SSE_CLIENTS_MAX streams at once; one more is answered 503 with
  *   Retry-After, and EventSource tries again by itself;
@@ -34,27 +34,17 @@
 
 struct sse_client {
 	TAILQ_ENTRY(sse_client) entry;
+	struct sse *sse;
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
 	int chunked; /* HTTP/1.1: each event goes out as one chunk */
 };
 
-static TAILQ_HEAD(,
-                  sse_client) sse_clients = TAILQ_HEAD_INITIALIZER(sse_clients);
-static size_t sse_n;
-static uint64_t sse_ndropped;
-static double sse_last_ms;
-
-size_t
-sse_count(void)
+void
+sse_init(struct sse *sse)
 {
-	return sse_n;
-}
-
-uint64_t
-sse_dropped(void)
-{
-	return sse_ndropped;
+	memset(sse, 0, sizeof(*sse));
+	TAILQ_INIT(&sse->clients);
 }
 
 static void
@@ -62,18 +52,18 @@ sse_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct sse_client *c = arg;
 
-	TAILQ_REMOVE(&sse_clients, c, entry);
-	sse_n--;
+	TAILQ_REMOVE(&c->sse->clients, c, entry);
+	c->sse->n--;
 	if (evhttp_request_get_connection(c->req) == NULL)
 		evhttp_send_reply_end(c->req); /* frees the detached request */
-	log_debug("event stream closed, %zu left", sse_n);
+	log_debug("event stream closed, %zu left", c->sse->n);
 	free(c);
 }
 
 static void
 sse_drop(struct sse_client *c, const char *why)
 {
-	sse_ndropped++;
+	c->sse->dropped++;
 	log_info("dropped a browser from the event stream: %s", why);
 	evhttp_connection_free(c->evcon); /* runs sse_closed */
 }
@@ -153,7 +143,7 @@ sse_send(struct sse_client *c, const char *p, size_t len)
  * Once started, REQ is never answered otherwise, whatever happens.
  */
 int
-sse_open(struct evhttp_request *req, struct snap *first)
+sse_open(struct sse *sse, struct evhttp_request *req, struct refbuf *first)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	struct timeval wtv = {SSE_WRITE_TIMEOUT_S, 0};
@@ -161,10 +151,11 @@ sse_open(struct evhttp_request *req, struct snap *first)
 	struct sse_client *c;
 	struct bufferevent *bev;
 
-	if (sse_n >= SSE_CLIENTS_MAX)
+	if (sse->n >= SSE_CLIENTS_MAX)
 		return -1;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
+	c->sse = sse;
 	c->req = req;
 	c->evcon = evhttp_request_get_connection(req);
 
@@ -186,9 +177,9 @@ sse_open(struct evhttp_request *req, struct snap *first)
 	           sizeof(sndbuf));
 
 	evhttp_connection_set_closecb(c->evcon, sse_closed, c);
-	TAILQ_INSERT_TAIL(&sse_clients, c, entry);
-	sse_n++;
-	log_debug("event stream opened, %zu now", sse_n);
+	TAILQ_INSERT_TAIL(&sse->clients, c, entry);
+	sse->n++;
+	log_debug("event stream opened, %zu now", sse->n);
 
 	/* Dropped here only for want of memory: the request is gone. */
 	if (sse_send(c, "retry: 1000\n\n", 13) == 0 && first != NULL)
@@ -197,36 +188,36 @@ sse_open(struct evhttp_request *req, struct snap *first)
 }
 
 void
-sse_broadcast(struct snap *sn)
+sse_broadcast(struct sse *sse, struct refbuf *rb)
 {
 	struct sse_client *c, *next;
 
-	for (c = TAILQ_FIRST(&sse_clients); c != NULL; c = next) {
+	for (c = TAILQ_FIRST(&sse->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		sse_send(c, sn->buf, sn->len);
+		sse_send(c, rb->buf, rb->len);
 	}
-	sse_last_ms = (double)clock_now_us() / 1000.0;
+	sse->last_ms = (double)clock_now_us() / 1000.0;
 }
 
 /* A comment to every stream if nothing was sent for DASH_KEEPALIVE_MS. */
 void
-sse_keepalive(void)
+sse_keepalive(struct sse *sse)
 {
 	struct sse_client *c, *next;
 	double now = (double)clock_now_us() / 1000.0;
 
-	if (now - sse_last_ms < DASH_KEEPALIVE_MS)
+	if (now - sse->last_ms < DASH_KEEPALIVE_MS)
 		return;
-	for (c = TAILQ_FIRST(&sse_clients); c != NULL; c = next) {
+	for (c = TAILQ_FIRST(&sse->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		sse_send(c, ": keepalive\n\n", 13);
 	}
-	sse_last_ms = now;
+	sse->last_ms = now;
 }
 
 void
-sse_close_all(void)
+sse_close_all(struct sse *sse)
 {
-	while (!TAILQ_EMPTY(&sse_clients))
-		evhttp_connection_free(TAILQ_FIRST(&sse_clients)->evcon);
+	while (!TAILQ_EMPTY(&sse->clients))
+		evhttp_connection_free(TAILQ_FIRST(&sse->clients)->evcon);
 }

@@ -1,8 +1,11 @@
 /*
- * http.c: the HTTP surface of the dashboard (docs/design.md):
+ * web.c: the HTTP surface of the dashboard (docs/design.md):
  *   GET /            the page, embedded at build time
  *   GET /events      Server-Sent Events, one snapshot per watch push
- *   GET /api/stats   the latest snapshot
+ *   GET /api/stats   a snapshot, with every field
+ *   GET /api/history ?seconds=N (1..600, default 600) &step=MS (20..60000,
+ *                    default 20) &format=objects|columns (default objects)
+ *   GET /api/runs    the run in progress and the last 50, newest first
  *   GET /metrics     Prometheus text
  * Anything else 404; a method other than GET or HEAD 405.  Errors are
  * answered with evhttp_send_reply from the catch-all handler so a
@@ -11,28 +14,27 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "clock.h"
 #include "dashboard.h"
 #include "httpreq.h"
 #include "log.h"
+#include "parse.h"
 
-#define HTTP_TIMEOUT_S   30
-#define HTTP_MAX_HEADERS 8192
-#define HTTP_MAX_BODY    4096
+#define WEB_TIMEOUT_S   30
+#define WEB_MAX_HEADERS 8192
+#define WEB_MAX_BODY    4096
 
-static struct evhttp *http_srv;
-static struct feed *http_feed;
-
-static const char http_csp[] =
-    "default-src 'none'; script-src 'unsafe-inline'; "
-    "style-src 'unsafe-inline'; connect-src 'self'; "
-    "img-src data:";
+static const char web_csp[] = "default-src 'none'; script-src 'unsafe-inline'; "
+                              "style-src 'unsafe-inline'; connect-src 'self'; "
+                              "img-src data:";
 
 /* Answers REQ with BODY (moved out), or with TEXT if BODY is NULL. */
 static void
-http_reply(struct evhttp_request *req, int code, const char *reason,
-           const char *ctype, struct evbuffer *body, const char *text)
+web_reply(struct evhttp_request *req, int code, const char *reason,
+          const char *ctype, struct evbuffer *body, const char *text)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *b = body;
@@ -55,7 +57,7 @@ http_reply(struct evhttp_request *req, int code, const char *reason,
 }
 
 static void
-http_page(struct evhttp_request *req)
+web_page(struct evhttp_request *req)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *b = evbuffer_new();
@@ -64,79 +66,169 @@ http_page(struct evhttp_request *req)
 	                                        NULL, NULL) == -1) {
 		if (b != NULL)
 			evbuffer_free(b);
-		http_reply(req, 500, "Internal Server Error", "text/plain",
-		           NULL, "out of memory\n");
+		web_reply(req, 500, "Internal Server Error", "text/plain", NULL,
+		          "out of memory\n");
 		return;
 	}
 	evhttp_add_header(h, "Cache-Control", "no-cache");
-	evhttp_add_header(h, "Content-Security-Policy", http_csp);
-	http_reply(req, 200, "OK", "text/html; charset=utf-8", b, NULL);
+	evhttp_add_header(h, "Content-Security-Policy", web_csp);
+	web_reply(req, 200, "OK", "text/html; charset=utf-8", b, NULL);
+	evbuffer_free(b);
+}
+
+/* A 500 for want of memory, and B freed. */
+static void
+web_oom(struct evhttp_request *req, struct evbuffer *b)
+{
+	if (b != NULL)
+		evbuffer_free(b);
+	web_reply(req, 500, "Internal Server Error", "text/plain", NULL,
+	          "out of memory\n");
+}
+
+/* Answers a JSON body B (freed). */
+static void
+web_json(struct evhttp_request *req, struct evbuffer *b)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	                  "Cache-Control", "no-store");
+	web_reply(req, 200, "OK", "application/json", b, NULL);
 	evbuffer_free(b);
 }
 
 static void
-http_stats(struct evhttp_request *req)
+web_stats(struct evhttp_request *req, struct dash *d)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *b = evbuffer_new();
+	struct snapshot_extra x;
 
-	if (b == NULL || snap_add_json(feed_snapshot(http_feed), b) == -1 ||
-	    evbuffer_add(b, "\n", 1) == -1) {
-		if (b != NULL)
-			evbuffer_free(b);
-		http_reply(req, 500, "Internal Server Error", "text/plain",
-		           NULL, "out of memory\n");
+	if (b == NULL)
+		return web_oom(req, b);
+	x.t_ms = clock_now_ms();
+	x.answering = d->feed.answering;
+	x.http = d->traffic.valid ? d->traffic.json : NULL;
+	x.runs = &d->runs;
+	snapshot_json(b, &d->feed.stats, d->feed.connected, &d->feed.avg,
+	              &d->feed.procs, &x);
+	if (evbuffer_add(b, "\n", 1) == -1)
+		return web_oom(req, b);
+	web_json(req, b);
+}
+
+static void
+web_bad_query(struct evhttp_request *req, const char *why)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body), "bad query: %s\n", why);
+	web_reply(req, 400, "Bad Request", "text/plain", NULL, body);
+}
+
+static void
+web_history(struct evhttp_request *req, struct dash *d)
+{
+	const char *q =
+	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	struct evkeyval *kv;
+	enum history_format fmt = HISTORY_OBJECTS;
+	uint64_t seconds = HISTORY_WINDOW_S, step = DASH_WATCH_MS;
+	struct evbuffer *b;
+	int bad = 0;
+
+	TAILQ_INIT(&params);
+	if (q != NULL && evhttp_parse_query_str(q, &params) == -1) {
+		web_bad_query(req, "cannot parse the query string");
 		return;
 	}
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	http_reply(req, 200, "OK", "application/json", b, NULL);
-	evbuffer_free(b);
+	TAILQ_FOREACH(kv, &params, next)
+	{
+		if (strcmp(kv->key, "seconds") == 0)
+			bad = parse_u64(kv->value, 1, HISTORY_WINDOW_S,
+			                &seconds) == -1;
+		else if (strcmp(kv->key, "step") == 0)
+			bad = parse_u64(kv->value, DASH_WATCH_MS,
+			                HISTORY_STEP_MAX, &step) == -1;
+		else if (strcmp(kv->key, "format") == 0) {
+			if (strcmp(kv->value, "objects") == 0)
+				fmt = HISTORY_OBJECTS;
+			else if (strcmp(kv->value, "columns") == 0)
+				fmt = HISTORY_COLUMNS;
+			else
+				bad = 1;
+		} else
+			bad = 1;
+		if (bad)
+			break;
+	}
+	evhttp_clear_headers(&params);
+	if (bad) {
+		web_bad_query(req, "/api/history takes seconds=1..600, "
+		                   "step=20..60000 (ms) and "
+		                   "format=objects|columns");
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL)
+		return web_oom(req, b);
+	history_json(b, &d->history, clock_now_ms(), (unsigned)seconds,
+	             (unsigned)step, fmt);
+	web_json(req, b);
 }
 
 static void
-http_metrics(struct evhttp_request *req)
+web_runs(struct evhttp_request *req, struct dash *d)
 {
 	struct evbuffer *b = evbuffer_new();
 
-	if (b == NULL) {
-		http_reply(req, 500, "Internal Server Error", "text/plain",
-		           NULL, "out of memory\n");
-		return;
-	}
-	metrics_format(b, &http_feed->stats, http_feed->connected,
-	               &http_feed->procs, sse_count(), sse_dropped());
-	http_reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
-	           b, NULL);
+	if (b == NULL)
+		return web_oom(req, b);
+	runs_json(b, &d->runs);
+	web_json(req, b);
+}
+
+static void
+web_metrics(struct evhttp_request *req, struct dash *d)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL)
+		return web_oom(req, b);
+	metrics_format(b, &d->feed.stats, d->feed.connected, &d->feed.procs,
+	               d->sse.n, d->sse.dropped);
+	metrics_http(b, &d->traffic);
+	web_reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", b,
+	          NULL);
 	evbuffer_free(b);
 }
 
 static void
-http_events(struct evhttp_request *req)
+web_events(struct evhttp_request *req, struct dash *d)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	char body[128];
 
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
 		evhttp_add_header(h, "Cache-Control", "no-cache");
-		http_reply(req, 200, "OK", "text/event-stream", NULL, NULL);
+		web_reply(req, 200, "OK", "text/event-stream", NULL, NULL);
 		return;
 	}
-	if (sse_open(req, feed_snapshot(http_feed)) == 0)
+	if (sse_open(&d->sse, req, d->feed.snap) == 0)
 		return;
 	log_warnx("refused a browser on the event stream: %zu already "
 	          "(the most is %d)",
-	          sse_count(), SSE_CLIENTS_MAX);
+	          d->sse.n, SSE_CLIENTS_MAX);
 	snprintf(body, sizeof(body),
 	         "too many browsers on the event stream "
 	         "(%d); try again later\n",
 	         SSE_CLIENTS_MAX);
 	evhttp_add_header(h, "Retry-After", "5");
-	http_reply(req, 503, "Service Unavailable", "text/plain", NULL, body);
+	web_reply(req, 503, "Service Unavailable", "text/plain", NULL, body);
 }
 
 static void
-http_route(struct evhttp_request *req, void *arg)
+web_route(struct evhttp_request *req, void *arg)
 {
+	struct dash *d = arg;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -144,57 +236,60 @@ http_route(struct evhttp_request *req, void *arg)
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		                  "Allow", "GET, HEAD");
-		http_reply(req, 405, "Method Not Allowed", "text/plain", NULL,
-		           "method not allowed: use GET or HEAD\n");
+		web_reply(req, 405, "Method Not Allowed", "text/plain", NULL,
+		          "method not allowed: use GET or HEAD\n");
 		return;
 	}
 	if (httpreq_has_body(req)) {
 		httpreq_close_after(req);
-		http_reply(req, 400, "Bad Request", "text/plain", NULL,
-		           "a GET or HEAD request must not carry a body\n");
+		web_reply(req, 400, "Bad Request", "text/plain", NULL,
+		          "a GET or HEAD request must not carry a body\n");
 		return;
 	}
 	if (path == NULL || *path == '\0' || strcmp(path, "/") == 0)
-		http_page(req);
+		web_page(req);
 	else if (strcmp(path, "/events") == 0)
-		http_events(req);
+		web_events(req, d);
 	else if (strcmp(path, "/api/stats") == 0)
-		http_stats(req);
+		web_stats(req, d);
+	else if (strcmp(path, "/api/history") == 0)
+		web_history(req, d);
+	else if (strcmp(path, "/api/runs") == 0)
+		web_runs(req, d);
 	else if (strcmp(path, "/metrics") == 0)
-		http_metrics(req);
+		web_metrics(req, d);
 	else
-		http_reply(
-		    req, 404, "Not Found", "text/plain", NULL,
-		    "not found: the dashboard serves /, /events, /api/stats "
-		    "and /metrics\n");
+		web_reply(req, 404, "Not Found", "text/plain", NULL,
+		          "not found: the dashboard serves /, /events, "
+		          "/api/stats, /api/history, /api/runs and "
+		          "/metrics\n");
 }
 
 int
-http_init(struct event_base *base, struct feed *f, struct evconnlistener *l)
+web_init(struct dash *d, struct evconnlistener *l)
 {
-	http_feed = f;
-	if ((http_srv = evhttp_new(base)) == NULL)
+	if ((d->web = evhttp_new(d->base)) == NULL)
 		return -1;
-	/* Let every method reach http_route, which answers 405 itself. */
+	/* Let every method reach web_route, which answers 405 itself. */
 	evhttp_set_allowed_methods(
-	    http_srv, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	                  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	                  EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-	                  EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_timeout(http_srv, HTTP_TIMEOUT_S);
-	evhttp_set_max_headers_size(http_srv, HTTP_MAX_HEADERS);
-	evhttp_set_max_body_size(http_srv, HTTP_MAX_BODY);
-	evhttp_set_gencb(http_srv, http_route, NULL);
-	if (evhttp_bind_listener(http_srv, l) == NULL)
+	    d->web, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	                EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_timeout(d->web, WEB_TIMEOUT_S);
+	evhttp_set_max_headers_size(d->web, WEB_MAX_HEADERS);
+	evhttp_set_max_body_size(d->web, WEB_MAX_BODY);
+	evhttp_set_gencb(d->web, web_route, d);
+	if (evhttp_bind_listener(d->web, l) == NULL)
 		return -1;
 	return 0;
 }
 
 void
-http_free(void)
+web_free(struct dash *d)
 {
-	sse_close_all();
-	if (http_srv != NULL)
-		evhttp_free(http_srv);
-	http_srv = NULL;
+	sse_close_all(&d->sse);
+	if (d->web != NULL)
+		evhttp_free(d->web);
+	d->web = NULL;
 }

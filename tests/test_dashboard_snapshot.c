@@ -63,7 +63,7 @@ START_TEST(test_snapshot_exact)
 	char *json;
 
 	fill(&s, &a, &ps);
-	snapshot_json(b, &s, 1, &a, &ps);
+	snapshot_json(b, &s, 1, &a, &ps, NULL);
 	json = take(b);
 	ck_assert_str_eq(
 	    json,
@@ -91,7 +91,7 @@ START_TEST(test_snapshot_disconnected_empty)
 	mockres__stats__init(&s);
 	average_reset(&a);
 	procs_init(&ps);
-	snapshot_json(b, &s, 0, &a, &ps);
+	snapshot_json(b, &s, 0, &a, &ps, NULL);
 	json = take(b);
 	ck_assert_ptr_nonnull(strstr(json, "\"connected\":false"));
 	ck_assert_ptr_nonnull(strstr(json, "\"average\":0.00"));
@@ -103,23 +103,23 @@ START_TEST(test_snapshot_disconnected_empty)
 END_TEST
 
 /* The SSE framing: one "data:" line, a blank line, the JSON intact. */
-START_TEST(test_snap_event_and_json)
+START_TEST(test_refbuf_event_and_json)
 {
 	struct evbuffer *json = evbuffer_new(), *out = evbuffer_new();
-	struct snap *sn;
+	struct refbuf *sn;
 	char *s;
 
 	evbuffer_add_printf(json, "{\"in_flight\":7}");
-	sn = snap_new(json);
+	sn = refbuf_new(json);
 	ck_assert_ptr_nonnull(sn);
 	ck_assert_uint_eq(evbuffer_get_length(json), 0);
-	ck_assert_int_eq(snap_add_event(sn, out), 0);
-	ck_assert_int_eq(snap_add_json(sn, out), 0);
+	ck_assert_int_eq(refbuf_add_event(sn, out), 0);
+	ck_assert_int_eq(refbuf_add_json(sn, out), 0);
 	ck_assert_uint_eq(sn->refs, 3);
 	s = take(out); /* drains: the references are released */
 	ck_assert_str_eq(s, "data: {\"in_flight\":7}\n\n{\"in_flight\":7}");
 	ck_assert_uint_eq(sn->refs, 1);
-	snap_unref(sn);
+	refbuf_unref(sn);
 	free(s);
 	evbuffer_free(json);
 	evbuffer_free(out);
@@ -134,7 +134,7 @@ main(void)
 
 	tcase_add_test(tc, test_snapshot_exact);
 	tcase_add_test(tc, test_snapshot_disconnected_empty);
-	tcase_add_test(tc, test_snap_event_and_json);
+	tcase_add_test(tc, test_refbuf_event_and_json);
 	suite_add_tcase(s, tc);
 	return sup_run_suite(s);
 }

@@ -1,0 +1,176 @@
+/*
+ * traffic.c: the frontend workers' HTTP stats as mockresd merges them
+ * (asked for every DASH_HTTP_MS), and what the page shows of them live:
+ * per route, requests/s over the last second, the counts by status since
+ * mockresd has the reports, and the latency percentiles of the last
+ * TRAFFIC_LIVE_S seconds (the totals minus a mark taken then).
+ *
+ * The marks are kept one a second in a ring of TRAFFIC_LIVE_S + 1 (six
+ * struct httpstats, 170 KB).  The JSON ("http":{...}) is formatted once per
+ * answer and copied into every snapshot.
+ */
+#include <string.h>
+
+#include "dashboard.h"
+#include "log.h"
+
+int
+traffic_init(struct traffic *t)
+{
+	memset(t, 0, sizeof(*t));
+	httpstats_init(&t->total);
+	httpstats_init(&t->live);
+	if ((t->json = evbuffer_new()) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+traffic_free(struct traffic *t)
+{
+	if (t->json != NULL)
+		evbuffer_free(t->json);
+	t->json = NULL;
+}
+
+void
+traffic_down(struct traffic *t)
+{
+	t->nmarks = 0;
+	t->next_mark = 0;
+}
+
+/* The mark taken about SECONDS ago (the oldest if none is that old). */
+static const struct traffic_mark *
+traffic_mark_ago(const struct traffic *t, uint64_t now_us, uint64_t us)
+{
+	const struct traffic_mark *m, *best = NULL;
+	size_t i;
+
+	for (i = 0; i < t->nmarks; i++) {
+		m = &t->marks[(t->next_mark + TRAFFIC_LIVE_S + 1 - t->nmarks +
+		               i) %
+		              (TRAFFIC_LIVE_S + 1)];
+		if (best == NULL || m->t_us + us <= now_us)
+			best = m;
+	}
+	return best;
+}
+
+static void
+traffic_mark(struct traffic *t, uint64_t now_us)
+{
+	const struct traffic_mark *last = NULL;
+
+	if (t->nmarks > 0)
+		last = &t->marks[(t->next_mark + TRAFFIC_LIVE_S) %
+		                 (TRAFFIC_LIVE_S + 1)];
+	if (last != NULL && now_us < last->t_us + 1000000)
+		return;
+	t->marks[t->next_mark].t_us = now_us;
+	t->marks[t->next_mark].hs = t->total;
+	t->next_mark = (t->next_mark + 1) % (TRAFFIC_LIVE_S + 1);
+	if (t->nmarks < TRAFFIC_LIVE_S + 1)
+		t->nmarks++;
+}
+
+void
+traffic_latency_json(struct evbuffer *out, const struct hist *h)
+{
+	evbuffer_add_printf(
+	    out,
+	    "{\"count\":%llu,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
+	    "\"max_ms\":%.3f,\"mean_ms\":%.3f}",
+	    (unsigned long long)h->count,
+	    (double)hist_quantile_us(h, 0.5) / 1000.0,
+	    (double)hist_quantile_us(h, 0.9) / 1000.0,
+	    (double)hist_quantile_us(h, 0.99) / 1000.0,
+	    (double)hist_quantile_us(h, 1.0) / 1000.0,
+	    hist_mean_us(h) / 1000.0);
+}
+
+static void
+traffic_format(struct traffic *t)
+{
+	struct evbuffer *out = t->json;
+	uint32_t c;
+	int r;
+
+	evbuffer_drain(out, evbuffer_get_length(out));
+	evbuffer_add_printf(out,
+	                    "{\"reporters\":%u,\"departed\":%u,\"active\":%u,"
+	                    "\"live_s\":%d,\"routes\":{",
+	                    t->reporters, t->departed, t->active,
+	                    TRAFFIC_LIVE_S);
+	for (r = 0; r < HTTPSTATS_ROUTES; r++) {
+		const struct httpstats_route *rt = &t->total.route[r];
+
+		evbuffer_add_printf(
+		    out,
+		    "%s\"%s\":{\"requests\":%llu,\"rate\":%.1f,\"codes\":{",
+		    r ? "," : "",
+		    httpstats_route_name((enum httpstats_route_id)r),
+		    (unsigned long long)rt->latency.count, t->rate[r]);
+		for (c = 0; c < rt->ncodes; c++)
+			evbuffer_add_printf(out, "%s\"%u\":%llu", c ? "," : "",
+			                    rt->code[c],
+			                    (unsigned long long)rt->count[c]);
+		evbuffer_add(out, "},\"live\":", 9);
+		traffic_latency_json(out, &t->live.route[r].latency);
+		evbuffer_add(out, "}", 1);
+	}
+	evbuffer_add(out, "}}", 2);
+}
+
+/* An answer to stats with http.  A daemon that restarted, or counts that
+ * went back, make a reset: the marks start again. */
+void
+traffic_update(struct traffic *t, const Mockres__Stats *s, uint64_t now_us)
+{
+	const Mockres__HttpStats *hs = s->http;
+	const struct traffic_mark *m;
+	const char *why = NULL;
+	struct httpstats prev;
+	int r;
+
+	if (hs == NULL)
+		return;
+	prev = t->total;
+	if (httpstats_from_wire(&t->total, hs->routes, hs->n_routes, &why) ==
+	    -1) {
+		log_warnx("mockresd sent bad HTTP stats (%s); ignoring them",
+		          why);
+		t->total = prev;
+		return;
+	}
+	t->reset =
+	    t->valid && (s->daemon_pid != t->daemon_pid ||
+	                 httpstats_diff(&t->live, &t->total, &prev) == -1);
+	if (t->reset)
+		traffic_down(t);
+	t->valid = 1;
+	t->gen++;
+	t->daemon_pid = s->daemon_pid;
+	t->t_us = now_us;
+	t->first_us = hs->first_us;
+	t->last_us = hs->last_us;
+	t->active = hs->active;
+	t->reporters = hs->reporters;
+	t->departed = hs->departed;
+	t->reports = hs->reports;
+	traffic_mark(t, now_us);
+
+	/* Requests/s over the last second or so. */
+	m = traffic_mark_ago(t, now_us, 1000000);
+	for (r = 0; r < HTTPSTATS_ROUTES; r++) {
+		t->rate[r] = 0;
+		if (m != NULL && now_us > m->t_us)
+			t->rate[r] = (double)(t->total.route[r].latency.count -
+			                      m->hs.route[r].latency.count) *
+			             1e6 / (double)(now_us - m->t_us);
+	}
+	m = traffic_mark_ago(t, now_us, (uint64_t)TRAFFIC_LIVE_S * 1000000);
+	if (m == NULL || httpstats_diff(&t->live, &t->total, &m->hs) == -1)
+		httpstats_init(&t->live);
+	traffic_format(t);
+}

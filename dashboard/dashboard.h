@@ -250,6 +250,7 @@ void metrics_format(struct evbuffer *out, const Mockres__Stats *s,
                     int connected, const struct procs *, size_t sse_clients,
                     uint64_t sse_dropped);
 void metrics_http(struct evbuffer *out, const struct traffic *);
+void metrics_engine(struct evbuffer *out, const Mockres__Stats *);
 
 /* refbuf.c: one formatted snapshot shared by every writer. */
 struct refbuf {
@@ -287,6 +288,9 @@ void sse_close_all(struct sse *);
 struct feed {
 	struct mrclient *mc;
 	Mockres__Stats stats; /* the last push, without its clients */
+	Mockres__Model model; /* copies of its parts, owned here */
+	Mockres__Percentiles wait_ms, service_ms;
+	char preset[64];
 	int connected;
 	int answering; /* a push came within DASH_STALL_MS */
 	int reported_down;

@@ -15,6 +15,7 @@
  *   or stuck), snapshots say "answering":false.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -74,6 +75,32 @@ feed_sample_procs(struct dash *d, const Mockres__Stats *s, uint64_t now_ms,
 		feed_sample_proc(d, now_ms);
 }
 
+/* Keeps S past the callback: its parts point into the reply's memory. */
+static void
+feed_keep(struct feed *f, const Mockres__Stats *s)
+{
+	f->stats = *s;
+	f->stats.n_clients = 0;
+	f->stats.clients = NULL;
+	f->stats.http = NULL;
+	if (s->model != NULL) {
+		f->model = *s->model;
+		f->stats.model = &f->model;
+	}
+	if (s->wait_ms != NULL) {
+		f->wait_ms = *s->wait_ms;
+		f->stats.wait_ms = &f->wait_ms;
+	}
+	if (s->service_ms != NULL) {
+		f->service_ms = *s->service_ms;
+		f->stats.service_ms = &f->service_ms;
+	}
+	if (s->preset != NULL) {
+		snprintf(f->preset, sizeof(f->preset), "%s", s->preset);
+		f->stats.preset = f->preset;
+	}
+}
+
 static void
 feed_reply(const Mockres__Response *resp, void *arg)
 {
@@ -89,10 +116,7 @@ feed_reply(const Mockres__Response *resp, void *arg)
 		          resp->error ? resp->error : "");
 		return;
 	}
-	f->stats = *resp->stats;
-	f->stats.n_clients = 0;
-	f->stats.clients = NULL;
-	f->stats.http = NULL;
+	feed_keep(f, resp->stats);
 	f->connected = 1;
 	if (!f->answering && f->reported_stall)
 		log_info("mockresd answers again");

@@ -179,3 +179,50 @@ metrics_http(struct evbuffer *out, const struct traffic *t)
 	            "Workers gone whose last report is still counted.",
 	            t->departed);
 }
+
+/* One summary from the engine's percentiles (milliseconds). */
+static void
+metrics_summary(struct evbuffer *out, const char *name, const char *help,
+                const Mockres__Percentiles *p)
+{
+	metrics_family(out, name, "summary", help);
+	evbuffer_add_printf(out,
+	                    "%s{quantile=\"0.5\"} %.6f\n"
+	                    "%s{quantile=\"0.9\"} %.6f\n"
+	                    "%s{quantile=\"0.99\"} %.6f\n"
+	                    "%s_sum %.6f\n%s_count %llu\n",
+	                    name, p->p50 / 1000.0, name, p->p90 / 1000.0, name,
+	                    p->p99 / 1000.0, name,
+	                    p->mean * (double)p->count / 1000.0, name,
+	                    (unsigned long long)p->count);
+}
+
+/* The resource engine's queue (DESIGN.md): written once mockresd sends
+ * those fields. */
+void
+metrics_engine(struct evbuffer *out, const Mockres__Stats *s)
+{
+	if (s->has_waiting)
+		metrics_u64(out, "mockres_waiting", "gauge",
+		            "Uses waiting in the queue for a slot.",
+		            s->waiting);
+	if (s->has_peak_waiting)
+		metrics_u64(out, "mockres_peak_waiting", "gauge",
+		            "Most uses waiting at once since start or the last "
+		            "reset.",
+		            s->peak_waiting);
+	if (s->has_timed_out)
+		metrics_u64(out, "mockres_timed_out_total", "counter",
+		            "Waiting uses that left with TIMEOUT.",
+		            s->timed_out);
+	if (s->has_cancelled)
+		metrics_u64(out, "mockres_cancelled_total", "counter",
+		            "Waiting uses whose client disconnected.",
+		            s->cancelled);
+	if (s->wait_ms != NULL)
+		metrics_summary(out, "mockres_wait_seconds",
+		                "Time each use waited for a slot.", s->wait_ms);
+	if (s->service_ms != NULL)
+		metrics_summary(out, "mockres_service_seconds",
+		                "Time each use held a slot.", s->service_ms);
+}

@@ -195,6 +195,7 @@ web_metrics(struct evhttp_request *req, struct dash *d)
 		return web_oom(req, b);
 	metrics_format(b, &d->feed.stats, d->feed.connected, &d->feed.procs,
 	               d->sse.n, d->sse.dropped);
+	metrics_engine(b, &d->feed.stats);
 	metrics_http(b, &d->traffic);
 	web_reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", b,
 	          NULL);

@@ -23,4 +23,19 @@ if(NODE_BIN)
       --out ${CMAKE_BINARY_DIR})
   set_tests_properties(dashboard_browser PROPERTIES LABELS browser
     TIMEOUT 120 SKIP_RETURN_CODE 77)
+  # The lab page after real ab runs; its screenshots are those of
+  # docs/lab.md (copy them with --docs docs/img when they change).
+  find_program(AB_BIN ab)
+  if(TARGET mockres-frontend)
+    add_test(NAME dashboard_browser_lab
+      COMMAND ${NODE_BIN} ${CMAKE_CURRENT_SOURCE_DIR}/browser/lab.mjs
+        --mockresd $<TARGET_FILE:mockresd>
+        --mockresctl $<TARGET_FILE:mockresctl>
+        --dashboard $<TARGET_FILE:mockres-dashboard>
+        --frontend $<TARGET_FILE:mockres-frontend>
+        --ab "${AB_BIN}"
+        --out ${CMAKE_BINARY_DIR})
+    set_tests_properties(dashboard_browser_lab PROPERTIES LABELS browser
+      TIMEOUT 300 SKIP_RETURN_CODE 77)
+  endif()
 endif()

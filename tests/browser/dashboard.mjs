@@ -3,101 +3,29 @@
 // Starts mockresd and mockres-dashboard on a temporary socket and a free
 // port, opens the page, starts uses through mockresctl and checks that the
 // displayed in-flight count and the process table follow; then kills
-// mockresd and checks the page says so and recovers.  Saves a screenshot.
+// mockresd and checks the page says so and recovers, and stops it
+// (SIGSTOP) and checks the page says "not answering".  Saves a screenshot.
 //
 // node dashboard.mjs --mockresd BIN --mockresctl BIN --dashboard BIN
 //                    --out DIR [--chromium /usr/bin/chromium]
 // Exit 0 pass, 1 fail, 77 skipped (playwright-core or Chromium missing).
-import { spawn, execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, openSync, readFileSync } from "node:fs";
-import net from "node:net";
-import os from "node:os";
 import path from "node:path";
+import { parseArgs, loadChromium, launch, sleep, until, freePort, connectable,
+         check, Procs } from "./support.mjs";
 
-const args = {};
-for (let i = 2; i < process.argv.length; i += 2)
-  args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
-for (const k of ["mockresd", "mockresctl", "dashboard", "out"])
-  if (!args[k]) { console.error(`usage: missing --${k}`); process.exit(2); }
-const chromiumPath = args.chromium || process.env.CHROMIUM || "/usr/bin/chromium";
-
-let chromium;
-try {
-  ({ chromium } = await import("playwright-core"));
-} catch {
-  console.error("SKIP: playwright-core is not installed: run `npm ci` in tests/browser");
-  process.exit(77);
-}
-if (!existsSync(chromiumPath)) {
-  console.error(`SKIP: no Chromium at ${chromiumPath} (apt-get install chromium)`);
-  process.exit(77);
-}
-
-const tmp = mkdtempSync(path.join(os.tmpdir(), "mockres-browser-"));
-const sock = path.join(tmp, "mockresd.sock");
-const children = new Set();
+const args = parseArgs(["mockresd", "mockresctl", "dashboard", "out"]);
+const chromium = await loadChromium(args.chromium);
+const procs = new Procs();
+const sock = procs.sock;
+const start = (bin, argv, name) => procs.start(bin, argv, name);
+const stop = (child, sig) => procs.stop(child, sig);
+const ctl = (...argv) => procs.run(args.mockresctl, ["--socket", sock, ...argv], 20000);
 let browser = null;
-
-function start(bin, argv, name) {
-  const log = openSync(path.join(tmp, `${name}.log`), "a");
-  const child = spawn(bin, argv, { stdio: ["ignore", log, log] });
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
-
-function stop(child, sig = "SIGTERM") {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill(sig);
-  });
-}
-
-function ctl(...argv) {
-  return new Promise((resolve, reject) => {
-    execFile(args.mockresctl, ["--socket", sock, ...argv], { timeout: 20000 },
-      (err, stdout, stderr) => err ? reject(new Error(`mockresctl ${argv.join(" ")}: ${err.message} ${stderr}`)) : resolve(stdout));
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what, fn, timeoutMs = 10000) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeoutMs) {
-    try { last = await fn(); if (last) return last; } catch (e) { last = e.message; }
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
-    s.on("error", reject);
-  });
-}
-
-function connectable(p) {
-  return new Promise((resolve) => {
-    const c = net.connect(p);
-    c.on("connect", () => { c.destroy(); resolve(true); });
-    c.on("error", () => resolve(false));
-  });
-}
 
 async function startDaemon() {
   const d = start(args.mockresd, ["--socket", sock, "--limit", "15"], "mockresd");
   await until("mockresd's socket", () => connectable(sock));
   return d;
-}
-
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-  console.log(`ok - ${msg}`);
 }
 
 let page = null;
@@ -109,12 +37,7 @@ try {
   const url = `http://127.0.0.1:${port}/`;
   await until("the dashboard's port", async () => (await fetch(url + "api/stats")).ok);
 
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update",
-           "--disable-sync"],
-  });
+  browser = await launch(chromium, args.chromium);
   page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -175,6 +98,16 @@ try {
     Number(await page.locator(`#procs tr[data-role="mockresd"]`).getAttribute("data-pid")) === daemon.pid, 3000);
   check(true, "process table shows the new mockresd pid");
 
+  // mockresd stopped (SIGSTOP): connected but silent, the page says so.
+  daemon.kill("SIGSTOP");
+  await until("the not-answering banner", async () =>
+    /mockresd not answering/.test(await text("#banner")) && await page.locator("#banner").isVisible(), 4000);
+  check(true, "banner says mockresd not answering while it is stopped");
+  daemon.kill("SIGCONT");
+  await until("live after SIGCONT", async () => (await text("#link")) === "live" &&
+    !(await page.locator("#banner").isVisible()), 4000);
+  check(true, "page is live again after SIGCONT");
+
   check(pageErrors.length === 0, `no script errors on the page (${pageErrors.join("; ")})`);
 } catch (e) {
   failed = true;
@@ -184,12 +117,9 @@ try {
     await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
     console.error(`screenshot of the failure: ${shot}`);
   }
-  for (const name of ["mockresd", "dashboard"]) {
-    try { console.error(`--- ${name}.log\n` + readFileSync(path.join(tmp, `${name}.log`), "utf8")); } catch {}
-  }
+  procs.dumpLogs();
 } finally {
   if (browser) await browser.close().catch(() => {});
-  for (const c of [...children]) await stop(c);
-  rmSync(tmp, { recursive: true, force: true });
+  await procs.cleanup();
 }
 process.exit(failed ? 1 : 0);

@@ -14,3 +14,5 @@ mockres_check_test(test_engine SOURCES test_engine.c LIBS mockresd_core m
   LABELS unit TIMEOUT 180)
 mockres_check_test(test_model SOURCES test_model.c LIBS mockres_proto
   LABELS unit TIMEOUT 30)
+mockres_check_test(test_httpstats SOURCES test_httpstats.c LIBS mockres_proto
+  LABELS unit TIMEOUT 30)

@@ -10,6 +10,12 @@ mockres_check_test(test_dashboard_procs SOURCES test_dashboard_procs.c
   LIBS dashboard_core LABELS unit TIMEOUT 30)
 mockres_check_test(test_dashboard_http SOURCES test_dashboard_http.c
   LABELS integration TIMEOUT 300)
+# The lab's data (runs, history, merged reports) with the real binaries and
+# fault.cmake's load generator.
+if(TARGET mockres-frontend)
+  mockres_check_test(test_lab SOURCES test_lab.c LIBS mockres_testload
+    LABELS integration TIMEOUT 300)
+endif()
 
 # npm ci in tests/browser first; exit 77 (skipped) without playwright-core
 # or Chromium.  The screenshot lands in the build folder.

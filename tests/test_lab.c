@@ -1,0 +1,346 @@
+/*
+ * test_lab.c: the lab page's data against the real binaries: mockresd,
+ * mockres-frontend (2 workers) and mockres-dashboard on a temporary socket
+ * and free ports, loaded by the test's own HTTP load generator.
+ *
+ * - runs: /api/runs counts by status equal the load generator's exactly;
+ * - history: with a 4 s window (--history-seconds), /api/history covers
+ *   the whole window once it has passed, and its parameters are checked;
+ * - merge: the workers' histograms add up, including a worker killed with
+ *   SIGKILL and replaced mid-run (its counts up to its last report stay).
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "load.h"
+#include "support.h"
+
+#define WORKERS 2
+
+static char sock[256];
+static pid_t mrd_pid, fe_pid, dash_pid;
+static int fe_port, dash_port;
+static struct sup_http_resp resp;
+
+static void
+lab_start(const char *limit, const char *hold, const char *history_s)
+{
+	static char fl[32], dl[32];
+	const char *mextra[] = {"--limit", limit, "--hold-ms", hold, NULL};
+	const char *fe[] = {FRONTEND_BIN, "--listen", fl,   "--workers",
+	                    "2",          "--socket", sock, NULL};
+	const char *da[] = {
+	    DASHBOARD_BIN, "--socket", sock,
+	    "--listen",    dl,         history_s ? "--history-seconds" : NULL,
+	    history_s,     NULL};
+	double end;
+
+	snprintf(sock, sizeof(sock), "%s", sup_path("mockresd.sock"));
+	mrd_pid = sup_start_mockresd(sock, mextra);
+	ck_assert_int_gt(mrd_pid, 0);
+	dash_port = sup_free_port();
+	snprintf(dl, sizeof(dl), "127.0.0.1:%d", dash_port);
+	dash_pid = sup_spawn(da, "dashboard");
+	ck_assert_int_eq(sup_wait_port(dash_port, 10000), 0);
+	fe_port = sup_free_port();
+	snprintf(fl, sizeof(fl), "127.0.0.1:%d", fe_port);
+	fe_pid = sup_spawn(fe, "frontend");
+	ck_assert_int_eq(sup_wait_port(fe_port, 10000), 0);
+	/* Both workers report (they do once connected, requests or not),
+	 * and the dashboard has the merged stats. */
+	end = sup_now_ms() + 15000;
+	for (;;) {
+		uint64_t n = 0;
+		const char *p;
+
+		if (sup_http(dash_port, "GET", "/api/stats", NULL, &resp,
+		             5000) == 0 &&
+		    (p = strstr(resp.body, "\"http\":")) != NULL &&
+		    sup_json_u64(p, "reporters", &n) == 0 && n == WORKERS)
+			break;
+		ck_assert_msg(sup_now_ms() < end,
+		              "the workers' reports never reached the "
+		              "dashboard");
+		sup_sleep_ms(50);
+	}
+}
+
+static void
+lab_stop(void)
+{
+	if (fe_pid > 0)
+		sup_stop(fe_pid, SIGTERM, 20000);
+	if (dash_pid > 0)
+		sup_stop(dash_pid, SIGTERM, 10000);
+	if (mrd_pid > 0)
+		sup_stop(mrd_pid, SIGKILL, 10000);
+	fe_pid = dash_pid = mrd_pid = 0;
+}
+
+/* Waits until /api/runs lists N finished runs and no run is in progress;
+ * leaves the JSON in resp.body. */
+static void
+runs_wait(int n, int timeout_ms)
+{
+	double end = sup_now_ms() + timeout_ms;
+	const char *p;
+	int k;
+
+	for (;;) {
+		ck_assert_int_eq(
+		    sup_http(dash_port, "GET", "/api/runs", NULL, &resp, 5000),
+		    0);
+		for (k = 0, p = resp.body; (p = strstr(p, "\"id\":")) != NULL;
+		     p++)
+			k++;
+		if (strncmp(resp.body, "{\"current\":null", 15) == 0 && k == n)
+			return;
+		ck_assert_msg(sup_now_ms() < end,
+		              "no %d finished run(s) in time: %s", n,
+		              resp.body);
+		sup_sleep_ms(100);
+	}
+}
+
+/* The count of CODE for ROUTE in the newest run of resp.body. */
+static uint64_t
+run_code(const char *route, const char *code)
+{
+	char key[32];
+	const char *r, *c, *end;
+	uint64_t v = 0;
+
+	snprintf(key, sizeof(key), "\"%s\":{\"requests\"", route);
+	if ((r = strstr(resp.body, key)) == NULL)
+		return 0;
+	c = strstr(r, "\"codes\":{");
+	end = strchr(c, '}');
+	snprintf(key, sizeof(key), "\"%s\":", code);
+	r = strstr(c, key);
+	if (r == NULL || r > end)
+		return 0;
+	ck_assert_int_eq(sup_json_u64(r, code, &v), 0);
+	return v;
+}
+
+static double
+run_latency(const char *route, const char *q)
+{
+	char key[32];
+	const char *r;
+	double v = -1;
+
+	snprintf(key, sizeof(key), "\"%s\":{\"requests\"", route);
+	ck_assert_ptr_nonnull(r = strstr(resp.body, key));
+	ck_assert_ptr_nonnull(r = strstr(r, "\"latency_ms\":"));
+	ck_assert_int_eq(sup_json_double(r, q, &v), 0);
+	return v;
+}
+
+static struct load *
+lab_load(const char *path, int clients, uint64_t total)
+{
+	struct load_opts o = {fe_port, path, clients, 0, 10000, 0, total};
+	struct load *ld = load_start(&o);
+
+	ck_assert_ptr_nonnull(ld);
+	return ld;
+}
+
+/* Hard mode: 200s and 500s; the run has exactly the client's counts. */
+START_TEST(test_runs_count_by_code)
+{
+	struct load *ld;
+	uint64_t ok, busy, unavail;
+
+	lab_start("5", "200", NULL);
+	ld = lab_load("/part1/serial", 20, 2000);
+	ck_assert_int_eq(load_wait_sent(ld, 2000, 60000), 0);
+	ck_assert_int_eq(load_wait_phase(ld, 0, 30000), 0);
+	ck_assert_int_eq(load_stop(ld), 0);
+	ok = load_sum_status(ld, 0, LOAD_200);
+	busy = load_sum_status(ld, 0, LOAD_500);
+	unavail = load_sum_status(ld, 0, LOAD_503);
+	ck_assert_uint_eq(load_sum_failed(ld, 0), 0);
+	ck_assert_uint_eq(ok + busy + unavail, 2000);
+	ck_assert_uint_gt(busy, 0);
+	runs_wait(1, 20000);
+	ck_assert_uint_eq(run_code("serial", "200"), ok);
+	ck_assert_uint_eq(run_code("serial", "500"), busy);
+	ck_assert_uint_eq(run_code("serial", "503"), unavail);
+	ck_assert_ptr_nonnull(strstr(resp.body, "\"requests\":2000,"));
+	ck_assert_ptr_nonnull(strstr(resp.body, "\"peak_in_flight\":5,"));
+	/* The 200s held the resource 200 ms: the run's max says so. */
+	ck_assert_double_ge(run_latency("serial", "max"), 199.0);
+	load_free(ld);
+	lab_stop();
+}
+END_TEST
+
+/* The first and last sample's t_ms and the count in /api/history. */
+static void
+history_span(uint64_t *first, uint64_t *last, uint64_t *now, int *n)
+{
+	const char *p = resp.body, *end = strstr(resp.body, "\"processes\":");
+
+	*n = 0;
+	*first = *last = 0;
+	ck_assert_ptr_nonnull(end);
+	ck_assert_int_eq(sup_json_u64(resp.body, "now_ms", now), 0);
+	while ((p = strstr(p, "{\"t_ms\":")) != NULL && p < end) {
+		uint64_t t = strtoull(p + 8, NULL, 10);
+
+		if (*n == 0)
+			*first = t;
+		*last = t;
+		(*n)++;
+		p += 8;
+	}
+}
+
+START_TEST(test_history_covers_the_window)
+{
+	uint64_t first, last, now, w;
+	int n;
+
+	lab_start("15", "500", "4");
+	sup_sleep_ms(5500); /* past the 4 s window */
+	ck_assert_int_eq(sup_http(dash_port, "GET", "/api/history?seconds=600",
+	                          NULL, &resp, 5000),
+	                 0);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_int_eq(sup_json_u64(resp.body, "window_s", &w), 0);
+	ck_assert_uint_eq(w, 4);
+	/* The processes are there too (a frame every 500 ms). */
+	ck_assert_ptr_nonnull(strstr(resp.body, "\"role\":\"mockresd\""));
+	history_span(&first, &last, &now, &n);
+	/* Every 20 ms over 4 s: 200 samples, a few fewer if the machine
+	 * is loaded; the ring holds at most 200. */
+	ck_assert_int_le(n, 200);
+	ck_assert_int_ge(n, 150);
+	ck_assert_uint_le(now - last, 500);
+	ck_assert_uint_le(first, now - 3500);
+	ck_assert_uint_ge(first, now - 4500);
+
+	/* Coarser steps, and the compact form. */
+	ck_assert_int_eq(sup_http(dash_port, "GET",
+	                          "/api/history?seconds=4&step=1000", NULL,
+	                          &resp, 5000),
+	                 0);
+	history_span(&first, &last, &now, &n);
+	ck_assert_int_ge(n, 3);
+	ck_assert_int_le(n, 5);
+	ck_assert_ptr_nonnull(strstr(resp.body, "\"in_flight_min\":"));
+	ck_assert_int_eq(
+	    sup_http(dash_port, "GET",
+	             "/api/history?seconds=600&step=200&format=columns", NULL,
+	             &resp, 5000),
+	    0);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_ptr_nonnull(strstr(resp.body, "\"dt_ms\":[0,"));
+	ck_assert_ptr_nonnull(strstr(resp.body, "\"format\":\"columns\""));
+
+	/* Bad parameters: 400, with what is allowed. */
+	{
+		static const char *const bad[] = {
+		    "/api/history?seconds=601", "/api/history?seconds=0",
+		    "/api/history?seconds=ten", "/api/history?step=19",
+		    "/api/history?step=60001",  "/api/history?format=csv",
+		    "/api/history?since=0",     "/api/history?seconds=-1",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			ck_assert_int_eq(sup_http(dash_port, "GET", bad[i],
+			                          NULL, &resp, 5000),
+			                 0);
+			ck_assert_msg(resp.status == 400, "%s: %d", bad[i],
+			              resp.status);
+			ck_assert_ptr_nonnull(
+			    strstr(resp.body, "seconds=1..600"));
+		}
+	}
+	lab_stop();
+}
+END_TEST
+
+/*
+ * Async load over both workers; between two halves of the run (a pause
+ * well under the 2 s that would end it, and longer than a report
+ * interval), one worker is killed with SIGKILL and replaced.  Its counts
+ * up to its last report stay: with nothing answered after that report,
+ * the run has exactly what the client saw.
+ */
+START_TEST(test_merge_with_a_worker_killed)
+{
+	struct load *ld;
+	pid_t kids[8], old;
+	uint64_t ok, busy, dep = 0;
+	double end;
+	int k;
+
+	lab_start("0", "100", NULL);
+	ck_assert_int_eq(sup_proc_children(fe_pid, kids, 8), WORKERS);
+	old = kids[0];
+	ld = lab_load("/part1/async", 8, 3000);
+	ck_assert_int_eq(load_wait_sent(ld, 3000, 60000), 0);
+	ck_assert_int_eq(load_wait_phase(ld, 0, 30000), 0);
+	ck_assert_int_eq(load_stop(ld), 0);
+	ok = load_sum_status(ld, 0, LOAD_200);
+	load_free(ld);
+	sup_sleep_ms(400); /* the last reports (every 250 ms) are sent */
+	kill(old, SIGKILL);
+	end = sup_now_ms() + 5000;
+	do {
+		ck_assert_msg(sup_now_ms() < end,
+		              "the worker was not replaced");
+		sup_sleep_ms(10);
+		k = sup_proc_children(fe_pid, kids, 8);
+	} while (k != WORKERS || kids[0] == old || kids[1] == old);
+	ck_assert_int_eq(sup_wait_port(fe_port, 5000), 0);
+
+	ld = lab_load("/part1/async", 8, 2000);
+	ck_assert_int_eq(load_wait_sent(ld, 2000, 60000), 0);
+	ck_assert_int_eq(load_wait_phase(ld, 0, 30000), 0);
+	ck_assert_int_eq(load_stop(ld), 0);
+	ok += load_sum_status(ld, 0, LOAD_200);
+	busy =
+	    load_sum_status(ld, 0, LOAD_500) + load_sum_status(ld, 0, LOAD_503);
+	load_free(ld);
+	ck_assert_uint_eq(busy, 0);
+	ck_assert_uint_eq(ok, 5000);
+
+	runs_wait(1, 20000);
+	ck_assert_uint_eq(run_code("async", "200"), ok);
+	ck_assert_ptr_nonnull(strstr(resp.body, "\"requests\":5000,"));
+	/* Latencies merged from three workers: sane percentiles. */
+	ck_assert_double_gt(run_latency("async", "p50"), 0.0);
+	ck_assert_double_le(run_latency("async", "p50"),
+	                    run_latency("async", "p99"));
+	ck_assert_double_le(run_latency("async", "p99"),
+	                    run_latency("async", "max"));
+	ck_assert_int_eq(
+	    sup_http(dash_port, "GET", "/api/stats", NULL, &resp, 5000), 0);
+	ck_assert_int_eq(
+	    sup_json_u64(strstr(resp.body, "\"http\":"), "departed", &dep), 0);
+	ck_assert_uint_eq(dep, 1);
+	lab_stop();
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("lab");
+	TCase *tc = tcase_create("lab");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_runs_count_by_code);
+	tcase_add_test(tc, test_history_covers_the_window);
+	tcase_add_test(tc, test_merge_with_a_worker_killed);
+	suite_add_tcase(s, tc);
+	return sup_run_suite(s);
+}

@@ -102,16 +102,20 @@ web_stats(struct evhttp_request *req, struct dash *d)
 	struct evbuffer *b = evbuffer_new();
 	struct snapshot_extra x;
 
-	if (b == NULL)
-		return web_oom(req, b);
+	if (b == NULL) {
+		web_oom(req, b);
+		return;
+	}
 	x.t_ms = clock_now_ms();
 	x.answering = d->feed.answering;
 	x.http = d->traffic.valid ? d->traffic.json : NULL;
 	x.runs = &d->runs;
 	snapshot_json(b, &d->feed.stats, d->feed.connected, &d->feed.avg,
 	              &d->feed.procs, &x);
-	if (evbuffer_add(b, "\n", 1) == -1)
-		return web_oom(req, b);
+	if (evbuffer_add(b, "\n", 1) == -1) {
+		web_oom(req, b);
+		return;
+	}
 	web_json(req, b);
 }
 
@@ -168,8 +172,10 @@ web_history(struct evhttp_request *req, struct dash *d)
 		                   "format=objects|columns");
 		return;
 	}
-	if ((b = evbuffer_new()) == NULL)
-		return web_oom(req, b);
+	if ((b = evbuffer_new()) == NULL) {
+		web_oom(req, b);
+		return;
+	}
 	history_json(b, &d->history, clock_now_ms(), (unsigned)seconds,
 	             (unsigned)step, fmt);
 	web_json(req, b);
@@ -180,8 +186,10 @@ web_runs(struct evhttp_request *req, struct dash *d)
 {
 	struct evbuffer *b = evbuffer_new();
 
-	if (b == NULL)
-		return web_oom(req, b);
+	if (b == NULL) {
+		web_oom(req, b);
+		return;
+	}
 	runs_json(b, &d->runs);
 	web_json(req, b);
 }
@@ -191,8 +199,10 @@ web_metrics(struct evhttp_request *req, struct dash *d)
 {
 	struct evbuffer *b = evbuffer_new();
 
-	if (b == NULL)
-		return web_oom(req, b);
+	if (b == NULL) {
+		web_oom(req, b);
+		return;
+	}
 	metrics_format(b, &d->feed.stats, d->feed.connected, &d->feed.procs,
 	               d->sse.n, d->sse.dropped);
 	metrics_engine(b, &d->feed.stats);

@@ -54,9 +54,9 @@ httpstats_add(struct httpstats *hs, enum httpstats_route_id r, unsigned code,
 	int i;
 
 	/* The usual case first: the same status as the first one. */
-	if (rt->ncodes > 0 && rt->code[0] == code)
-		i = 0;
-	else if ((i = httpstats_slot(rt, code)) < 0)
+	i = 0;
+	if ((rt->ncodes == 0 || rt->code[0] != code) &&
+	    (i = httpstats_slot(rt, code)) < 0)
 		i = 0;
 	rt->count[i]++;
 	hist_add(&rt->latency, us);

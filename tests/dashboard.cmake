@@ -45,3 +45,5 @@ if(NODE_BIN)
       TIMEOUT 300 SKIP_RETURN_CODE 77)
   endif()
 endif()
+mockres_check_test(test_dashboard_runs SOURCES test_dashboard_runs.c
+  LIBS dashboard_core LABELS unit TIMEOUT 30)

@@ -1,0 +1,249 @@
+/*
+ * test_dashboard_runs.c: the history rings and the runs cut from the HTTP
+ * stats, driven by an explicit clock (no sleeping).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dashboard.h"
+#include "support.h"
+
+static struct history h;
+static struct traffic t;
+static struct runs rs;
+
+static char *
+take(struct evbuffer *b)
+{
+	size_t n = evbuffer_get_length(b);
+	char *s = malloc(n + 1);
+
+	evbuffer_remove(b, s, n);
+	s[n] = '\0';
+	return s;
+}
+
+static int
+count(const char *s, const char *what)
+{
+	int n = 0;
+
+	while ((s = strstr(s, what)) != NULL) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+static void
+push(uint64_t t_ms, uint64_t in_flight, uint64_t admitted)
+{
+	Mockres__Stats s = MOCKRES__STATS__INIT;
+
+	s.in_flight = in_flight;
+	s.admitted = admitted;
+	history_add(&h, t_ms, &s);
+}
+
+START_TEST(test_history_ring_and_json)
+{
+	struct evbuffer *b = evbuffer_new();
+	uint64_t inf, wait, ms;
+	char *j;
+	int i;
+
+	ck_assert_int_eq(history_init(&h, 2, 100), 0); /* 100 samples */
+	for (i = 0; i < 150; i++)
+		push(1000 + (uint64_t)i * 20, (uint64_t)i, (uint64_t)i * 3);
+	ck_assert_uint_eq(h.ns, 100);
+	ck_assert_uint_eq(history_sample_at(&h, 0)->t_ms, 1000 + 50 * 20);
+	ck_assert_uint_eq(history_sample_at(&h, 99)->admitted, 3);
+	history_peaks(&h, 2000, 3000, &inf, &wait);
+	ck_assert_uint_eq(inf, 100);
+	ck_assert_int_eq(history_clipped(&h, 1000), 1);
+	ck_assert_int_eq(history_clipped(&h, 2500), 0);
+
+	ms = 1000 + 149 * 20;
+	history_json(b, &h, ms, 600, 20, HISTORY_OBJECTS);
+	j = take(b);
+	ck_assert_int_eq(count(j, "{\"t_ms\":"), 100);
+	ck_assert_ptr_nonnull(strstr(j, "\"window_s\":2"));
+	ck_assert_ptr_null(strstr(j, "in_flight_min"));
+	free(j);
+	/* 1 s steps: the highest and lowest of each, the counts summed. */
+	history_json(b, &h, ms, 600, 1000, HISTORY_OBJECTS);
+	j = take(b);
+	ck_assert_int_eq(count(j, "{\"t_ms\":"), 2); /* 2000 and 3000 */
+	ck_assert_ptr_nonnull(strstr(j, "{\"t_ms\":3000,\"in_flight\":149,"));
+	ck_assert_ptr_nonnull(strstr(j, "\"in_flight_min\":100,"));
+	free(j);
+	history_json(b, &h, ms, 1, 20, HISTORY_COLUMNS);
+	j = take(b);
+	ck_assert_ptr_nonnull(strstr(j, "\"dt_ms\":[0,20,20,"));
+	ck_assert_ptr_nonnull(strstr(j, "\"t0_ms\":2980"));
+	free(j);
+	/* A gap: no delta across it. */
+	history_gap(&h);
+	push(9000, 0, 1000000);
+	ck_assert_uint_eq(history_sample_at(&h, 99)->admitted, 0);
+	history_free(&h);
+	evbuffer_free(b);
+}
+END_TEST
+
+START_TEST(test_history_roles)
+{
+	struct procs ps;
+	double cpu[PROC_ROLES];
+	uint64_t rss[PROC_ROLES];
+	int i;
+
+	ck_assert_int_eq(history_init(&h, 600, 100), 0);
+	procs_init(&ps);
+	ps.n = 2;
+	ps.p[0].pid = 10;
+	ps.p[0].role = PROC_DAEMON;
+	ps.p[1].pid = 11;
+	ps.p[1].role = PROC_FRONTEND_WORKER;
+	for (i = 0; i < 10; i++) {
+		ps.p[0].sampled = ps.p[1].sampled = 1;
+		ps.p[0].ticks = 100 + (unsigned)i * 5;  /* 0.05 s per frame */
+		ps.p[1].ticks = 200 + (unsigned)i * 20; /* 0.2 s per frame */
+		ps.p[0].rss_kb = 1000;
+		ps.p[1].rss_kb = 2000 + (uint64_t)i;
+		history_add_procs(&h, 10000 + (uint64_t)i * 500, &ps);
+	}
+	/* [11000, 12000]: frames 2..4, CPU from frame 2 to 4. */
+	history_roles(&h, 11000, 12000, cpu, rss);
+	ck_assert_double_eq_tol(cpu[PROC_DAEMON], 0.10, 1e-9);
+	ck_assert_double_eq_tol(cpu[PROC_FRONTEND_WORKER], 0.40, 1e-9);
+	ck_assert_uint_eq(rss[PROC_FRONTEND_WORKER], 2004);
+	ck_assert_uint_eq(rss[PROC_DAEMON], 1000);
+	/* Between frames: the frames around it. */
+	history_roles(&h, 11100, 11200, cpu, rss);
+	ck_assert_double_eq_tol(cpu[PROC_FRONTEND_WORKER], 0.20, 1e-9);
+	history_free(&h);
+}
+END_TEST
+
+/* The traffic as mockresd would report it. */
+static void
+traffic(uint64_t now_us, uint64_t first_us, uint64_t last_us, uint32_t active)
+{
+	t.valid = 1;
+	t.reset = 0;
+	t.first_us = first_us;
+	t.last_us = last_us;
+	t.active = active;
+	runs_update(&rs, &t, now_us, NULL);
+}
+
+START_TEST(test_runs_cut)
+{
+	const uint64_t S = 1000000;
+	int i;
+
+	memset(&t, 0, sizeof(t));
+	httpstats_init(&t.total);
+	runs_init(&rs);
+	traffic(10 * S, 0, 0, 0); /* the base */
+	ck_assert_int_eq(rs.in_run, 0);
+	traffic(10 * S + 200000, 0, 0, 0);
+	ck_assert_int_eq(rs.in_run, 0);
+
+	/* 100 serial requests from 11.0 s to 12.5 s, 10 of them 500s. */
+	for (i = 0; i < 100; i++)
+		httpstats_add(&t.total, HTTPSTATS_SERIAL, i < 90 ? 200 : 500,
+		              500000);
+	traffic(12 * S, 11 * S, 12 * S, 4);
+	ck_assert_int_eq(rs.in_run, 1);
+	ck_assert_uint_eq(rs.cur.start_us, 11 * S);
+	ck_assert_uint_eq(rs.cur.requests, 100);
+	traffic(13 * S, 11 * S, 12 * S + S / 2, 0);
+	/* Not over before 2 s without a request. */
+	traffic(14 * S + S / 2 - 1, 11 * S, 12 * S + S / 2, 0);
+	ck_assert_int_eq(rs.in_run, 1);
+	traffic(14 * S + S / 2, 11 * S, 12 * S + S / 2, 0);
+	ck_assert_int_eq(rs.in_run, 0);
+	ck_assert_uint_eq(rs.n, 1);
+	ck_assert_uint_eq(runs_get(&rs, 0)->end_us, 12 * S + S / 2);
+	ck_assert_uint_eq(runs_get(&rs, 0)->route[0].requests, 100);
+	ck_assert_uint_eq(runs_get(&rs, 0)->route[0].ncodes, 2);
+	ck_assert_uint_eq(rs.since_us, 12 * S + S / 2);
+
+	/* A second run of 50 async: only its own counts. */
+	for (i = 0; i < 50; i++)
+		httpstats_add(&t.total, HTTPSTATS_ASYNC, 200, 300);
+	traffic(20 * S, 19 * S, 19 * S + 50000, 0);
+	ck_assert_int_eq(rs.in_run, 1);
+	ck_assert_uint_eq(rs.cur.requests, 50);
+	traffic(22 * S, 19 * S, 19 * S + 50000, 0);
+	ck_assert_uint_eq(rs.n, 2);
+	ck_assert_uint_eq(runs_get(&rs, 0)->route[1].requests, 50);
+	ck_assert_uint_eq(runs_get(&rs, 0)->route[0].requests, 0);
+	ck_assert_uint_eq(runs_get(&rs, 0)->end_us - runs_get(&rs, 0)->start_us,
+	                  50000);
+	ck_assert_uint_eq(runs_get(&rs, 1)->route[0].requests, 100);
+
+	/* A reset (mockresd restarted): re-based for a second, no run. */
+	httpstats_init(&t.total);
+	for (i = 0; i < 7; i++)
+		httpstats_add(&t.total, HTTPSTATS_ASYNC, 200, 300);
+	t.reset = 1;
+	t.valid = 1;
+	runs_update(&rs, &t, 30 * S, NULL);
+	for (i = 0; i < 5; i++)
+		httpstats_add(&t.total, HTTPSTATS_ASYNC, 200, 300);
+	traffic(30 * S + S / 2, 0, 29 * S, 0);
+	ck_assert_int_eq(rs.in_run, 0);
+	traffic(32 * S, 0, 29 * S, 0);
+	ck_assert_int_eq(rs.in_run, 0);
+	ck_assert_uint_eq(rs.n, 2);
+}
+END_TEST
+
+START_TEST(test_runs_keep_fifty)
+{
+	const uint64_t S = 1000000;
+	struct evbuffer *b = evbuffer_new();
+	char *j;
+	int i;
+
+	memset(&t, 0, sizeof(t));
+	httpstats_init(&t.total);
+	runs_init(&rs);
+	traffic(S, 0, 0, 0);
+	for (i = 0; i < 60; i++) {
+		uint64_t at = (uint64_t)(10 + i * 5) * S;
+
+		httpstats_add(&t.total, HTTPSTATS_ASYNC, 200, 300);
+		traffic(at, at - S / 10, at - S / 10, 0);
+		traffic(at + 3 * S, at - S / 10, at - S / 10, 0);
+	}
+	ck_assert_uint_eq(rs.n, RUNS_MAX);
+	ck_assert_uint_eq(runs_get(&rs, 0)->id, 60);
+	ck_assert_uint_eq(runs_get(&rs, RUNS_MAX - 1)->id, 11);
+	runs_json(b, &rs);
+	j = take(b);
+	ck_assert_int_eq(count(j, "{\"id\":"), RUNS_MAX);
+	ck_assert_ptr_nonnull(
+	    strstr(j, "{\"current\":null,\"runs\":[{\"id\":60,"));
+	free(j);
+	evbuffer_free(b);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("dashboard_runs");
+	TCase *tc = tcase_create("runs");
+
+	tcase_add_test(tc, test_history_ring_and_json);
+	tcase_add_test(tc, test_history_roles);
+	tcase_add_test(tc, test_runs_cut);
+	tcase_add_test(tc, test_runs_keep_fifty);
+	suite_add_tcase(s, tc);
+	return sup_run_suite(s);
+}

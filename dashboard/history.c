@@ -14,7 +14,7 @@
  *
  * GET /api/history (history_json) reads them, at full resolution or in
  * coarser steps (each step: the highest and lowest in_flight and waiting,
- * and the sums of the counts), as objects (DESIGN.md's shape) or as
+ * and the sums of the counts), as objects (docs/design.md's shape) or as
  * columns (the page's compact form).
  */
 #include <stdlib.h>

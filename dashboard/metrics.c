@@ -92,7 +92,7 @@ metrics_format(struct evbuffer *out, const Mockres__Stats *s, int connected,
 }
 
 /*
- * The frontend workers' requests (DESIGN.md): mockres_http_requests_total
+ * The frontend workers' requests (docs/design.md): mockres_http_requests_total
  * by route and code, and mockres_http_request_duration_seconds by route,
  * a histogram with these fixed upper bounds.  Each _bucket count comes
  * from the log-linear histogram at its resolution (hist_count_le): a
@@ -197,7 +197,7 @@ metrics_summary(struct evbuffer *out, const char *name, const char *help,
 	                    (unsigned long long)p->count);
 }
 
-/* The resource engine's queue (DESIGN.md): written once mockresd sends
+/* The resource engine's queue (docs/design.md): written once mockresd sends
  * those fields. */
 void
 metrics_engine(struct evbuffer *out, const Mockres__Stats *s)

@@ -1,5 +1,5 @@
 /*
- * runs.c: the runs, as DESIGN.md defines them: a run starts at the first
+ * runs.c: the runs, as docs/design.md defines them: a run starts at the first
  * HTTP request after 2 s with none and ends after 2 s with none
  * (HTTPSTATS_GAP_US), so one ab invocation is one run.
  *

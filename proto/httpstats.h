@@ -25,7 +25,7 @@
  * others are counted under code 0 ("other"). */
 #define HTTPSTATS_CODES 16
 /* A burst of requests (a worker's, a run on the dashboard) ends after this
- * long with no request in progress or arriving (DESIGN.md: 2 s). */
+ * long with no request in progress or arriving (docs/design.md: 2 s). */
 #define HTTPSTATS_GAP_US 2000000
 
 enum httpstats_route_id {

@@ -7,7 +7,8 @@
  *                    default 20) &format=objects|columns (default objects)
  *   GET /api/runs    the run in progress and the last 50, newest first
  *   GET /metrics     Prometheus text
- * Anything else 404; a method other than GET or HEAD 405.  Errors are
+ * Anything else 404; every request first goes through httpreq_check
+ * (bad heads 400 or 505, methods other than GET and HEAD 405).  Errors are
  * answered with evhttp_send_reply from the catch-all handler so a
  * keep-alive connection stays open (evhttp_send_error closes it).
  */
@@ -43,14 +44,10 @@ web_reply(struct evhttp_request *req, int code, const char *reason,
 		evbuffer_add(b, text, strlen(text));
 	evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	if (b != NULL && evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-		/* evhttp 2.1 would send the body of a HEAD reply too. */
-		char len[32];
-
-		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(b));
-		evhttp_add_header(h, "Content-Length", len);
+	/* evhttp 2.1 would send the body of a HEAD reply too. */
+	if (b != NULL &&
+	    !httpreq_head_fields(req, ctype, evbuffer_get_length(b)))
 		evbuffer_drain(b, evbuffer_get_length(b));
-	}
 	evhttp_send_reply(req, code, reason, b);
 	if (body == NULL && b != NULL)
 		evbuffer_free(b);
@@ -240,21 +237,15 @@ static void
 web_route(struct evhttp_request *req, void *arg)
 {
 	struct dash *d = arg;
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const struct httpreq_answer *a;
+	char line[160];
 
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		                  "Allow", "GET, HEAD");
-		web_reply(req, 405, "Method Not Allowed", "text/plain", NULL,
-		          "method not allowed: use GET or HEAD\n");
-		return;
-	}
-	if (httpreq_has_body(req)) {
-		httpreq_close_after(req);
-		web_reply(req, 400, "Bad Request", "text/plain", NULL,
-		          "a GET or HEAD request must not carry a body\n");
+	if ((a = httpreq_check(req)) != NULL) {
+		snprintf(line, sizeof(line), "%s%s", a->text,
+		         a->text[0] != '\0' ? "\n" : "");
+		web_reply(req, a->code, a->reason, "text/plain", NULL, line);
 		return;
 	}
 	if (path == NULL || *path == '\0' || strcmp(path, "/") == 0)
@@ -279,17 +270,12 @@ web_route(struct evhttp_request *req, void *arg)
 int
 web_init(struct dash *d, struct evconnlistener *l)
 {
+	const struct httpreq_limits limits = {WEB_TIMEOUT_S, WEB_MAX_HEADERS,
+	                                      WEB_MAX_BODY, "text/plain"};
+
 	if ((d->web = evhttp_new(d->base)) == NULL)
 		return -1;
-	/* Let every method reach web_route, which answers 405 itself. */
-	evhttp_set_allowed_methods(
-	    d->web, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	                EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	                EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-	                EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_timeout(d->web, WEB_TIMEOUT_S);
-	evhttp_set_max_headers_size(d->web, WEB_MAX_HEADERS);
-	evhttp_set_max_body_size(d->web, WEB_MAX_BODY);
+	httpreq_setup(d->web, &limits);
 	evhttp_set_gencb(d->web, web_route, d);
 	if (evhttp_bind_listener(d->web, l) == NULL)
 		return -1;

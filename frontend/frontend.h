@@ -27,10 +27,12 @@
 #define FRONTEND_URL_MAX           512
 #define FRONTEND_BACKLOG           4096
 
-#define HTTP_TIMEOUT_S   15   /* read, write and keep-alive idle */
-#define HTTP_HEADERS_MAX 8192 /* bytes of request line and headers */
-#define HTTP_BODY_MAX    4096 /* bytes of request body */
-#define HTTP_REASON_MAX  200  /* bytes of mockresd's error text kept */
+#define HTTP_TIMEOUT_S    15   /* read, write and keep-alive idle */
+#define HTTP_HEADERS_MAX  8192 /* bytes of request line and headers */
+#define HTTP_BODY_MAX     4096 /* bytes of request body */
+#define HTTP_REASON_MAX   200  /* bytes of mockresd's error text kept */
+#define HTTP_CONTENT_TYPE "text/plain; charset=utf-8"
+#define HTTP_RETRY_AFTER  "1" /* seconds, on every 503 */
 
 #define WORKER_DRAIN_MS       10000 /* in-flight requests after SIGTERM */
 #define WORKER_LINGER_MS      1000  /* keep-alive clients' last request */

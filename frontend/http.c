@@ -40,6 +40,8 @@ static void
 http_reply(struct evhttp_request *req, int code, const char *reason,
            const char *body, size_t len)
 {
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+
 	if (evhttp_request_get_connection(req) == NULL) {
 		/* The client went away: libevent frees REQ, and never calls
 		 * the completion callback. */
@@ -50,7 +52,9 @@ http_reply(struct evhttp_request *req, int code, const char *reason,
 	}
 	if (wk->draining)
 		httpreq_close_after(req);
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+	if (code == 503)
+		evhttp_add_header(out, "Retry-After", HTTP_RETRY_AFTER);
+	if (httpreq_head_fields(req, HTTP_CONTENT_TYPE, len))
 		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
 	wk->served++;
 	evhttp_send_reply(req, code, reason, NULL);
@@ -179,7 +183,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const struct httpreq_answer *a;
 	size_t i;
 
 	wk->active++;
@@ -191,22 +195,12 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	timing_begin(req,
 	             i < HTTP_TIMED_ROUTES ? http_timed[i] : HTTPSTATS_OTHER,
 	             http_complete_cb);
+	if ((a = httpreq_check(req)) != NULL) {
+		http_reply(req, a->code, a->reason, a->text, strlen(a->text));
+		return;
+	}
 	if (i == sizeof(http_routes) / sizeof(http_routes[0])) {
 		http_reply(req, 404, "Not Found", HTTP_STR("not found"));
-		return;
-	}
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		                  "Allow", "GET, HEAD");
-		http_reply(req, 405, "Method Not Allowed",
-		           HTTP_STR("method not allowed: use GET or HEAD"));
-		return;
-	}
-	if (httpreq_has_body(req)) {
-		httpreq_close_after(req);
-		http_reply(req, 400, "Bad Request",
-		           HTTP_STR("a GET or HEAD request must not carry a "
-		                    "body"));
 		return;
 	}
 	http_routes[i].fn(req);

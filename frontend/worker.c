@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "frontend.h"
+#include "httpreq.h"
 #include "log.h"
 #include "mrclient.h"
 
@@ -127,21 +128,12 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 static void
 worker_setup_http(int fd)
 {
-	struct timeval tv = {HTTP_TIMEOUT_S, 0};
+	const struct httpreq_limits limits = {HTTP_TIMEOUT_S, HTTP_HEADERS_MAX,
+	                                      HTTP_BODY_MAX, HTTP_CONTENT_TYPE};
 
 	if ((wk->http = evhttp_new(wk->base)) == NULL)
 		fatalx("cannot create the HTTP server");
-	evhttp_set_timeout_tv(wk->http, &tv);
-	evhttp_set_max_headers_size(wk->http, HTTP_HEADERS_MAX);
-	evhttp_set_max_body_size(wk->http, HTTP_BODY_MAX);
-	evhttp_set_default_content_type(wk->http, "text/plain; charset=utf-8");
-	/* Let every method reach http.c, which answers 405 (evhttp would
-	 * answer 501). */
-	evhttp_set_allowed_methods(
-	    wk->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	                  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	                  EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-	                  EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	httpreq_setup(wk->http, &limits);
 	evhttp_set_gencb(wk->http, http_request_cb, NULL);
 	if ((wk->bound = evhttp_accept_socket_with_handle(wk->http, fd)) ==
 	    NULL)

@@ -536,6 +536,40 @@ START_TEST(test_sighup_reload)
 }
 END_TEST
 
+/* Every 503 says when to come back (Retry-After), whatever its cause. */
+START_TEST(test_503_retry_after)
+{
+	static const char *const paths[] = {"/part1/serial", "/part1/async",
+	                                    "/healthz"};
+	struct sup_http_resp r;
+	char h[64];
+	size_t i;
+
+	start_mockresd("15", "100");
+	start_frontend();
+	sup_stop(mrd_pid, SIGKILL, 5000);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		double end = sup_now_ms() + 5000;
+
+		do {
+			ck_assert_int_eq(
+			    sup_http(port, "GET", paths[i], NULL, &r, 5000), 0);
+		} while (r.status != 503 && sup_now_ms() < end);
+		ck_assert_int_eq(r.status, 503);
+		ck_assert_msg(sup_http_header(&r, "Retry-After", h, sizeof(h)),
+		              "%s: 503 without Retry-After: %s", paths[i],
+		              r.headers);
+		ck_assert_int_gt(atoi(h), 0);
+		ck_assert_int_eq(
+		    sup_http(port, "HEAD", paths[i], NULL, &r, 5000), 0);
+		ck_assert_int_eq(r.status, 503);
+		ck_assert_ptr_nonnull(
+		    sup_http_header(&r, "Retry-After", h, sizeof(h)));
+	}
+	ck_assert_int_eq(sup_stop(fe_pid, SIGTERM, 20000) != -1, 1);
+}
+END_TEST
+
 static Suite *
 frontend_suite(void)
 {
@@ -555,6 +589,7 @@ frontend_suite(void)
 	tcase_add_test(tc, test_keepalive);
 	tcase_add_test(tc, test_client_hangup);
 	tcase_add_test(tc, test_sighup_reload);
+	tcase_add_test(tc, test_503_retry_after);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -79,6 +79,7 @@ struct worker {
 	uint64_t served;  /* requests answered, for the exit log */
 	struct event *drain_ev;
 	struct event *linger_ev;
+	struct event *done_ev; /* a request ended: may a drain be over? */
 	int lingered;
 	struct event *sig_ev[2];
 };

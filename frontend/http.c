@@ -13,6 +13,12 @@
  * request.  Every waiting request gets exactly one answer: mockresd's,
  * or 503 when the connection to mockresd is lost (mrclient calls back
  * with NULL).
+ *
+ * wk->active counts the requests not yet answered to the end.  A request
+ * ends in one of two ways, and each is a libevent callback, so the count
+ * cannot leak whatever the client does: its answer is written (the
+ * completion callback), or its connection goes first (the close
+ * callback: a reset, a write error or timeout, the worker's exit).
  */
 #include <errno.h>
 #include <string.h>
@@ -29,11 +35,27 @@
 #define HTTP_STR(s) (s), sizeof(s) - 1
 
 static void
+http_request_end(void)
+{
+	wk->active--;
+	worker_request_done();
+}
+
+/* The answer was written to the end: time it, count it. */
+static void
 http_complete_cb(struct evhttp_request *req, void *arg)
 {
 	timing_end(req, arg);
-	wk->active--;
-	worker_request_done();
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL,
+	                              NULL);
+	http_request_end();
+}
+
+static void
+http_closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	http_request_end();
 }
 
 static void
@@ -43,11 +65,9 @@ http_reply(struct evhttp_request *req, int code, const char *reason,
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 
 	if (evhttp_request_get_connection(req) == NULL) {
-		/* The client went away: libevent frees REQ, and never calls
-		 * the completion callback. */
-		wk->active--;
+		/* The client went away (http_closed_cb counted it): this
+		 * only frees REQ. */
 		evhttp_send_reply(req, code, reason, NULL);
-		worker_request_done();
 		return;
 	}
 	if (wk->draining)
@@ -187,6 +207,8 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	size_t i;
 
 	wk->active++;
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+	                              http_closed_cb, NULL);
 	if (path == NULL || path[0] == '\0')
 		path = "/";
 	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++)

@@ -67,12 +67,21 @@ worker_mrclient_state_cb(struct mrclient *mc, int up, int error, void *arg)
 	}
 }
 
-/* Called by http.c when a request has been answered to the end. */
+/*
+ * Called by http.c when a request has ended, from inside libevent (a
+ * connection may be half freed): the exit check runs from the loop.
+ */
 void
 worker_request_done(void)
 {
 	if (wk->draining)
-		worker_check_exit();
+		event_active(wk->done_ev, EV_TIMEOUT, 1);
+}
+
+static void
+worker_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	worker_check_exit();
 }
 
 static void
@@ -173,7 +182,8 @@ worker_main(const struct frontend_config *conf, unsigned slot, int fd,
 	mrclient_set_state_cb(w.mc, worker_mrclient_state_cb, NULL);
 	w.drain_ev = evtimer_new(w.base, worker_drain_cb, NULL);
 	w.linger_ev = evtimer_new(w.base, worker_linger_cb, NULL);
-	if (w.drain_ev == NULL || w.linger_ev == NULL)
+	w.done_ev = evtimer_new(w.base, worker_done_cb, NULL);
+	if (w.drain_ev == NULL || w.linger_ev == NULL || w.done_ev == NULL)
 		fatalx("cannot create timers");
 	for (i = 0; i < 2; i++) {
 		w.sig_ev[i] =

@@ -6,7 +6,8 @@
  * wrong methods, malformed and non-ASCII request lines; 10,000 requests
  * on one keep-alive connection; request smuggling (conflicting framing,
  * whitespace before the colon, Transfer-Encoding), methods, versions, Host,
- * control bytes and absolute-form targets (RFC 9112).  After each, the same
+ * control bytes and absolute-form targets (RFC 9112); clients that reset
+ * while their request waits.  After each, the same
  * processes (no respawned worker) go on serving.
  */
 #include <arpa/inet.h>
@@ -881,6 +882,126 @@ START_TEST(test_bad_heads)
 }
 END_TEST
 
+static void
+slurp(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f != NULL) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+}
+
+/* Closes FD with a reset (RST) rather than a FIN. */
+static void
+close_reset(int fd)
+{
+	struct linger lg = {1, 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* The frontend master's current workers, up to MAX. */
+static int
+workers(pid_t *out, int max)
+{
+	return sup_proc_children(fe_pid, out, max);
+}
+
+/*
+ * N clients send GET /part1/serial and reset their connection while it
+ * waits for its 1.5 s hold; the holds end and the answers meet dead
+ * sockets.  Returns once the holds are over.
+ */
+static void
+reset_while_waiting(int n)
+{
+	static const char req[] =
+	    "GET /part1/serial HTTP/1.1\r\nHost: x\r\n\r\n";
+	int fds[16], i;
+	struct sup_stats st;
+	double end;
+
+	ck_assert_int_le(n, 16);
+	for (i = 0; i < n; i++) {
+		fds[i] = tcp_connect(fe_port);
+		ck_assert_int_ge(fds[i], 0);
+		ck_assert_int_eq(send_all(fds[i], req, sizeof(req) - 1), 0);
+	}
+	end = sup_now_ms() + 10000;
+	do {
+		ck_assert_msg(sup_now_ms() < end, "uses not in flight");
+		sup_sleep_ms(20);
+		ck_assert_int_eq(sup_stats(sock, &st), 0);
+	} while (st.in_flight < (uint64_t)n);
+	for (i = 0; i < n; i++)
+		close_reset(fds[i]);
+	do {
+		ck_assert_msg(sup_now_ms() < end, "holds did not end");
+		sup_sleep_ms(20);
+		ck_assert_int_eq(sup_stats(sock, &st), 0);
+	} while (st.in_flight > 0);
+	sup_sleep_ms(200); /* the answers are written, and fail */
+}
+
+/*
+ * A worker counts the requests it has not finished answering, and a
+ * stopping or reloaded worker waits for them (up to 10 s).  Clients that
+ * reset while their request waits must not leave that count behind:
+ * SIGHUP retires the old workers and SIGTERM stops the frontend in about
+ * a second, not after the 10 s drain.
+ */
+START_TEST(test_reset_while_waiting)
+{
+	const char *hold[] = {"hold", "1500", NULL};
+	pid_t old[8];
+	static char log[1 << 16];
+	char out[256];
+	double t0;
+	int n, i, status;
+
+	ck_assert_int_eq(sup_ctl(sock, hold, out, sizeof(out)), 0);
+	ck_assert_int_eq(workers(old, 8), 2);
+	reset_while_waiting(6);
+
+	t0 = sup_now_ms();
+	kill(fe_pid, SIGHUP);
+	for (;;) {
+		n = 0;
+		for (i = 0; i < 2; i++)
+			n += sup_alive(old[i]);
+		if (n == 0)
+			break;
+		ck_assert_msg(sup_now_ms() - t0 < 5000,
+		              "old workers still there %.0f ms after SIGHUP",
+		              sup_now_ms() - t0);
+		sup_sleep_ms(20);
+	}
+
+	/* the new workers, the same way */
+	t0 = sup_now_ms();
+	while (workers(old, 8) != 2) {
+		ck_assert_msg(sup_now_ms() - t0 < 10000, "no new workers");
+		sup_sleep_ms(20);
+	}
+	reset_while_waiting(6);
+	t0 = sup_now_ms();
+	status = sup_stop(fe_pid, SIGTERM, 20000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "status %d", status);
+	ck_assert_msg(sup_now_ms() - t0 < 5000,
+	              "SIGTERM took %.0f ms with nothing pending",
+	              sup_now_ms() - t0);
+	fe_pid = 0;
+	slurp(sup_path("frontend.log"), log, sizeof(log));
+	ck_assert_msg(strstr(log, "still unanswered") == NULL, "%s", log);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -896,6 +1017,7 @@ main(void)
 	tcase_add_test(tc, test_smuggling);
 	tcase_add_test(tc, test_methods);
 	tcase_add_test(tc, test_bad_heads);
+	tcase_add_test(tc, test_reset_while_waiting);
 	tcase_add_test(tc, test_slowloris);
 	suite_add_tcase(s, tc);
 	return sup_run_suite(s);

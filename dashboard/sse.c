@@ -8,6 +8,11 @@
  * - a browser whose output buffer passes SSE_OUTPUT_MAX (it reads slower
  *   than we write, or vanished without a FIN) is disconnected, so it never
  *   slows the others or grows our memory; it reconnects if it is alive.
+ *   Only these count as dropped; a browser that leaves (FIN, reset, a
+ *   write error) is just forgotten;
+ * - a browser sends nothing once its stream started (EventSource never
+ *   does): the stream is closed on the first byte that comes in, instead
+ *   of evhttp keeping whatever arrives (it reads on to see a close).
  *
  * Ownership (libevent 2.1, http.c): while we stream, the request is ours.
  * If the peer goes away, libevent detaches the request from the
@@ -22,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 
@@ -60,12 +66,27 @@ sse_closed(struct evhttp_connection *evcon, void *arg)
 	free(c);
 }
 
+/* Cuts off a browser that fell SSE_OUTPUT_MAX behind. */
 static void
-sse_drop(struct sse_client *c, const char *why)
+sse_drop(struct sse_client *c)
 {
 	c->sse->dropped++;
-	log_info("dropped a browser from the event stream: %s", why);
+	log_info("dropped a browser from the event stream: more than %d "
+	         "bytes behind",
+	         SSE_OUTPUT_MAX);
 	evhttp_connection_free(c->evcon); /* runs sse_closed */
+}
+
+/*
+ * Something came in on a stream.  The callback arguments are evhttp's:
+ * sse_open kept its write and event callbacks, whose argument is the
+ * connection.
+ */
+static void
+sse_input_cb(struct bufferevent *bev, void *evcon)
+{
+	log_debug("a browser sent data on its event stream; closing it");
+	evhttp_connection_free(evcon); /* runs sse_closed */
 }
 
 /*
@@ -90,7 +111,7 @@ sse_send(struct sse_client *c, const char *p, size_t len)
 	int i, cnt = 0;
 
 	if (evbuffer_get_length(out) > SSE_OUTPUT_MAX) {
-		sse_drop(c, "too far behind");
+		sse_drop(c);
 		return -1;
 	}
 	if (c->chunked) {
@@ -111,7 +132,9 @@ sse_send(struct sse_client *c, const char *p, size_t len)
 		n = writev(bufferevent_getfd(bev), iov, cnt);
 		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR) {
-			sse_drop(c, strerror(errno));
+			/* it left (reset, or gone): not "dropped" */
+			log_debug("event stream: %s", strerror(errno));
+			evhttp_connection_free(c->evcon); /* sse_closed */
 			return -1;
 		}
 		if (n == (ssize_t)total)
@@ -128,7 +151,9 @@ sse_send(struct sse_client *c, const char *p, size_t len)
 		}
 		if (evbuffer_add(out, (char *)iov[i].iov_base + skip,
 		                 iov[i].iov_len - skip) == -1) {
-			sse_drop(c, "out of memory");
+			log_warnx("out of memory for a browser's event "
+			          "stream; closing it");
+			evhttp_connection_free(c->evcon); /* sse_closed */
 			return -1;
 		}
 		skip = 0;
@@ -150,6 +175,9 @@ sse_open(struct sse *sse, struct evhttp_request *req, struct refbuf *first)
 	int sndbuf = SSE_SNDBUF;
 	struct sse_client *c;
 	struct bufferevent *bev;
+	bufferevent_data_cb wcb;
+	bufferevent_event_cb ecb;
+	void *cbarg;
 
 	if (sse->n >= SSE_CLIENTS_MAX)
 		return -1;
@@ -168,9 +196,15 @@ sse_open(struct sse *sse, struct evhttp_request *req, struct refbuf *first)
 	evhttp_send_reply_start(req, 200, "OK");
 	c->chunked = evhttp_find_header(out, "Transfer-Encoding") != NULL;
 
-	/* A stream is quiet inbound: no read timeout, a write one only. */
+	/* A stream is quiet inbound: no read timeout, a write one only;
+	 * evhttp still reads, to see a close, and our read callback closes
+	 * the stream on any input. */
 	bev = evhttp_connection_get_bufferevent(c->evcon);
 	bufferevent_set_timeouts(bev, NULL, &wtv);
+	bufferevent_getcb(bev, NULL, &wcb, &ecb, &cbarg);
+	bufferevent_setcb(bev, sse_input_cb, wcb, ecb, cbarg);
+	evbuffer_drain(bufferevent_get_input(bev),
+	               evbuffer_get_length(bufferevent_get_input(bev)));
 	/* A fixed kernel buffer (no autotuning up to megabytes) bounds what
 	 * a stalled browser costs and lets our cap see it soon. */
 	setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_SNDBUF, &sndbuf,

@@ -6,9 +6,10 @@
  * wrong methods, malformed and non-ASCII request lines; 10,000 requests
  * on one keep-alive connection; request smuggling (conflicting framing,
  * whitespace before the colon, Transfer-Encoding), methods, versions, Host,
- * control bytes and absolute-form targets (RFC 9112); clients that reset
- * while their request waits.  After each, the same
- * processes (no respawned worker) go on serving.
+ * control bytes and absolute-form targets (RFC 9112); a browser that sends
+ * on its event stream, browsers that leave it, and clients that reset
+ * while their request waits.  After each, the same processes (no
+ * respawned worker) go on serving.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -882,6 +883,84 @@ START_TEST(test_bad_heads)
 }
 END_TEST
 
+/* RSS of PID in kB, after waiting for it to settle. */
+static long
+rss_kb(pid_t pid)
+{
+	long kb = sup_proc_rss_kb(pid);
+
+	ck_assert_int_gt(kb, 0);
+	return kb;
+}
+
+/* The dashboard's /metrics value of NAME, or -1. */
+static long
+dash_metric(const char *name)
+{
+	struct sup_http_resp r;
+	char pat[128];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\n%s ", name);
+	if (sup_http(dash_port, "GET", "/metrics", NULL, &r, 5000) != 0 ||
+	    (p = strstr(r.body, pat)) == NULL)
+		return -1;
+	return strtol(p + strlen(pat), NULL, 10);
+}
+
+/* Opens an event stream and reads its head; returns the fd. */
+static int
+events_open(void)
+{
+	static const char req[] = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+	char buf[512];
+	int fd = tcp_connect(dash_port);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(send_all(fd, req, sizeof(req) - 1), 0);
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%s", buf);
+	return fd;
+}
+
+/*
+ * A browser sends nothing on its event stream after the request.  One
+ * that sends 100 MB there does not grow the dashboard: the stream is
+ * closed on the first bytes, and no memory stays behind.
+ */
+START_TEST(test_events_input)
+{
+	static char chunk[64 << 10];
+	long before, after;
+	size_t sent = 0;
+	int fd;
+
+	memset(chunk, 'x', sizeof(chunk));
+	before = rss_kb(dash_pid);
+	fd = events_open();
+	while (sent < (size_t)100 << 20) {
+		ssize_t n = send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break; /* closed on us, or stopped reading */
+		sent += (size_t)n;
+	}
+	close(fd);
+	after = rss_kb(dash_pid);
+	ck_assert_msg(after - before < 16 * 1024,
+	              "dashboard RSS went from %ld kB to %ld kB after a "
+	              "browser sent %zu bytes on its stream",
+	              before, after, sent);
+	ck_assert_msg(sent < (size_t)100 << 20,
+	              "the dashboard took all 100 MB on an event stream");
+	still_serving();
+	ck_assert_int_eq(dash_metric("mockres_dashboard_sse_dropped_total"), 0);
+}
+END_TEST
+
 static void
 slurp(const char *path, char *buf, size_t len)
 {
@@ -904,6 +983,49 @@ close_reset(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
 }
+
+/*
+ * Browsers that leave the event stream, by FIN or by reset, are not
+ * "dropped": the counter is for those cut off for falling behind, and
+ * leaving is not logged at info.  The dashboard is stopped while they
+ * leave, so that on resume the next event is written to their dead
+ * sockets before their close is read (what a busy dashboard sees).
+ */
+START_TEST(test_events_leavers)
+{
+	enum { N = 20 };
+	static char log[1 << 16];
+	int fds[N], i;
+	double end;
+
+	for (i = 0; i < N; i++)
+		fds[i] = events_open();
+	end = sup_now_ms() + 10000;
+	while (dash_metric("mockres_dashboard_sse_clients") != N) {
+		ck_assert_msg(sup_now_ms() < end, "streams not counted");
+		sup_sleep_ms(20);
+	}
+	kill(dash_pid, SIGSTOP);
+	sup_sleep_ms(200); /* a watch push from mockresd is queued */
+	for (i = 0; i < N; i++) {
+		if (i % 2 == 0)
+			close_reset(fds[i]);
+		else
+			close(fds[i]);
+	}
+	sup_sleep_ms(200);
+	kill(dash_pid, SIGCONT);
+	end = sup_now_ms() + 10000;
+	while (dash_metric("mockres_dashboard_sse_clients") != 0) {
+		ck_assert_msg(sup_now_ms() < end, "streams not forgotten");
+		sup_sleep_ms(20);
+	}
+	ck_assert_int_eq(dash_metric("mockres_dashboard_sse_dropped_total"), 0);
+	slurp(sup_path("dashboard.log"), log, sizeof(log));
+	ck_assert_msg(strstr(log, "dropped a browser") == NULL, "%s", log);
+	still_serving();
+}
+END_TEST
 
 /* The frontend master's current workers, up to MAX. */
 static int
@@ -1017,6 +1139,8 @@ main(void)
 	tcase_add_test(tc, test_smuggling);
 	tcase_add_test(tc, test_methods);
 	tcase_add_test(tc, test_bad_heads);
+	tcase_add_test(tc, test_events_input);
+	tcase_add_test(tc, test_events_leavers);
 	tcase_add_test(tc, test_reset_while_waiting);
 	tcase_add_test(tc, test_slowloris);
 	suite_add_tcase(s, tc);

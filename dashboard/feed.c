@@ -182,6 +182,7 @@ feed_state(struct mrclient *mc, int up, int error, void *arg)
 		f->http_pending = 0; /* its callback ran with NULL */
 		if (f->connected) {
 			f->connected = 0;
+			mockres__stats__init(&f->stats); /* nothing stale */
 			average_reset(&f->avg);
 			history_gap(&d->history);
 			traffic_down(&d->traffic);

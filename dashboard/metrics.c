@@ -52,13 +52,10 @@ metrics_procs(struct evbuffer *out, const struct procs *ps, const char *name,
 	}
 }
 
-void
-metrics_format(struct evbuffer *out, const Mockres__Stats *s, int connected,
-               const struct procs *ps, size_t sse_clients, uint64_t sse_dropped)
+/* What mockresd reported in its last push. */
+static void
+metrics_resource(struct evbuffer *out, const Mockres__Stats *s)
 {
-	metrics_u64(out, "mockres_up", "gauge",
-	            "1 if the dashboard is connected to mockresd.",
-	            connected != 0);
 	metrics_u64(out, "mockres_in_flight", "gauge",
 	            "Uses of the mock resource in flight now.", s->in_flight);
 	metrics_u64(out, "mockres_limit", "gauge",
@@ -78,6 +75,23 @@ metrics_format(struct evbuffer *out, const Mockres__Stats *s, int connected,
 	            "Uses whose hold has ended.", s->completed);
 	metrics_u64(out, "mockres_clients", "gauge", "Connections to mockresd.",
 	            s->clients_connected);
+}
+
+/*
+ * While mockresd is unreachable (CONNECTED 0) only mockres_up 0 and what
+ * the dashboard measures itself are exposed: Prometheus' convention is no
+ * sample rather than a stale one, so the resource's families are left
+ * out until mockresd is back.
+ */
+void
+metrics_format(struct evbuffer *out, const Mockres__Stats *s, int connected,
+               const struct procs *ps, size_t sse_clients, uint64_t sse_dropped)
+{
+	metrics_u64(out, "mockres_up", "gauge",
+	            "1 if the dashboard is connected to mockresd.",
+	            connected != 0);
+	if (connected)
+		metrics_resource(out, s);
 	metrics_procs(out, ps, "mockres_process_cpu_seconds_total", "counter",
 	              "User and system CPU time of the process.", 0);
 	metrics_procs(out, ps, "mockres_process_resident_memory_bytes", "gauge",

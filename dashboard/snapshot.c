@@ -6,6 +6,11 @@
  * "answering" (false while mockresd, connected, sends nothing), "http"
  * (the workers' requests per route, traffic.c) and "run" (the run in
  * progress or null, with "runs_done", the id of the newest finished run).
+ *
+ * While mockresd is unreachable the snapshot is only what is known:
+ * {"connected":false,"processes":[...]} (the dashboard itself) plus the
+ * dashboard's own fields.  Every field that comes from mockresd, and the
+ * average of its samples, is left out rather than repeated stale.
  */
 #include "dashboard.h"
 #include "statsjson.h"
@@ -18,13 +23,17 @@ snapshot_json(struct evbuffer *out, const Mockres__Stats *s, int connected,
 	char avg[32];
 	size_t i;
 
-	average_format(a, avg, sizeof(avg));
-	evbuffer_add(out, "{", 1);
-	statsjson_fields(out, s);
-	evbuffer_add_printf(out,
-	                    ",\"average\":%s,\"connected\":%s,"
-	                    "\"processes\":[",
-	                    avg, connected ? "true" : "false");
+	if (connected) {
+		average_format(a, avg, sizeof(avg));
+		evbuffer_add(out, "{", 1);
+		statsjson_fields(out, s);
+		evbuffer_add_printf(out,
+		                    ",\"average\":%s,\"connected\":true,"
+		                    "\"processes\":[",
+		                    avg);
+	} else
+		evbuffer_add_printf(out,
+		                    "{\"connected\":false,\"processes\":[");
 	for (i = 0; i < ps->n; i++) {
 		const struct proc *p = &ps->p[i];
 

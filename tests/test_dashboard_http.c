@@ -306,8 +306,20 @@ END_TEST
 
 START_TEST(test_mockresd_down_and_back)
 {
+	static const char *const gone[] = {
+	    "\nmockres_in_flight ",
+	    "\nmockres_limit ",
+	    "\nmockres_peak ",
+	    "\nmockres_hold_seconds ",
+	    "\nmockres_admitted_total ",
+	    "\nmockres_rejected_total ",
+	    "\nmockres_completed_total ",
+	    "\nmockres_clients ",
+	    "role=\"mockresd\"",
+	};
+	static const char down[] = "{\"connected\":false,\"processes\":[";
 	struct sup_http_resp r;
-	size_t events;
+	size_t events, i;
 
 	start_both("15");
 	ck_assert_int_eq(wait_connected(1, 5000), 0);
@@ -321,6 +333,22 @@ START_TEST(test_mockresd_down_and_back)
 	ck_assert_uint_eq(count(big, "\"connected\":false"), events);
 	ck_assert_int_eq(sup_http(port, "GET", "/metrics", NULL, &r, 5000), 0);
 	ck_assert_ptr_nonnull(strstr(r.body, "\nmockres_up 0\n"));
+	/* nothing mockresd said is repeated as if it were current */
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		ck_assert_msg(!strstr(r.body, gone[i]),
+		              "/metrics still has %s with mockresd down",
+		              gone[i]);
+	ck_assert_ptr_nonnull(
+	    strstr(r.body, "\nmockres_dashboard_sse_clients "));
+	ck_assert_ptr_nonnull(
+	    strstr(r.body, "mockres_process_resident_memory_bytes{pid=\""));
+	ck_assert_int_eq(sup_http(port, "GET", "/api/stats", NULL, &r, 5000),
+	                 0);
+	ck_assert_msg(strncmp(r.body, down, strlen(down)) == 0,
+	              "/api/stats with mockresd down: %s", r.body);
+	ck_assert_ptr_null(strstr(r.body, "\"limit\""));
+	ck_assert_ptr_null(strstr(r.body, "\"average\""));
+	ck_assert_ptr_null(strstr(r.body, "\"role\":\"mockresd\""));
 
 	start_daemon("15");
 	ck_assert_int_eq(wait_connected(1, 5000), 0);

@@ -78,8 +78,14 @@ START_TEST(test_values)
 	    t,
 	    "\nmockres_process_in_flight{pid=\"811\",role=\"mockresd\"} 3\n"));
 	free(t);
+	/* mockresd down: no stale sample of what it reported */
 	t = metrics_text(0);
 	ck_assert_ptr_nonnull(strstr(t, "mockres_up 0\n"));
+	ck_assert_ptr_null(strstr(t, "mockres_in_flight"));
+	ck_assert_ptr_null(strstr(t, "mockres_hold_seconds"));
+	ck_assert_ptr_null(strstr(t, "mockres_admitted_total"));
+	ck_assert_ptr_null(strstr(t, "mockres_clients"));
+	ck_assert_ptr_nonnull(strstr(t, "\nmockres_dashboard_sse_clients 7\n"));
 	free(t);
 }
 END_TEST

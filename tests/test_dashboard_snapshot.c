@@ -93,10 +93,8 @@ START_TEST(test_snapshot_disconnected_empty)
 	procs_init(&ps);
 	snapshot_json(b, &s, 0, &a, &ps, NULL);
 	json = take(b);
-	ck_assert_ptr_nonnull(strstr(json, "\"connected\":false"));
-	ck_assert_ptr_nonnull(strstr(json, "\"average\":0.00"));
-	ck_assert_ptr_nonnull(strstr(json, "\"processes\":[]}"));
-	ck_assert_int_eq(json[0], '{');
+	/* only what is known: nothing from mockresd, no stale average */
+	ck_assert_str_eq(json, "{\"connected\":false,\"processes\":[]}");
 	free(json);
 	evbuffer_free(b);
 }

@@ -50,6 +50,15 @@ dashboard_signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+/* SIGHUP: nothing to reload (every setting is a flag, the logs go to
+ * stderr), but the dashboard must not die of it as by default. */
+static void
+dashboard_sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("SIGHUP: nothing to reload (settings come from the command "
+	         "line; restart to change them); still serving");
+}
+
 static void
 dashboard_accept_error_cb(struct evconnlistener *l, void *arg)
 {
@@ -74,7 +83,7 @@ main(int argc, char *argv[])
 	socklen_t sslen;
 	struct event_base *base;
 	struct evconnlistener *listener;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sighup;
 	static struct dash dash; /* big (the history's rings are not) */
 	struct dash *d = &dash;
 	uint64_t history_s = HISTORY_WINDOW_S;
@@ -161,8 +170,10 @@ main(int argc, char *argv[])
 
 	sigterm = evsignal_new(base, SIGTERM, dashboard_signal_cb, base);
 	sigint = evsignal_new(base, SIGINT, dashboard_signal_cb, base);
-	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) ||
-	    evsignal_add(sigint, NULL))
+	sighup = evsignal_new(base, SIGHUP, dashboard_sighup_cb, NULL);
+	if (sigterm == NULL || sigint == NULL || sighup == NULL ||
+	    evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL) ||
+	    evsignal_add(sighup, NULL))
 		fatalx("cannot set up signal handling");
 
 	log_info("serving http://%s/ for mockresd at %s", listen_arg, sockpath);
@@ -176,6 +187,7 @@ main(int argc, char *argv[])
 	history_free(&d->history);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	event_base_free(base);
 	return 0;
 }

@@ -101,6 +101,21 @@ mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 	daemon_check_exit();
 }
 
+/*
+ * SIGHUP: nothing to reload.  The limit, the hold and the model change at
+ * run time through mockresctl, the logs go to stderr; what matters is that
+ * the default action (exit, dropping every use) does not happen.
+ */
+static void
+mockresd_sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("SIGHUP: nothing to reload (change the limit, the hold and "
+	         "the model with mockresctl); %llu uses in service and %llu "
+	         "waiting go on",
+	         (unsigned long long)mrd->engine.in_flight,
+	         (unsigned long long)mrd->engine.waiting);
+}
+
 static int
 mockresd_open_socket(const char *flag)
 {
@@ -241,7 +256,7 @@ main(int argc, char *argv[])
 	struct mockresd_config cf;
 	struct mockresd state;
 	struct event_base *base;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sighup;
 	struct conn *c;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int fd, r;
@@ -266,8 +281,10 @@ main(int argc, char *argv[])
 	evconnlistener_set_error_cb(mrd->listener, mockresd_accept_error_cb);
 	sigterm = evsignal_new(mrd->base, SIGTERM, mockresd_signal_cb, NULL);
 	sigint = evsignal_new(mrd->base, SIGINT, mockresd_signal_cb, NULL);
-	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) ||
-	    evsignal_add(sigint, NULL))
+	sighup = evsignal_new(mrd->base, SIGHUP, mockresd_sighup_cb, NULL);
+	if (sigterm == NULL || sigint == NULL || sighup == NULL ||
+	    evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL) ||
+	    evsignal_add(sighup, NULL))
 		fatalx("cannot set up signal handling");
 
 	log_info("ready on %s: limit %u, model %s (hold %u ms, slots %u, "
@@ -300,6 +317,7 @@ main(int argc, char *argv[])
 		evconnlistener_free(mrd->listener);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	event_base_free(base);
 	return 0;
 }

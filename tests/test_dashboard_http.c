@@ -518,6 +518,37 @@ START_TEST(test_frontend_processes)
 END_TEST
 #endif
 
+/* SIGHUP does not stop the dashboard: it says there is nothing to
+ * reload and goes on serving, streams included. */
+START_TEST(test_sighup)
+{
+	struct sup_http_resp r;
+	char log[8192];
+	FILE *f;
+	size_t n;
+	int fd;
+
+	start_both("15");
+	ck_assert_int_eq(wait_connected(1, 5000), 0);
+	fd = sse_open(0);
+	kill(dash_pid, SIGHUP);
+	sup_sleep_ms(300);
+	ck_assert(sup_alive(dash_pid));
+	ck_assert_int_eq(sup_http(port, "GET", "/api/stats", NULL, &r, 5000),
+	                 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(sse_gauge(), 1);
+	close(fd);
+	f = fopen(sup_path("dashboard.log"), "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(log, 1, sizeof(log) - 1, f);
+	fclose(f);
+	log[n] = '\0';
+	ck_assert_msg(strstr(log, "SIGHUP") != NULL, "%s", log);
+	ck_assert_int_eq(WEXITSTATUS(sup_stop(dash_pid, SIGTERM, 10000)), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -538,6 +569,7 @@ main(void)
 	tcase_add_test(tc, test_stream_cap);
 #ifdef FRONTEND_BIN
 	tcase_add_test(tc, test_frontend_processes);
+	tcase_add_test(tc, test_sighup);
 #endif
 	suite_add_tcase(s, tc);
 	return sup_run_suite(s);

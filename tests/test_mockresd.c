@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -484,6 +485,38 @@ START_TEST(test_socket_mode)
 }
 END_TEST
 
+/* SIGHUP does not stop mockresd: holds go on, the socket stays, and the
+ * log says there is nothing to reload. */
+START_TEST(test_sighup)
+{
+	Mockres__Response *r;
+	char log[8192];
+	FILE *f;
+	size_t n;
+	int fd, eof;
+
+	start_daemon("15", "500");
+	fd = raw_connect(sock);
+	raw_send_use(fd, 1, 0, -1);
+	sup_sleep_ms(100);
+	kill(daemon_pid, SIGHUP);
+	r = raw_recv(fd, 5000, &eof);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__DONE);
+	mockres__response__free_unpacked(r, NULL);
+	ck_assert(sup_alive(daemon_pid));
+	ck_assert_int_eq(access(sock, F_OK), 0);
+	close(fd);
+	f = fopen(sup_path("mockresd.log"), "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(log, 1, sizeof(log) - 1, f);
+	fclose(f);
+	log[n] = '\0';
+	ck_assert_msg(strstr(log, "SIGHUP") != NULL, "%s", log);
+	stop_daemon();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -502,6 +535,7 @@ main(void)
 	tcase_add_test(tc, test_graceful_sigterm);
 	tcase_add_test(tc, test_stale_and_live_socket);
 	tcase_add_test(tc, test_socket_mode);
+	tcase_add_test(tc, test_sighup);
 	suite_add_tcase(s, tc);
 	return sup_run_suite(s);
 }

@@ -4,6 +4,12 @@
  * A socket file left by a dead daemon is replaced; a live daemon on the
  * same path is a start-up error; anything that is not a socket is never
  * removed.  The socket is created mode 0660.
+ *
+ * At exit the daemon removes its socket file only if the path still names
+ * the file it created (same device and inode): a daemon stopping while
+ * its holds drain no longer accepts, so a new daemon started meanwhile
+ * takes the path for stale and binds its own socket there, which the old
+ * one must not delete on its way out.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -36,7 +42,8 @@ listen_probe(const char *path)
 }
 
 int
-listen_unix(const char *path, char *err, size_t errlen)
+listen_unix(const char *path, struct listen_file *file, char *err,
+            size_t errlen)
 {
 	struct sockaddr_un sun;
 	socklen_t len = sockpath_addr(path, &sun);
@@ -102,12 +109,32 @@ listen_unix(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	umask(old);
-	if (chmod(path, 0660) == -1 || listen(fd, 1024) == -1) {
+	if (lstat(path, &st) == -1 || chmod(path, 0660) == -1 ||
+	    listen(fd, 1024) == -1) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path,
 		         strerror(errno));
 		close(fd);
 		unlink(path);
 		return -1;
 	}
+	file->dev = st.st_dev;
+	file->ino = st.st_ino;
 	return fd;
+}
+
+void
+listen_unlink(const char *path, const struct listen_file *file)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1)
+		return; /* removed by someone else: nothing to do */
+	if (st.st_dev != file->dev || st.st_ino != file->ino) {
+		log_info("leaving %s in place: it is another mockresd's socket "
+		         "now",
+		         path);
+		return;
+	}
+	if (unlink(path) == -1)
+		log_warn("cannot remove %s", path);
 }

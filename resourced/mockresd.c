@@ -20,6 +20,7 @@
 
 static const char *mockresd_path;
 static int mockresd_owns_path; /* we created the file: remove it at exit */
+static struct listen_file mockresd_file; /* ... if it is still there */
 
 static void
 mockresd_usage(FILE *f)
@@ -131,7 +132,8 @@ mockresd_open_socket(const char *flag)
 		fatalx("%s", why);
 	if (strcmp(mockresd_path, SOCKPATH_DEFAULT) == 0)
 		mkdir("/run/mockres", 0755); /* EEXIST is fine */
-	if ((fd = listen_unix(mockresd_path, err, sizeof(err))) == -1)
+	if ((fd = listen_unix(mockresd_path, &mockresd_file, err,
+	                      sizeof(err))) == -1)
 		fatalx("%s", err);
 	mockresd_owns_path = 1;
 	return fd;
@@ -297,7 +299,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(mrd->base);
 
 	if (mockresd_owns_path)
-		unlink(mockresd_path);
+		listen_unlink(mockresd_path, &mockresd_file);
 	log_info("exiting: admitted %llu, rejected %llu, completed %llu, "
 	         "timed out %llu, cancelled %llu",
 	         (unsigned long long)mrd->engine.admitted,

@@ -95,7 +95,14 @@ void report_free_all(void);
 void stats_fill(Mockres__Stats *, int with_clients);
 
 /* listen.c */
-int listen_unix(const char *path, char *err, size_t errlen);
+struct listen_file { /* the socket file we created, to remove only it */
+	dev_t dev;
+	ino_t ino;
+};
+
+int listen_unix(const char *path, struct listen_file *, char *err,
+                size_t errlen);
+void listen_unlink(const char *path, const struct listen_file *);
 
 /* The daemon's one state. */
 struct mockresd {

@@ -485,6 +485,45 @@ START_TEST(test_socket_mode)
 }
 END_TEST
 
+/*
+ * A mockresd that is stopped while its holds drain must not delete the
+ * socket of the mockresd started meanwhile on the same path: it removes
+ * the file only if it is still the one it created.
+ */
+START_TEST(test_successor_socket_kept)
+{
+	const char *status_args[] = {"status", NULL};
+	char out[4096];
+	pid_t first;
+	int fd, st, probe;
+	double end;
+
+	start_daemon("15", "2000");
+	first = daemon_pid;
+	fd = raw_connect(sock);
+	raw_send_use(fd, 1, 0, -1);
+	sup_sleep_ms(100); /* admitted: the first daemon drains 2 s */
+	kill(first, SIGTERM);
+	end = sup_now_ms() + 5000;
+	while ((probe = raw_connect(sock)) != -1) { /* until it stops
+		                                      accepting */
+		close(probe);
+		ck_assert(sup_now_ms() < end);
+		sup_sleep_ms(10);
+	}
+	start_daemon("15", "10"); /* replaces the "stale" socket */
+	ck_assert(sup_alive(first));
+	st = sup_wait_exit(first, 10000);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_msg(access(sock, F_OK) == 0,
+	              "the stopping mockresd removed its successor's socket");
+	ck_assert_int_eq(sup_ctl(sock, status_args, out, sizeof(out)), 0);
+	close(fd);
+	stop_daemon();
+	ck_assert_int_eq(access(sock, F_OK), -1); /* its own: removed */
+}
+END_TEST
+
 /* SIGHUP does not stop mockresd: holds go on, the socket stays, and the
  * log says there is nothing to reload. */
 START_TEST(test_sighup)
@@ -535,6 +574,7 @@ main(void)
 	tcase_add_test(tc, test_graceful_sigterm);
 	tcase_add_test(tc, test_stale_and_live_socket);
 	tcase_add_test(tc, test_socket_mode);
+	tcase_add_test(tc, test_successor_socket_kept);
 	tcase_add_test(tc, test_sighup);
 	suite_add_tcase(s, tc);
 	return sup_run_suite(s);

@@ -29,8 +29,9 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 static void
 daemon_up(uint32_t limit, uint32_t hold_ms)
 {
+	struct listen_file file;
 	char err[256];
-	int fd = listen_unix(sock, err, sizeof(err));
+	int fd = listen_unix(sock, &file, err, sizeof(err));
 
 	struct model m;
 

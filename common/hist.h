@@ -21,8 +21,8 @@
 
 #define HIST_SUB_BITS  5
 #define HIST_SUB       (1u << HIST_SUB_BITS) /* buckets per octave */
-#define HIST_EXACT     (2u * HIST_SUB)       /* 0..63 µs are exact */
-#define HIST_OCTAVES   34                    /* 2^6 .. 2^40 µs */
+#define HIST_EXACT     64u /* 2 x HIST_SUB: 0..63 µs are exact */
+#define HIST_OCTAVES   34  /* 2^6 .. 2^40 µs */
 #define HIST_BUCKETS   (HIST_EXACT + HIST_OCTAVES * HIST_SUB)
 #define HIST_VALUE_MAX (UINT64_C(1) << 40) /* about 12.7 days */
 

@@ -465,8 +465,8 @@ model_from_pb(struct model *m, const Mockres__Model *pb, char *err,
 				         key, (int)pb->field);                 \
 				return -1;                                     \
 			}                                                      \
-			if (model_pb_field(&next, key, names[pb->field], err,  \
-			                   errlen) == -1)                      \
+			if (model_pb_field(&next, key, (names)[pb->field],     \
+			                   err, errlen) == -1)                 \
 				return -1;                                     \
 		}                                                              \
 	} while (0)
@@ -508,9 +508,9 @@ model_pb_keep(Mockres__Model *pb, const unsigned char *given)
 
 		for (j = 0;
 		     model_keys[i].name[j] != '\0' && j + 1 < sizeof(name); j++)
-			name[j] = model_keys[i].name[j] == '-'
-			              ? '_'
-			              : model_keys[i].name[j];
+			name[j] = (char)(model_keys[i].name[j] == '-'
+			                     ? '_'
+			                     : model_keys[i].name[j]);
 		name[j] = '\0';
 		f = protobuf_c_message_descriptor_get_field_by_name(d, name);
 		if (f != NULL && f->quantifier_offset != 0)

@@ -39,7 +39,7 @@ statsjson_model(struct evbuffer *out, const Mockres__Model *pb)
 		const char *key = model_key_name(i);
 
 		for (j = 0; key[j] != '\0' && j + 1 < sizeof(name); j++)
-			name[j] = key[j] == '-' ? '_' : key[j];
+			name[j] = (char)(key[j] == '-' ? '_' : key[j]);
 		name[j] = '\0';
 		model_key_format(&m, i, value, sizeof(value));
 		evbuffer_add_printf(out, "%s\"%s\":", i ? "," : "", name);

@@ -104,7 +104,8 @@ dispatch_busy_reason(const struct engine *e, enum engine_verdict v)
 		snprintf(why, sizeof(why),
 		         "resource full: %llu uses in it already (mockresd's "
 		         "cap is %u)",
-		         (unsigned long long)(a + b), ENGINE_USES_MAX);
+		         (unsigned long long)a + (unsigned long long)b,
+		         ENGINE_USES_MAX);
 	else if (b == 0)
 		snprintf(why, sizeof(why),
 		         "resource busy: %llu requests already in flight",
@@ -113,8 +114,8 @@ dispatch_busy_reason(const struct engine *e, enum engine_verdict v)
 		snprintf(why, sizeof(why),
 		         "resource busy: %llu requests already in the resource "
 		         "(%llu in flight, %llu waiting)",
-		         (unsigned long long)(a + b), (unsigned long long)a,
-		         (unsigned long long)b);
+		         (unsigned long long)a + (unsigned long long)b,
+		         (unsigned long long)a, (unsigned long long)b);
 	for_v = (int)v;
 	for_a = a;
 	for_b = b;

@@ -25,9 +25,11 @@ heap_grow_pos(struct heap *h, uint32_t id)
 {
 	uint32_t n = h->npos ? h->npos : 1024, *p;
 
+	if (id >= UINT32_MAX / 2)
+		return -1;
 	while (n <= id)
-		n = n > UINT32_MAX / 2 ? UINT32_MAX : n * 2;
-	if (n <= id || (p = realloc(h->pos, (size_t)n * sizeof(*p))) == NULL)
+		n *= 2;
+	if ((p = realloc(h->pos, (size_t)n * sizeof(*p))) == NULL)
 		return -1;
 	memset(p + h->npos, 0xff, (size_t)(n - h->npos) * sizeof(*p));
 	h->pos = p;

@@ -56,12 +56,13 @@ rng_double(struct rng *r)
 uint64_t
 rng_range(struct rng *r, uint64_t lo, uint64_t hi)
 {
-	uint64_t span = hi - lo + 1, x, threshold;
+	uint64_t span, x, threshold;
 	__uint128_t m;
 
-	if (span == 0) /* the whole 64-bit range */
+	if (lo == 0 && hi == UINT64_MAX) /* the whole 64-bit range */
 		return rng_next(r);
-	threshold = -span % span;
+	span = hi - lo + 1;
+	threshold = (UINT64_MAX - span + 1) % span; /* 2^64 mod span */
 	do {
 		x = rng_next(r);
 		m = (__uint128_t)x * span;

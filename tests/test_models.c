@@ -245,7 +245,7 @@ START_TEST(test_ctl_model)
 {
 	const char *extra[] = {NULL};
 	const char *show[] = {"--json", "model", NULL};
-	const char *preset[] = {"model", "preset", "pool", NULL};
+	const char *pool[] = {"model", "preset", "pool", NULL};
 	const char *set[] = {"model", "set", "slots=4", "hold-dist=uniform",
 	                     NULL};
 	const char *bad[] = {"model", "set", "slots=4", "queue=lots", NULL};
@@ -258,7 +258,7 @@ START_TEST(test_ctl_model)
 	ck_assert_int_eq(sup_ctl(sock, show, out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "\"preset\":\"io\""));
 	ck_assert_ptr_nonnull(strstr(out, "\"hold_dist\":\"fixed\""));
-	ck_assert_int_eq(sup_ctl(sock, preset, out, sizeof(out)), 0);
+	ck_assert_int_eq(sup_ctl(sock, pool, out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "preset: pool: a database"));
 	ck_assert_int_eq(sup_ctl(sock, set, out, sizeof(out)), 0);
 	ck_assert_int_eq(sup_ctl(sock, bad, out, sizeof(out)), 2);
@@ -284,7 +284,6 @@ START_TEST(test_model_env_and_flags)
 	                          "--slots",    "many",     NULL};
 	char out[8192], err[4096];
 	uint64_t v;
-	pid_t pid;
 
 	sock = sup_path("env.sock");
 	setenv("MOCKRES_MODEL", "ecto queue-timeout-ms=700", 1);
@@ -313,7 +312,6 @@ START_TEST(test_model_env_and_flags)
 	    sup_run(bad_argv, out, sizeof(out), err, sizeof(err), 10000), 2);
 	unsetenv("MOCKRES_MODEL");
 	ck_assert_ptr_nonnull(strstr(err, "MOCKRES_MODEL: slots must be"));
-	(void)pid;
 }
 END_TEST
 

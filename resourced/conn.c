@@ -9,11 +9,12 @@
  * replies are dropped.
  *
  * Replies are written once per loop turn: conn_reply() queues the
- * connection on mrd->dirty and activates flush_ev, which runs after every
- * callback of this turn and writes each connection's replies with one
- * writev.  The bufferevent's EV_WRITE is enabled only while a socket did
- * not take everything; enabling it for every reply cost two epoll_ctl calls
- * per connection per turn (2 of the 5 syscalls of a pipelined batch).
+ * connection on mrd->dirty, and conn_flush_all(), called by mockresd's
+ * end-of-turn hook after every callback of the turn, writes each
+ * connection's replies with one writev.  The bufferevent's EV_WRITE is enabled
+ * only while a socket did not take everything; enabling it for every reply cost
+ * two epoll_ctl calls per connection per turn (2 of the 5 syscalls of a
+ * pipelined batch).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,27 @@
 #include "log.h"
 #include "mockresd.h"
 
+/* The daemon's one state (see mockresd.h).  It is defined here, in the
+ * layer every request comes in by, so that no part of the daemon's core
+ * depends on mockresd.c, the program around it. */
+struct mockresd *mrd;
+
 static void conn_read_cb(struct bufferevent *, void *);
 static void conn_write_cb(struct bufferevent *, void *);
 static void conn_event_cb(struct bufferevent *, short, void *);
+
+void
+conn_init(struct mockresd *d, struct event_base *base)
+{
+	memset(d, 0, sizeof(*d));
+	mrd = d;
+	d->base = base;
+	d->uid = geteuid();
+	d->start_us = clock_now_us();
+	TAILQ_INIT(&d->conns);
+	TAILQ_INIT(&d->dirty);
+	arena_init(&d->arena);
+}
 
 void
 conn_accept(evutil_socket_t fd)
@@ -115,7 +134,6 @@ conn_close(struct conn *c, const char *why)
 	engine_cancel_owner(&mrd->engine, clock_now_us(), &c->owner);
 	resource_arm();
 	conn_maybe_free(c);
-	daemon_check_exit();
 }
 
 void
@@ -125,10 +143,14 @@ conn_release(struct conn *c)
 }
 
 int
-conn_output_empty(const struct conn *c)
+conn_all_written(void)
 {
-	return c->bev == NULL ||
-	       evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &mrd->conns, entry)
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return 0;
+	return 1;
 }
 
 void
@@ -146,10 +168,6 @@ conn_reply(struct conn *c, Mockres__Response *resp)
 	if (!c->dirty) {
 		c->dirty = 1;
 		TAILQ_INSERT_TAIL(&mrd->dirty, c, dirty_entry);
-		if (!mrd->flush_armed) {
-			mrd->flush_armed = 1;
-			event_active(&mrd->flush_ev, EV_TIMEOUT, 1);
-		}
 	}
 	if (evbuffer_get_length(out) > CONN_OUTPUT_MAX)
 		conn_close(c, "over 1 MiB of replies unread (client not "
@@ -209,20 +227,16 @@ conn_write(struct conn *c)
 	}
 }
 
-/* flush_ev: the end of a loop turn's callbacks. */
 void
-conn_flush(evutil_socket_t fd, short what, void *arg)
+conn_flush_all(void)
 {
 	struct conn *c;
 
-	mrd->flush_armed = 0;
 	while ((c = TAILQ_FIRST(&mrd->dirty)) != NULL) {
 		TAILQ_REMOVE(&mrd->dirty, c, dirty_entry);
 		c->dirty = 0;
 		conn_write(c);
 	}
-	if (mrd->shutting_down)
-		daemon_check_exit();
 }
 
 /* The bufferevent wrote the rest: back to writing at the end of turns. */
@@ -233,8 +247,6 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 
 	c->writing = 0;
 	bufferevent_disable(bev, EV_WRITE);
-	if (mrd->shutting_down)
-		daemon_check_exit();
 }
 
 static void

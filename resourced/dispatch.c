@@ -217,7 +217,6 @@ dispatch_use_end(struct engine_owner *o, uint64_t tag, int serial,
 		}
 	}
 	conn_release(c);
-	daemon_check_exit();
 }
 
 static void
@@ -260,6 +259,12 @@ dispatch_watch(struct conn *c, uint64_t id, const Mockres__Watch *w)
 	c->watch_clients = w->has_clients && w->clients;
 	event_add(c->watch_ev, &tv);
 	dispatch_stats(c, id, c->watch_clients); /* the first one at once */
+}
+
+void
+dispatch_init(uint32_t limit, const struct model *m)
+{
+	resource_init(mrd, m, limit, dispatch_use_end);
 }
 
 void

@@ -1,5 +1,6 @@
 /*
- * mockresd.c: the resource daemon's start-up, signals and shutdown.
+ * mockresd.c: the resource daemon's start-up, its loop with the
+ * end-of-turn hook, signals and shutdown.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +22,7 @@
 static const char *mockresd_path;
 static int mockresd_owns_path; /* we created the file: remove it at exit */
 static struct listen_file mockresd_file; /* ... if it is still there */
+static int mockresd_done;                /* leave the loop after this turn */
 
 static void
 mockresd_usage(FILE *f)
@@ -84,7 +86,7 @@ mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (mrd->shutting_down) {
 		log_info("second signal %d: exiting with %llu uses in service",
 		         (int)sig, (unsigned long long)mrd->engine.in_flight);
-		event_base_loopbreak(mrd->base);
+		mockresd_done = 1;
 		return;
 	}
 	log_info("signal %d: shutting down after the %llu uses in service "
@@ -99,7 +101,39 @@ mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 		evconnlistener_free(mrd->listener);
 		mrd->listener = NULL;
 	}
-	daemon_check_exit();
+}
+
+/*
+ * The end of every loop turn, after all its callbacks (Redis's
+ * beforeSleep): write the turn's replies, each connection's with one
+ * writev, then see whether a shutting-down daemon is done, that is, no use
+ * is in the resource and every reply has been written (a socket that took
+ * only part is written by its bufferevent in a later turn, and this hook
+ * runs again after it).  Whatever ends a use, closes a client or drains a
+ * socket is a callback, so this one place sees it.
+ */
+static void
+mockresd_turn_end(void)
+{
+	conn_flush_all();
+	if (mrd->shutting_down &&
+	    mrd->engine.in_flight + mrd->engine.waiting == 0 &&
+	    conn_all_written())
+		mockresd_done = 1;
+}
+
+/* One turn: wait for events, run their callbacks, then the hook. */
+static void
+mockresd_loop(void)
+{
+	int rc;
+
+	while (!mockresd_done) {
+		rc = event_base_loop(mrd->base, EVLOOP_ONCE);
+		mockresd_turn_end();
+		if (rc != 0) /* -1: an error; 1: nothing left to wait for */
+			break;
+	}
 }
 
 /*
@@ -275,7 +309,8 @@ main(int argc, char *argv[])
 	fd = mockresd_open_socket(cf.socket_flag);
 	if ((base = mockresd_base()) == NULL)
 		fatalx("cannot create the event base");
-	daemon_init(&state, base, (uint32_t)cf.limit, &cf.model);
+	conn_init(&state, base);
+	dispatch_init((uint32_t)cf.limit, &cf.model);
 	mrd->listener = evconnlistener_new(mrd->base, mockresd_accept_cb, NULL,
 	                                   LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (mrd->listener == NULL)
@@ -296,7 +331,7 @@ main(int argc, char *argv[])
 	         mrd->engine.model.hold_ms, mrd->engine.model.slots,
 	         model_contention_name(mrd->engine.model.contention));
 	sdnotify_send("READY=1");
-	event_base_dispatch(mrd->base);
+	mockresd_loop();
 
 	if (mockresd_owns_path)
 		listen_unlink(mockresd_path, &mockresd_file);

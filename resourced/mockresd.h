@@ -1,13 +1,30 @@
 /*
  * mockresd.h: the map of mockresd, the daemon that owns the mock resource.
  *
- * One process, one libevent loop.  engine.c is the resource itself: the
- * model, admission, the queue and the uses in service, pure logic on an
- * explicit clock (engine.h; with heap.c, rng.c and proto/model.c, unit-
- * tested alone); resource.c runs it on the real clock with one timer;
- * conn.c owns client connections; dispatch.c answers requests; stats.c
- * builds snapshots; listen.c creates the socket; mockresd.c ties them
- * together.
+ * One process, one libevent loop.  Layout, from the bottom up:
+ *
+ *   engine.c    the resource itself: the model, admission, the queue and
+ *               the uses in service, pure logic on an explicit clock
+ *               (engine.h; with heap.c, rng.c and proto/model.c, unit-
+ *               tested alone)
+ *   resource.c  the engine on the real clock, with one timer
+ *   conn.c      transport: client connections (accept, read frames, queue
+ *               replies, write them once per turn, close); defines mrd,
+ *               the daemon's one state
+ *   dispatch.c  protocol: one switch on the request's operation; a use to
+ *               the engine and its end back into a reply
+ *   steer.c     the admin operations (limit, hold, model, peak)
+ *   stats.c     the Stats snapshot of stats, watch and admin replies
+ *   listen.c    the listening socket
+ *   mockresd.c  the program: flags, signals, and the loop, whose
+ *               end-of-turn hook (mockresd_turn_end) writes the turn's
+ *               replies and decides when a shutting-down daemon exits
+ *
+ * A request: conn.c reads a frame -> dispatch_request() -> conn_reply()
+ * queues the answer -> the end-of-turn hook writes it (conn_flush_all).
+ * Nothing of the core calls mockresd.c, so tests and the fuzzer run the
+ * core in their own loop (conn_init, dispatch_init, conn_flush_all after
+ * each turn).
  */
 #ifndef MOCKRESD_H
 #define MOCKRESD_H
@@ -36,8 +53,12 @@
 
 /* resource.c: the engine (engine.h) on the real clock and one timer. */
 struct mockresd;
-void resource_init(struct mockresd *, const struct model *, uint32_t limit);
+/* END answers the end of each use (dispatch_use_end). */
+void resource_init(struct mockresd *, const struct model *, uint32_t limit,
+                   engine_end_fn end);
 void resource_free(struct mockresd *);
+/* The model changed: remember which preset it is, if any. */
+void resource_model_changed(void);
 /* Re-arms the timer for engine_next(): call after anything that may have
  * changed it (a use, a model change, a cancel). */
 void resource_arm(void);
@@ -63,14 +84,19 @@ struct conn {
 };
 TAILQ_HEAD(conn_list, conn);
 
+extern struct mockresd *mrd; /* the daemon's one state, defined in conn.c */
+
+/* Zeroes D and makes it the state (mrd); call first. */
+void conn_init(struct mockresd *d, struct event_base *);
 void conn_accept(evutil_socket_t fd);
 void conn_reply(struct conn *, Mockres__Response *);
 void conn_close(struct conn *, const char *why);
 void conn_release(struct conn *); /* a use pointing here ended */
-int conn_output_empty(const struct conn *);
-void conn_flush(evutil_socket_t, short, void *);
+void conn_flush_all(void);        /* write the turn's replies */
+int conn_all_written(void);       /* no reply is waiting to be sent */
 
 /* dispatch.c */
+void dispatch_init(uint32_t limit, const struct model *); /* after conn_init */
 void dispatch_request(struct conn *, const Mockres__Request *);
 void dispatch_bad(struct conn *, uint64_t id, const char *why);
 void dispatch_status(struct conn *, uint64_t id, Mockres__Status,
@@ -113,9 +139,7 @@ struct mockresd {
 	uint32_t cores;  /* the machine's: the model's default */
 	char preset[16]; /* the preset the model equals, or "" */
 	struct conn_list conns;
-	struct conn_list dirty; /* written once per loop turn by flush_ev */
-	struct event flush_ev;
-	int flush_armed;
+	struct conn_list dirty; /* replies queued this turn, not yet written */
 	size_t nconns;
 	uint64_t conn_serial;
 	struct evconnlistener *listener;
@@ -124,14 +148,5 @@ struct mockresd {
 	int shutting_down;
 	struct arena arena;
 };
-
-/* daemon.c */
-extern struct mockresd *mrd;
-
-void daemon_init(struct mockresd *, struct event_base *, uint32_t limit,
-                 const struct model *);
-/* The model changed: remember which preset it is, if any. */
-void daemon_model_changed(void);
-void daemon_check_exit(void);
 
 #endif

@@ -7,6 +7,8 @@
  * holds a new use ends after the earliest one, so the timer is re-armed
  * only when the earliest deadline moves.
  */
+#include <stdio.h>
+
 #include "clock.h"
 #include "log.h"
 #include "mockresd.h"
@@ -17,17 +19,26 @@ resource_timer_cb(evutil_socket_t fd, short what, void *arg)
 	mrd->timer_at_us = UINT64_MAX;
 	engine_run(&mrd->engine, clock_now_us());
 	resource_arm();
-	daemon_check_exit();
 }
 
 void
-resource_init(struct mockresd *d, const struct model *m, uint32_t limit)
+resource_init(struct mockresd *d, const struct model *m, uint32_t limit,
+              engine_end_fn end)
 {
-	engine_init(&d->engine, m, limit, dispatch_use_end, NULL,
-	            clock_now_us());
+	d->cores = m->cores;
+	engine_init(&d->engine, m, limit, end, NULL, clock_now_us());
 	d->timer_at_us = UINT64_MAX;
 	if ((d->timer = evtimer_new(d->base, resource_timer_cb, NULL)) == NULL)
 		fatalx("cannot create the resource timer");
+	resource_model_changed();
+}
+
+void
+resource_model_changed(void)
+{
+	const char *p = model_preset_of(&mrd->engine.model, mrd->cores);
+
+	snprintf(mrd->preset, sizeof(mrd->preset), "%s", p ? p : "");
 }
 
 void

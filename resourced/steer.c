@@ -29,7 +29,7 @@ steer_apply(const struct model *m, int reseed)
 {
 	engine_set_model(&mrd->engine, clock_now_us(), m, reseed);
 	engine_reset_percentiles(&mrd->engine);
-	daemon_model_changed();
+	resource_model_changed();
 	resource_arm();
 }
 

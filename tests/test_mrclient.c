@@ -38,7 +38,8 @@ daemon_up(uint32_t limit, uint32_t hold_ms)
 	ck_assert_msg(fd != -1, "%s", err);
 	model_defaults(&m, 1);
 	m.hold_ms = hold_ms;
-	daemon_init(&daemon_state, base, limit, &m);
+	conn_init(&daemon_state, base);
+	dispatch_init(limit, &m);
 	listener = evconnlistener_new(base, accept_cb, NULL,
 	                              LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	ck_assert_ptr_nonnull(listener);
@@ -103,13 +104,22 @@ tally_cb(const Mockres__Response *resp, void *arg)
 		t->busy++;
 }
 
+/* One loop turn of both sides, with mockresd's end-of-turn flush. */
+static void
+turn(void)
+{
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	if (mrd != NULL)
+		conn_flush_all();
+}
+
 static void
 run_until(const int *counter, int want, int timeout_ms)
 {
 	double end = sup_now_ms() + timeout_ms;
 
 	while (*counter < want && sup_now_ms() < end)
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		turn();
 }
 
 START_TEST(test_multiplexed_uses)
@@ -168,8 +178,8 @@ START_TEST(test_loss_and_reconnect)
 	mrclient_use(mc, MOCKRES__USE_MODE__SERIAL, -1, tally_cb, &t);
 	mrclient_use(mc, MOCKRES__USE_MODE__SERIAL, -1, tally_cb, &t);
 	/* let the daemon read them, then drop every client */
-	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	turn();
+	turn();
 	daemon_down();
 	run_until(&t.lost, 2, 5000);
 	ck_assert_int_eq(t.lost, 2);
@@ -239,7 +249,7 @@ START_TEST(test_pending_cap)
 		                               -1, tally_cb, &t),
 		                  0);
 		if (i % 4096 == 0) /* let the bytes flow */
-			event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+			turn();
 	}
 	errno = 0;
 	while (mrclient_use(mc, MOCKRES__USE_MODE__SERIAL, -1, tally_cb, &t) !=

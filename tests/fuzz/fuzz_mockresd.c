@@ -21,6 +21,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* One loop turn, with mockresd's end-of-turn flush. */
+static void
+fuzz_turn(struct event_base *base)
+{
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	conn_flush_all();
+}
+
 static void
 fuzz_drain(int fd)
 {
@@ -50,7 +58,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.hold_ms = 0;
 		m.slots = 2;
 		m.queue = 4;
-		daemon_init(&d, base, 3, &m);
+		conn_init(&d, base);
+		dispatch_init(3, &m);
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	               sv) == -1)
@@ -70,17 +79,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			off += (size_t)n;
 		else if (n == -1 && errno != EAGAIN)
 			break;
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		fuzz_turn(base);
 		fuzz_drain(sv[1]);
 	}
 	/* Let zero-length holds end and replies flush, then hang up. */
 	for (i = 0; i < 4; i++) {
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		fuzz_turn(base);
 		fuzz_drain(sv[1]);
 	}
 	close(sv[1]);
 	for (i = 0; i < 4 && d.nconns > 0; i++)
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		fuzz_turn(base);
 
 	/*
 	 * The client is gone.  Its struct lives on exactly while uses in

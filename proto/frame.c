@@ -4,10 +4,6 @@
  * The length is checked before anything is buffered for the body, and
  * messages are packed straight into the output buffer (no temporary copy).
  */
-#include <errno.h>
-#include <string.h>
-
-#include <event2/event.h>
 
 #include "frame.h"
 
@@ -89,25 +85,4 @@ frame_peek_id(const unsigned char *body, uint32_t len, uint64_t *id)
 		}
 	}
 	return -1;
-}
-
-int
-frame_flush(struct bufferevent *bev)
-{
-	struct evbuffer *out = bufferevent_get_output(bev);
-	int n;
-
-	if (evbuffer_get_length(out) == 0)
-		return 0;
-	/* A socket bufferevent keeps its output frozen to all but itself;
-	 * it unfreezes it around its own writes in just this way. */
-	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, bufferevent_getfd(bev));
-	evbuffer_freeze(out, 1);
-	if (n == -1 && errno != EAGAIN && errno != EINTR)
-		return -1;
-	if (evbuffer_get_length(out) == 0)
-		return 0;
-	bufferevent_enable(bev, EV_WRITE);
-	return 1;
 }

@@ -7,7 +7,6 @@
 
 #include <stdint.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "mockres_limits.h"
@@ -33,16 +32,6 @@ void frame_consume(struct evbuffer *in, uint32_t len);
  * the message is empty, larger than FRAME_BODY_MAX, or OUT cannot grow.
  */
 int frame_write(struct evbuffer *out, const ProtobufCMessage *msg);
-
-/*
- * Writes BEV's queued frames now, with one writev, instead of waiting for
- * the bufferevent's EV_WRITE (which costs two epoll_ctl calls and another
- * trip through epoll_wait per loop turn).  Returns 0 when all was written,
- * 1 when the socket took only part (EV_WRITE is then enabled: the
- * bufferevent writes the rest, and its write callback should disable it
- * again), -1 on a socket error.
- */
-int frame_flush(struct bufferevent *bev);
 
 /*
  * Reads the id (field 1, varint) from the front of an undecodable body, so

@@ -10,12 +10,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-
 #include "arena.h"
 #include "clock.h"
-#include "frame.h"
+#include "fconn.h"
 #include "log.h"
 #include "mockres_limits.h"
 #include "mrclient.h"
@@ -41,11 +38,9 @@ struct mrclient {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	Mockres__Role role;
 	char name[MOCKRES_NAME_MAX + 1];
-	struct bufferevent *bev;
+	struct fconn fc;          /* the connection; closed while down */
+	struct fconn_queue queue; /* writes the turn's requests at its end */
 	struct event *retry_ev;
-	struct event *flush_ev; /* writes the turn's requests at its end */
-	int flush_armed;
-	int writing; /* the bufferevent writes what the socket did not take */
 	int reconnect;
 	int backoff_ms;
 	mrclient_state_cb state_cb;
@@ -59,11 +54,17 @@ struct mrclient {
 	struct arena arena;
 };
 
-static void mrclient_read_cb(struct bufferevent *, void *);
-static void mrclient_event_cb(struct bufferevent *, short, void *);
+static void mrclient_message(void *, ProtobufCMessage *);
+static void mrclient_undecodable(void *, const unsigned char *, uint32_t);
+static void mrclient_fconn_down(void *, int, const char *);
 static void mrclient_retry_cb(evutil_socket_t, short, void *);
-static void mrclient_flush_cb(evutil_socket_t, short, void *);
-static void mrclient_write_cb(struct bufferevent *, void *);
+
+static const struct fconn_ops mrclient_fconn_ops = {
+    .desc = &mockres__response__descriptor,
+    .message = mrclient_message,
+    .undecodable = mrclient_undecodable,
+    .down = mrclient_fconn_down,
+};
 
 struct mrclient *
 mrclient_new(struct event_base *base, const char *path, Mockres__Role role,
@@ -85,12 +86,9 @@ mrclient_new(struct event_base *base, const char *path, Mockres__Role role,
 	mc->backoff_ms = MRCLIENT_BACKOFF_MIN;
 	mc->free_head = MRCLIENT_SLOT_NONE;
 	mc->retry_ev = evtimer_new(base, mrclient_retry_cb, mc);
-	mc->flush_ev = event_new(base, -1, 0, mrclient_flush_cb, mc);
-	if (mc->retry_ev == NULL || mc->flush_ev == NULL) {
+	if (mc->retry_ev == NULL || fconn_queue_init(&mc->queue, base) == -1) {
 		if (mc->retry_ev != NULL)
 			event_free(mc->retry_ev);
-		if (mc->flush_ev != NULL)
-			event_free(mc->flush_ev);
 		free(mc);
 		return NULL;
 	}
@@ -114,7 +112,7 @@ mrclient_set_reconnect(struct mrclient *mc, int on)
 int
 mrclient_connected(const struct mrclient *mc)
 {
-	return mc->bev != NULL;
+	return fconn_is_open(&mc->fc);
 }
 
 const char *
@@ -221,10 +219,8 @@ mrclient_schedule_retry(struct mrclient *mc)
 static void
 mrclient_down(struct mrclient *mc, int error)
 {
-	if (mc->bev != NULL) {
-		bufferevent_free(mc->bev);
-		mc->bev = NULL;
-		mc->writing = 0;
+	if (fconn_is_open(&mc->fc)) {
+		fconn_close(&mc->fc);
 		log_debug("disconnected from mockresd at %s", mc->path);
 	}
 	mrclient_fail_pending(mc);
@@ -233,48 +229,24 @@ mrclient_down(struct mrclient *mc, int error)
 		mc->state_cb(mc, 0, error, mc->state_arg);
 }
 
-/*
- * Requests are written once per loop turn: the flush event, activated by
- * the first request of a turn, runs after the turn's other callbacks and
- * writes them all with one writev.  The bufferevent's EV_WRITE is enabled
- * only while the socket did not take everything: enabling it per request
- * cost two epoll_ctl calls per turn and a second trip through epoll_wait.
- */
+/* The connection ended (EOF, a socket error, a bad frame header). */
 static void
-mrclient_arm_flush(struct mrclient *mc)
-{
-	if (!mc->flush_armed) {
-		mc->flush_armed = 1;
-		event_active(mc->flush_ev, EV_TIMEOUT, 1);
-	}
-}
-
-static void
-mrclient_flush_cb(evutil_socket_t fd, short what, void *arg)
+mrclient_fconn_down(void *arg, int error, const char *why)
 {
 	struct mrclient *mc = arg;
 
-	mc->flush_armed = 0;
-	if (mc->bev == NULL || mc->writing)
-		return;
-	switch (frame_flush(mc->bev)) {
-	case -1:
-		mrclient_down(mc, errno);
-		break;
-	case 1:
-		mc->writing = 1;
-		break;
-	}
+	if (why != NULL)
+		log_warnx("mockresd at %s: %s", mc->path, why);
+	mrclient_down(mc, error);
 }
 
-/* The bufferevent wrote the rest: back to writing at the end of turns. */
 static void
-mrclient_write_cb(struct bufferevent *bev, void *arg)
+mrclient_undecodable(void *arg, const unsigned char *body, uint32_t len)
 {
 	struct mrclient *mc = arg;
 
-	mc->writing = 0;
-	bufferevent_disable(bev, EV_WRITE);
+	log_warnx("undecodable reply from mockresd at %s", mc->path);
+	mrclient_down(mc, EPROTO);
 }
 
 static int
@@ -291,10 +263,7 @@ mrclient_hello(struct mrclient *mc)
 	/* id 0 is never a pending slot: the reply is dropped. */
 	req.has_id = 1;
 	req.id = 0;
-	if (frame_write(bufferevent_get_output(mc->bev), &req.base) == -1)
-		return -1;
-	mrclient_arm_flush(mc);
-	return 0;
+	return fconn_send(&mc->fc, &req.base);
 }
 
 static int
@@ -321,25 +290,19 @@ mrclient_connect(struct mrclient *mc)
 int
 mrclient_attach(struct mrclient *mc, evutil_socket_t fd)
 {
-	if (mc->bev != NULL) {
+	if (fconn_is_open(&mc->fc)) {
 		errno = EISCONN;
 		return -1;
 	}
-	mc->bev = bufferevent_socket_new(mc->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (mc->bev == NULL) {
-		close(fd);
+	if (fconn_open(&mc->fc, mc->base, fd, &mrclient_fconn_ops, mc,
+	               &mc->arena, &mc->queue, MRCLIENT_READ_HIGH,
+	               MRCLIENT_OUTPUT_MAX) == -1) {
 		errno = ENOMEM;
 		return -1;
 	}
-	bufferevent_setcb(mc->bev, mrclient_read_cb, mrclient_write_cb,
-	                  mrclient_event_cb, mc);
-	bufferevent_setwatermark(mc->bev, EV_READ, 0, MRCLIENT_READ_HIGH);
-	bufferevent_disable(mc->bev, EV_WRITE); /* on by default */
-	bufferevent_enable(mc->bev, EV_READ);
 	mc->backoff_ms = MRCLIENT_BACKOFF_MIN;
 	if (mrclient_hello(mc) == -1) {
-		bufferevent_free(mc->bev);
-		mc->bev = NULL;
+		fconn_close(&mc->fc);
 		errno = EIO;
 		return -1;
 	}
@@ -352,7 +315,7 @@ mrclient_start(struct mrclient *mc)
 {
 	int saved;
 
-	if (mc->bev != NULL)
+	if (fconn_is_open(&mc->fc))
 		return 0;
 	evtimer_del(mc->retry_ev);
 	if (mrclient_connect(mc) == 0) {
@@ -374,62 +337,24 @@ mrclient_retry_cb(evutil_socket_t fd, short what, void *arg)
 	mrclient_start(arg);
 }
 
+/* A reply: to the callback of the pending request with its id. */
 static void
-mrclient_event_cb(struct bufferevent *bev, short what, void *arg)
+mrclient_message(void *arg, ProtobufCMessage *msg)
 {
 	struct mrclient *mc = arg;
-	int error = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
-
-	mrclient_down(mc, error);
-}
-
-static void
-mrclient_dispatch(struct mrclient *mc, const Mockres__Response *resp)
-{
+	const Mockres__Response *resp = (const Mockres__Response *)msg;
 	struct mrclient_pending *p = mrclient_slot_find(mc, resp->id);
 	mrclient_reply_cb cb;
-	void *arg;
+	void *cb_arg;
 
 	if (p == NULL)
 		return; /* cancelled, or the hello's reply */
 	cb = p->cb;
-	arg = p->arg;
+	cb_arg = p->arg;
 	if (!p->persistent)
 		mrclient_slot_put(mc, p);
 	if (cb != NULL)
-		cb(resp, arg);
-}
-
-static void
-mrclient_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct mrclient *mc = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	const unsigned char *body;
-	Mockres__Response *resp;
-	uint32_t len;
-	int r;
-
-	while (mc->bev == bev && (r = frame_peek(in, &body, &len)) != 0) {
-		if (r == -1) {
-			log_warnx("bad frame header from mockresd at %s",
-			          mc->path);
-			mrclient_down(mc, EPROTO);
-			return;
-		}
-		resp =
-		    mockres__response__unpack(&mc->arena.allocator, len, body);
-		if (resp == NULL) {
-			arena_reset(&mc->arena);
-			log_warnx("undecodable reply from mockresd at %s",
-			          mc->path);
-			mrclient_down(mc, EPROTO);
-			return;
-		}
-		frame_consume(in, len);
-		mrclient_dispatch(mc, resp);
-		arena_reset(&mc->arena);
-	}
+		cb(resp, cb_arg);
 }
 
 uint64_t
@@ -437,32 +362,24 @@ mrclient_send(struct mrclient *mc, Mockres__Request *req, mrclient_reply_cb cb,
               void *arg, int persistent)
 {
 	struct mrclient_pending *p;
-	struct evbuffer *out;
 
-	if (mc->bev == NULL) {
+	if (!fconn_is_open(&mc->fc)) {
 		errno = ENOTCONN;
 		return 0;
 	}
-	out = bufferevent_get_output(mc->bev);
-	if (evbuffer_get_length(out) > MRCLIENT_OUTPUT_MAX) {
-		errno = ENOBUFS;
-		return 0;
-	}
-	if ((p = mrclient_slot_get(mc)) == NULL) {
+	if (fconn_over_cap(&mc->fc) || (p = mrclient_slot_get(mc)) == NULL) {
 		errno = ENOBUFS;
 		return 0;
 	}
 	req->has_id = 1;
 	req->id = p->id;
-	if (frame_write(out, &req->base) == -1) {
+	if (fconn_send(&mc->fc, &req->base) == -1) {
 		mrclient_slot_put(mc, p);
-		errno = EMSGSIZE;
-		return 0;
+		return 0; /* errno from fconn_send */
 	}
 	p->cb = cb;
 	p->arg = arg;
 	p->persistent = persistent;
-	mrclient_arm_flush(mc);
 	return req->id;
 }
 
@@ -498,10 +415,9 @@ mrclient_free(struct mrclient *mc)
 {
 	if (mc == NULL)
 		return;
-	if (mc->bev != NULL)
-		bufferevent_free(mc->bev);
+	fconn_close(&mc->fc);
 	event_free(mc->retry_ev);
-	event_free(mc->flush_ev);
+	fconn_queue_free(&mc->queue);
 	free(mc->slots);
 	arena_reset(&mc->arena);
 	free(mc);

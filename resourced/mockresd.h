@@ -39,6 +39,7 @@
 #include <event2/listener.h>
 
 #include "arena.h"
+#include "fconn.h"
 #include "engine.h"
 #include "mockres.pb-c.h"
 #include "mockres_limits.h"
@@ -67,17 +68,13 @@ void resource_arm(void);
 struct conn {
 	TAILQ_ENTRY(conn) entry;
 	uint64_t serial_no;
-	struct bufferevent *bev; /* NULL once closed */
+	struct fconn fc; /* closed once the client is gone */
 	pid_t pid;
 	uid_t uid;
 	int admin;
 	Mockres__Role role;
 	char name[MOCKRES_NAME_MAX + 1];
-	struct engine_owner owner;     /* its uses and their counts */
-	int reading;                   /* in conn_read_cb: not freed yet */
-	TAILQ_ENTRY(conn) dirty_entry; /* replies queued, not yet written */
-	int dirty;
-	int writing; /* the bufferevent writes what the socket did not take */
+	struct engine_owner owner; /* its uses and their counts */
 	struct event *watch_ev;
 	uint64_t watch_id;
 	int watch_clients;
@@ -139,7 +136,7 @@ struct mockresd {
 	uint32_t cores;  /* the machine's: the model's default */
 	char preset[16]; /* the preset the model equals, or "" */
 	struct conn_list conns;
-	struct conn_list dirty; /* replies queued this turn, not yet written */
+	struct fconn_queue replies; /* connections with replies this turn */
 	size_t nconns;
 	uint64_t conn_serial;
 	struct evconnlistener *listener;

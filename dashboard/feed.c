@@ -168,8 +168,6 @@ feed_state(struct mrclient *mc, int up, int error, void *arg)
 {
 	struct dash *d = arg;
 	struct feed *f = &d->feed;
-	Mockres__Request req = MOCKRES__REQUEST__INIT;
-	Mockres__Watch watch = MOCKRES__WATCH__INIT;
 
 	if (!up) {
 		if (!f->reported_down)
@@ -196,13 +194,7 @@ feed_state(struct mrclient *mc, int up, int error, void *arg)
 		log_info("connected to mockresd at %s", mrclient_path(mc));
 	f->reported_down = 0;
 	f->last_push_ms = clock_now_ms(); /* the stall clock starts now */
-	watch.has_interval_ms = 1;
-	watch.interval_ms = DASH_WATCH_MS;
-	watch.has_clients = 1;
-	watch.clients = 1;
-	req.op_case = MOCKRES__REQUEST__OP_WATCH;
-	req.watch = &watch;
-	if (mrclient_send(mc, &req, feed_reply, d, 1) == 0)
+	if (mrclient_watch(mc, DASH_WATCH_MS, 1, feed_reply, d) == 0)
 		log_warn("cannot ask mockresd for the watch");
 }
 

@@ -401,6 +401,22 @@ mrclient_use(struct mrclient *mc, Mockres__UseMode mode, int64_t hold_ms,
 	return mrclient_send(mc, &req, cb, arg, 0);
 }
 
+uint64_t
+mrclient_watch(struct mrclient *mc, uint32_t interval_ms, int clients,
+               mrclient_reply_cb cb, void *arg)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Watch watch = MOCKRES__WATCH__INIT;
+
+	watch.has_interval_ms = 1;
+	watch.interval_ms = interval_ms;
+	watch.has_clients = 1;
+	watch.clients = clients != 0;
+	req.op_case = MOCKRES__REQUEST__OP_WATCH;
+	req.watch = &watch;
+	return mrclient_send(mc, &req, cb, arg, 1);
+}
+
 void
 mrclient_cancel(struct mrclient *mc, uint64_t id)
 {

@@ -16,6 +16,13 @@
  *   MRCLIENT_OUTPUT_MAX bytes queued for sending; past either cap,
  *   mrclient_send fails at once (errno ENOBUFS) and the caller decides
  *   (the frontend answers 503).
+ *
+ * Layout (proto/): mrclient.c keeps the pending requests (a slot table;
+ * the slot is in the id), says hello and reconnects; the connection
+ * itself is an fconn (fconn.c: the read loop, the once-per-turn write,
+ * the output cap), the same code mockresd's side runs; frame.c is the
+ * framing, arena.c the decoding memory, sockpath.c the socket's address,
+ * mockres_limits.h the protocol's limits.
  */
 #ifndef MOCKRES_MRCLIENT_H
 #define MOCKRES_MRCLIENT_H
@@ -77,6 +84,16 @@ uint64_t mrclient_send(struct mrclient *mc, Mockres__Request *req,
 /* Shorthand for a Use request; hold_ms < 0 means the daemon's default. */
 uint64_t mrclient_use(struct mrclient *mc, Mockres__UseMode mode,
                       int64_t hold_ms, mrclient_reply_cb cb, void *arg);
+
+/*
+ * Asks for a Stats push now and every INTERVAL_MS (MOCKRES_WATCH_MIN_MS..
+ * MOCKRES_WATCH_MAX_MS), with the client list if CLIENTS.  A persistent
+ * request: CB runs for every push until cancelled or the connection drops
+ * (then once with NULL; ask again when it is back).  Returns as
+ * mrclient_send.
+ */
+uint64_t mrclient_watch(struct mrclient *mc, uint32_t interval_ms, int clients,
+                        mrclient_reply_cb cb, void *arg);
 
 /* Forgets the callback of ID; a later reply is dropped. */
 void mrclient_cancel(struct mrclient *mc, uint64_t id);

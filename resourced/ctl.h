@@ -1,5 +1,24 @@
 /*
  * ctl.h: the map of mockresctl, the command-line client of mockresd.
+ *
+ * Layout:
+ *
+ *   mockresctl.c  main: the global flags, and the command table from which
+ *                 both --help and the dispatch of a command come; the
+ *                 one-request commands (status, clients, use, limit, hold,
+ *                 reset-peak)
+ *   ctl_watch.c   watch, ctl_bench.c bench, ctl_model.c model: the
+ *                 commands with more to them, one file each
+ *   ctl_call.c    connecting to mockresd (via proto/mrclient) and one
+ *                 request, one reply, under a deadline
+ *   ctl_exit.c    every failure's message and its exit status
+ *   ctl_print.c   the human and the JSON output
+ *
+ * A command: ctl_run() finds its row, its handler parses its arguments,
+ * ctl_call() sends the request and runs the reply function, which prints
+ * (ctl_print.c) or maps the status to an exit code (ctl_exit_status).
+ * Command files use ctl_call.c, ctl_exit.c and ctl_print.c, never
+ * mockresctl.c.
  */
 #ifndef MOCKRES_CTL_H
 #define MOCKRES_CTL_H
@@ -31,15 +50,21 @@ struct ctl {
 	struct mrclient *mc;
 };
 
-/* mockresctl.c */
-int ctl_connect(struct ctl *, struct mrclient **out, Mockres__Role role,
-                int reconnect);
-void ctl_unreachable(const struct ctl *, int error);
-
+/* ctl_call.c */
+/* A new connection in *OUT; returns CTL_OK or the exit code (said). */
+int ctl_call_connect(struct ctl *, struct mrclient **out, Mockres__Role role,
+                     int reconnect);
 typedef int (*ctl_reply_fn)(struct ctl *, const Mockres__Response *);
+/* Sends REQ on ctl->mc (connected on first use), runs FN on the reply and
+ * returns its exit code.  A daemon that accepts but never answers costs
+ * ctl->timeout_s, not a hang. */
 int ctl_call(struct ctl *, Mockres__Request *, ctl_reply_fn);
-int ctl_status_exit(struct ctl *, const Mockres__Response *);
-int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ctl_exit.c: each says what failed and returns the exit code. */
+int ctl_exit_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int ctl_exit_unreachable(const struct ctl *, int error);
+/* CTL_OK for OK, ADMITTED and DONE; otherwise says why. */
+int ctl_exit_status(const Mockres__Response *);
 
 /* ctl_print.c */
 void ctl_print_status(const struct ctl *, const Mockres__Stats *);

@@ -172,18 +172,18 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 		switch (ch) {
 		case 'c':
 			if (parse_u64(optarg, 1, 1000, &c) == -1)
-				return ctl_usage_error("bench: -c must be "
-				                       "1..1000");
+				return ctl_exit_usage("bench: -c must be "
+				                      "1..1000");
 			break;
 		case 'n':
 			if (parse_u64(optarg, 1, 100000000, &n) == -1)
-				return ctl_usage_error("bench: -n must be "
-				                       "1..100000000");
+				return ctl_exit_usage("bench: -n must be "
+				                      "1..100000000");
 			break;
 		case 'P':
 			if (parse_u64(optarg, 1, 1000, &pipeline) == -1)
-				return ctl_usage_error("bench: -P must be "
-				                       "1..1000");
+				return ctl_exit_usage("bench: -P must be "
+				                      "1..1000");
 			break;
 		case 'a':
 			b.mode = MOCKRES__USE_MODE__ASYNC;
@@ -191,7 +191,7 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 		case 'H':
 			if (parse_u64(optarg, 0, MOCKRES_HOLD_MS_MAX, &hold) ==
 			    -1)
-				return ctl_usage_error(
+				return ctl_exit_usage(
 				    "bench: --hold-ms must be "
 				    "0.." MOCKRES_STR(MOCKRES_HOLD_MS_MAX));
 			break;
@@ -199,12 +199,12 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 			model_hold = 1;
 			break;
 		default:
-			return ctl_usage_error("bench: unknown option");
+			return ctl_exit_usage("bench: unknown option");
 		}
 	}
 	if (optind != argc)
-		return ctl_usage_error("bench: unexpected argument '%s'",
-		                       argv[optind]);
+		return ctl_exit_usage("bench: unexpected argument '%s'",
+		                      argv[optind]);
 	b.total = n;
 	b.hold_ms = model_hold ? -1 : (int64_t)hold;
 	b.lat_us = calloc(n, sizeof(*b.lat_us));
@@ -217,8 +217,9 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 		goto out;
 	}
 	for (i = 0; i < c; i++) {
-		if ((rc = ctl_connect(ctl, &conns[i], MOCKRES__ROLE__ROLE_BENCH,
-		                      0)) != CTL_OK)
+		if ((rc = ctl_call_connect(ctl, &conns[i],
+		                           MOCKRES__ROLE__ROLE_BENCH, 0)) !=
+		    CTL_OK)
 			goto out;
 	}
 	t0 = clock_now_us();
@@ -237,7 +238,7 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 	secs = (double)(clock_now_us() - t0) / 1e6;
 	if (b.failed) {
 		if (b.lost > 0)
-			ctl_unreachable(ctl, ECONNRESET);
+			ctl_exit_unreachable(ctl, ECONNRESET);
 		rc = CTL_UNREACHABLE;
 		goto out;
 	}

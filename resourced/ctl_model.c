@@ -14,7 +14,7 @@
 static int
 ctl_model_reply(struct ctl *ctl, const Mockres__Response *resp)
 {
-	int rc = ctl_status_exit(ctl, resp);
+	int rc = ctl_exit_status(resp);
 
 	if (rc != CTL_OK)
 		return rc;
@@ -37,16 +37,16 @@ ctl_model_set(struct ctl *ctl, int argc, char *argv[], Mockres__SetModel *sm,
 	int i, k;
 
 	if (argc < 3)
-		return ctl_usage_error("model set: give at least one "
-		                       "KEY=VALUE (mockresctl model lists "
-		                       "the keys)");
+		return ctl_exit_usage("model set: give at least one "
+		                      "KEY=VALUE (mockresctl model lists "
+		                      "the keys)");
 	model_defaults(&m, 1);
 	for (i = 2; i < argc; i++) {
 		if (strlen(argv[i]) >= sizeof(word) ||
 		    (eq = strchr(argv[i], '=')) == NULL)
-			return ctl_usage_error("model set: '%.60s' is not "
-			                       "KEY=VALUE",
-			                       argv[i]);
+			return ctl_exit_usage("model set: '%.60s' is not "
+			                      "KEY=VALUE",
+			                      argv[i]);
 		memcpy(word, argv[i], strlen(argv[i]) + 1);
 		word[eq - argv[i]] = '\0';
 		if ((k = model_key_index(word)) < 0 ||
@@ -55,7 +55,7 @@ ctl_model_set(struct ctl *ctl, int argc, char *argv[], Mockres__SetModel *sm,
 			if (k < 0)
 				snprintf(err, sizeof(err),
 				         "unknown model key '%.40s'", word);
-			return ctl_usage_error("model set: %s", err);
+			return ctl_exit_usage("model set: %s", err);
 		}
 		given[k] = 1;
 	}
@@ -85,23 +85,23 @@ ctl_model(struct ctl *ctl, int argc, char *argv[])
 		req.set_model = &sm;
 	} else if (argc >= 2 && strcmp(argv[1], "preset") == 0) {
 		if (argc != 3)
-			return ctl_usage_error("model preset: give one "
-			                       "preset name");
+			return ctl_exit_usage("model preset: give one "
+			                      "preset name");
 		p = model_presets(&n);
 		for (i = 0; i < n && strcmp(p[i].name, argv[2]) != 0; i++)
 			;
 		if (i == n)
-			return ctl_usage_error("model preset: unknown preset "
-			                       "'%.40s' (io, api, pool, ecto, "
-			                       "cpu, overloaded-db)",
-			                       argv[2]);
+			return ctl_exit_usage("model preset: unknown preset "
+			                      "'%.40s' (io, api, pool, ecto, "
+			                      "cpu, overloaded-db)",
+			                      argv[2]);
 		sm.preset = argv[2];
 		req.op_case = MOCKRES__REQUEST__OP_SET_MODEL;
 		req.set_model = &sm;
 	} else if (argc != 1) {
-		return ctl_usage_error("model: unknown subcommand '%.40s' "
-		                       "(set or preset)",
-		                       argv[1]);
+		return ctl_exit_usage("model: unknown subcommand '%.40s' "
+		                      "(set or preset)",
+		                      argv[1]);
 	}
 	return ctl_call(ctl, &req, ctl_model_reply);
 }

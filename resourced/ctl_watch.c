@@ -33,7 +33,7 @@ ctl_watch_reply(const Mockres__Response *resp, void *arg)
 	if (resp == NULL)
 		return; /* the state callback reports it */
 	if (resp->status != MOCKRES__STATUS__OK || resp->stats == NULL) {
-		w->rc = ctl_status_exit(w->ctl, resp);
+		w->rc = ctl_exit_status(resp);
 		event_base_loopbreak(w->ctl->base);
 		return;
 	}
@@ -53,8 +53,6 @@ static void
 ctl_watch_state_cb(struct mrclient *mc, int up, int error, void *arg)
 {
 	struct ctl_watch_state *w = arg;
-	Mockres__Request req = MOCKRES__REQUEST__INIT;
-	Mockres__Watch watch = MOCKRES__WATCH__INIT;
 
 	if (!up) {
 		if (!w->reported_down) {
@@ -70,11 +68,7 @@ ctl_watch_state_cb(struct mrclient *mc, int up, int error, void *arg)
 		return;
 	}
 	w->reported_down = 0;
-	watch.has_interval_ms = 1;
-	watch.interval_ms = w->interval_ms;
-	req.op_case = MOCKRES__REQUEST__OP_WATCH;
-	req.watch = &watch;
-	if (mrclient_send(mc, &req, ctl_watch_reply, w, 1) == 0)
+	if (mrclient_watch(mc, w->interval_ms, 0, ctl_watch_reply, w) == 0)
 		fprintf(stderr, "mockresctl: cannot send watch: %s\n",
 		        strerror(errno));
 }
@@ -101,28 +95,36 @@ ctl_watch(struct ctl *ctl, int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "+i:")) != -1) {
 		if (ch != 'i' || parse_u64(optarg, MOCKRES_WATCH_MIN_MS,
 		                           MOCKRES_WATCH_MAX_MS, &v) == -1)
-			return ctl_usage_error("watch: -i takes an interval "
-			                       "of " MOCKRES_STR(MOCKRES_WATCH_MIN_MS) ".." MOCKRES_STR(
-			                           MOCKRES_WATCH_MAX_MS) " ms");
+			return ctl_exit_usage("watch: -i takes an interval "
+			                      "of " MOCKRES_STR(MOCKRES_WATCH_MIN_MS) ".." MOCKRES_STR(
+			                          MOCKRES_WATCH_MAX_MS) " ms");
 		w.interval_ms = (uint32_t)v;
 	}
 	if (optind != argc)
-		return ctl_usage_error("watch: unexpected argument '%s'",
-		                       argv[optind]);
+		return ctl_exit_usage("watch: unexpected argument '%s'",
+		                      argv[optind]);
 	w.tty = !ctl->json && isatty(STDOUT_FILENO);
 
-	if ((rc = ctl_connect(ctl, &ctl->mc, MOCKRES__ROLE__ROLE_CTL, 1)) !=
-	    CTL_OK)
+	/* Ctrl-C ends the watch with exit 0, so set that up first. */
+	if ((sig = evsignal_new(ctl->base, SIGINT, ctl_watch_signal, &w)) ==
+	        NULL ||
+	    evsignal_add(sig, NULL) == -1) {
+		if (sig != NULL)
+			event_free(sig);
+		fprintf(stderr, "mockresctl: watch: cannot catch SIGINT\n");
+		return CTL_ERROR;
+	}
+	if ((rc = ctl_call_connect(ctl, &ctl->mc, MOCKRES__ROLE__ROLE_CTL,
+	                           1)) != CTL_OK) {
+		event_free(sig);
 		return rc;
+	}
 	mrclient_set_state_cb(ctl->mc, ctl_watch_state_cb, &w);
 	if (mrclient_connected(ctl->mc))
 		ctl_watch_state_cb(ctl->mc, 1, 0, &w);
 	else
 		ctl_watch_state_cb(ctl->mc, 0, ECONNREFUSED, &w);
-	sig = evsignal_new(ctl->base, SIGINT, ctl_watch_signal, &w);
-	evsignal_add(sig, NULL);
 	event_base_dispatch(ctl->base);
 	event_free(sig);
-	mrclient_free(ctl->mc);
-	return w.rc;
+	return w.rc; /* ctl_run frees ctl->mc */
 }

@@ -1,12 +1,10 @@
 /*
  * mockresctl.c: command-line client of mockresd: flags, the command table
- * and the one-request-one-reply commands.
+ * and the one-request-one-reply commands (status, clients, use, limit,
+ * hold, reset-peak).
  */
-#include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,200 +17,11 @@
 #include "parse.h"
 #include "sockpath.h"
 
-static void
-ctl_usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: mockresctl [--socket PATH] [--json] [-v] COMMAND [ARGS]\n"
-	    "\n"
-	    "commands:\n"
-	    "  status                      counts, limit, hold, peak\n"
-	    "  watch [-i MS]               follow the counts live "
-	    "(default every 500 ms)\n"
-	    "  clients                     connected clients and their "
-	    "counts\n"
-	    "  use [--async] [--hold-ms MS]  use the resource once\n"
-	    "  limit [N]                   show or set the limit "
-	    "(0 = no limit)\n"
-	    "  hold [MS]                   show or set the hold time\n"
-	    "  reset-peak                  set the peak to the current count\n"
-	    "  model                       show the resource model\n"
-	    "  model set KEY=VALUE ...     change it (admins; keys: see "
-	    "`model`)\n"
-	    "  model preset NAME           io, api, pool, ecto, cpu, "
-	    "overloaded-db\n"
-	    "  bench [-c CONCURRENCY] [-n TOTAL] [-P PIPELINE] [--async] "
-	    "[--hold-ms MS | --model-hold]\n"
-	    "                              load mockresd, print ops/s and "
-	    "latency\n"
-	    "\n"
-	    "  --socket PATH  mockresd's socket (default: $MOCKRES_SOCKET, "
-	    "else\n"
-	    "                 " SOCKPATH_DEFAULT ")\n"
-	    "  --json         machine-readable output\n"
-	    "\n"
-	    "exit status: 0 ok, 1 resource busy, 2 usage error, 3 mockresd "
-	    "unreachable,\n"
-	    "4 permission denied, 5 other error from mockresd\n");
-}
-
-int
-ctl_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "mockresctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see mockresctl --help)\n");
-	return CTL_USAGE;
-}
-
-void
-ctl_unreachable(const struct ctl *ctl, int error)
-{
-	const char *hint = "is mockresd running?";
-	char why[128];
-
-	if (error == EACCES || error == EPERM)
-		hint = "are you root or in the mockres group?";
-	snprintf(why, sizeof(why), "%s",
-	         error ? strerror(error) : "connection closed");
-	why[0] = (char)tolower((unsigned char)why[0]); /* mid-sentence */
-	fprintf(stderr, "mockresctl: cannot reach mockresd at %s: %s (%s)\n",
-	        ctl->path, why, hint);
-}
-
-int
-ctl_connect(struct ctl *ctl, struct mrclient **out, Mockres__Role role,
-            int reconnect)
-{
-	struct mrclient *mc;
-
-	mc = mrclient_new(ctl->base, ctl->path, role, "mockresctl");
-	if (mc == NULL) {
-		fprintf(stderr, "mockresctl: %s\n", strerror(errno));
-		return CTL_ERROR;
-	}
-	mrclient_set_reconnect(mc, reconnect);
-	if (mrclient_start(mc) == -1 && !reconnect) {
-		ctl_unreachable(ctl, errno);
-		mrclient_free(mc);
-		return CTL_UNREACHABLE;
-	}
-	*out = mc;
-	return CTL_OK;
-}
-
-struct ctl_call_state {
-	struct ctl *ctl;
-	ctl_reply_fn fn;
-	int done;
-	int rc;
-};
-
-static void
-ctl_call_cb(const Mockres__Response *resp, void *arg)
-{
-	struct ctl_call_state *st = arg;
-
-	st->done = 1;
-	if (resp == NULL) {
-		ctl_unreachable(st->ctl, ECONNRESET);
-		st->rc = CTL_UNREACHABLE;
-	} else {
-		st->rc = st->fn(st->ctl, resp);
-	}
-	event_base_loopbreak(st->ctl->base);
-}
-
-static void
-ctl_call_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct ctl_call_state *st = arg;
-
-	fprintf(stderr,
-	        "mockresctl: mockresd at %s did not answer within %d s (is it "
-	        "stopped or overloaded?)\n",
-	        st->ctl->path, st->ctl->timeout_s);
-	st->done = 1;
-	st->rc = CTL_UNREACHABLE;
-}
-
-/* Sends REQ on the ctl's connection (made on first use), runs FN on the
- * reply and returns its exit code.  A daemon that accepts but never
- * answers costs ctl->timeout_s, not a hang. */
-int
-ctl_call(struct ctl *ctl, Mockres__Request *req, ctl_reply_fn fn)
-{
-	struct ctl_call_state st = {ctl, fn, 0, CTL_ERROR};
-	struct timeval tv = {ctl->timeout_s, 0};
-	struct event *timer;
-	uint64_t id;
-	int rc;
-
-	if (ctl->mc == NULL &&
-	    (rc = ctl_connect(ctl, &ctl->mc, MOCKRES__ROLE__ROLE_CTL, 0)) !=
-	        CTL_OK)
-		return rc;
-	if ((id = mrclient_send(ctl->mc, req, ctl_call_cb, &st, 0)) == 0) {
-		ctl_unreachable(ctl, errno);
-		return CTL_UNREACHABLE;
-	}
-	if ((timer = evtimer_new(ctl->base, ctl_call_timeout, &st)) == NULL ||
-	    evtimer_add(timer, &tv) == -1) {
-		fprintf(stderr, "mockresctl: cannot set a timer\n");
-		return CTL_ERROR;
-	}
-	while (!st.done)
-		if (event_base_loop(ctl->base, EVLOOP_ONCE) == -1)
-			break;
-	event_free(timer);
-	mrclient_cancel(ctl->mc, id); /* a late reply must not find ST */
-	return st.rc;
-}
-
-/* Maps an unsuccessful status to its message and exit code. */
-int
-ctl_status_exit(struct ctl *ctl, const Mockres__Response *resp)
-{
-	const char *error = resp->error ? resp->error : "";
-
-	switch (resp->status) {
-	case MOCKRES__STATUS__OK:
-	case MOCKRES__STATUS__ADMITTED:
-	case MOCKRES__STATUS__DONE:
-		return CTL_OK;
-	case MOCKRES__STATUS__BUSY:
-		fprintf(stderr, "mockresctl: %s\n",
-		        error[0] ? error : "resource busy");
-		return CTL_BUSY;
-	case MOCKRES__STATUS__TIMEOUT:
-		fprintf(stderr, "mockresctl: %s\n",
-		        error[0] ? error
-		                 : "timed out waiting for the resource");
-		return CTL_BUSY;
-	case MOCKRES__STATUS__DENIED:
-		fprintf(stderr,
-		        "mockresctl: %s (run as root or as the user "
-		        "mockresd runs as)\n",
-		        error[0] ? error : "permission denied");
-		return CTL_DENIED;
-	default:
-		fprintf(stderr, "mockresctl: mockresd answered %s%s%s\n",
-		        names_status(resp->status), error[0] ? ": " : "",
-		        error);
-		return CTL_ERROR;
-	}
-}
-
 /* status and clients: the same snapshot, printed two ways. */
 static int
 ctl_stats_reply(struct ctl *ctl, const Mockres__Response *resp)
 {
-	int rc = ctl_status_exit(ctl, resp);
+	int rc = ctl_exit_status(resp);
 
 	if (rc != CTL_OK)
 		return rc;
@@ -228,11 +37,14 @@ ctl_stats_reply(struct ctl *ctl, const Mockres__Response *resp)
 }
 
 static int
-ctl_cmd_status(struct ctl *ctl, int clients)
+ctl_cmd_stats(struct ctl *ctl, int argc, char *argv[], int clients)
 {
 	Mockres__Request req = MOCKRES__REQUEST__INIT;
 	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
 
+	if (argc > 1)
+		return ctl_exit_usage("%s: unexpected argument '%s'", argv[0],
+		                      argv[1]);
 	sr.has_clients = 1;
 	sr.clients = clients;
 	req.op_case = MOCKRES__REQUEST__OP_STATS;
@@ -241,13 +53,25 @@ ctl_cmd_status(struct ctl *ctl, int clients)
 	return ctl_call(ctl, &req, ctl_stats_reply);
 }
 
+static int
+ctl_cmd_status(struct ctl *ctl, int argc, char *argv[])
+{
+	return ctl_cmd_stats(ctl, argc, argv, 0);
+}
+
+static int
+ctl_cmd_clients(struct ctl *ctl, int argc, char *argv[])
+{
+	return ctl_cmd_stats(ctl, argc, argv, 1);
+}
+
 static uint64_t ctl_use_start_us;
 
 static int
 ctl_use_reply(struct ctl *ctl, const Mockres__Response *resp)
 {
 	double ms = (double)(clock_now_us() - ctl_use_start_us) / 1000.0;
-	int rc = ctl_status_exit(ctl, resp);
+	int rc = ctl_exit_status(resp);
 
 	if (ctl->json)
 		printf("{\"status\":\"%s\",\"elapsed_ms\":%.1f}\n",
@@ -281,7 +105,7 @@ ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 		case 'H':
 			if (parse_u64(optarg, 0, MOCKRES_HOLD_MS_MAX, &hold) ==
 			    -1)
-				return ctl_usage_error(
+				return ctl_exit_usage(
 				    "use: --hold-ms must be "
 				    "0.." MOCKRES_STR(
 				        MOCKRES_HOLD_MS_MAX) ", not '%s'",
@@ -290,12 +114,12 @@ ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 			use.hold_ms = (uint32_t)hold;
 			break;
 		default:
-			return ctl_usage_error("use: unknown option");
+			return ctl_exit_usage("use: unknown option");
 		}
 	}
 	if (optind != argc)
-		return ctl_usage_error("use: unexpected argument '%s'",
-		                       argv[optind]);
+		return ctl_exit_usage("use: unexpected argument '%s'",
+		                      argv[optind]);
 	req.op_case = MOCKRES__REQUEST__OP_USE;
 	req.use = &use;
 	/* a serial use waits for its hold: the daemon's may be up to 1 h */
@@ -311,7 +135,7 @@ ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 static int
 ctl_setting_reply(struct ctl *ctl, const Mockres__Response *resp)
 {
-	int rc = ctl_status_exit(ctl, resp);
+	int rc = ctl_exit_status(resp);
 
 	if (rc != CTL_OK || resp->stats == NULL)
 		return rc == CTL_OK ? CTL_ERROR : rc;
@@ -330,8 +154,9 @@ ctl_setting_reply(struct ctl *ctl, const Mockres__Response *resp)
 
 /* limit [N], hold [MS], reset-peak: show, or change then show. */
 static int
-ctl_cmd_setting(struct ctl *ctl, const char *cmd, int argc, char *argv[])
+ctl_cmd_setting(struct ctl *ctl, int argc, char *argv[])
 {
+	const char *cmd = argv[0];
 	Mockres__Request req = MOCKRES__REQUEST__INIT;
 	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
 	Mockres__SetLimit sl = MOCKRES__SET_LIMIT__INIT;
@@ -340,7 +165,7 @@ ctl_cmd_setting(struct ctl *ctl, const char *cmd, int argc, char *argv[])
 	uint64_t v;
 
 	if (argc > 2 || (argc == 2 && strcmp(cmd, "reset-peak") == 0))
-		return ctl_usage_error("%s: too many arguments", cmd);
+		return ctl_exit_usage("%s: too many arguments", cmd);
 	req.op_case = MOCKRES__REQUEST__OP_STATS;
 	req.stats = &sr;
 	if (strcmp(cmd, "reset-peak") == 0) {
@@ -348,7 +173,7 @@ ctl_cmd_setting(struct ctl *ctl, const char *cmd, int argc, char *argv[])
 		req.reset_peak = &rp;
 	} else if (argc == 2 && strcmp(cmd, "limit") == 0) {
 		if (parse_u64(argv[1], 0, MOCKRES_LIMIT_MAX, &v) == -1)
-			return ctl_usage_error(
+			return ctl_exit_usage(
 			    "limit: N must be a whole number "
 			    "0.." MOCKRES_STR(
 			        MOCKRES_LIMIT_MAX) " (0 = no limit), not '%s'",
@@ -359,7 +184,7 @@ ctl_cmd_setting(struct ctl *ctl, const char *cmd, int argc, char *argv[])
 		req.set_limit = &sl;
 	} else if (argc == 2) {
 		if (parse_u64(argv[1], 0, MOCKRES_HOLD_MS_MAX, &v) == -1)
-			return ctl_usage_error(
+			return ctl_exit_usage(
 			    "hold: MS must be a whole number "
 			    "0.." MOCKRES_STR(MOCKRES_HOLD_MS_MAX) ", not '%s'",
 			    argv[1]);
@@ -371,36 +196,99 @@ ctl_cmd_setting(struct ctl *ctl, const char *cmd, int argc, char *argv[])
 	return ctl_call(ctl, &req, ctl_setting_reply);
 }
 
+/*
+ * The commands: --help is printed from this table and ctl_run() looks the
+ * command up in it.  One row per form; a command with several forms
+ * (model) has several rows with the same name and handler.  ADMIN: the
+ * form changes mockresd, which only root or mockresd's own user may do
+ * (mockresd checks; others get exit 4).
+ */
+struct ctl_cmd {
+	const char *name;
+	int (*run)(struct ctl *, int argc, char *argv[]);
+	const char *usage;
+	const char *help;
+	int admin;
+};
+
+static const struct ctl_cmd ctl_cmds[] = {
+    {"status", ctl_cmd_status, "status", "counts, limit, hold, peak", 0},
+    {"watch", ctl_watch, "watch [-i MS]",
+     "follow the counts live (default every 500 ms)", 0},
+    {"clients", ctl_cmd_clients, "clients",
+     "connected clients and their counts", 0},
+    {"use", ctl_cmd_use, "use [--async] [--hold-ms MS]",
+     "use the resource once", 0},
+    {"limit", ctl_cmd_setting, "limit [N]",
+     "show or set the limit (0 = no limit)", 1},
+    {"hold", ctl_cmd_setting, "hold [MS]", "show or set the hold time", 1},
+    {"reset-peak", ctl_cmd_setting, "reset-peak",
+     "set the peak to the current count", 1},
+    {"model", ctl_model, "model", "show the resource model", 0},
+    {"model", ctl_model, "model set KEY=VALUE ...",
+     "change it (keys: see `model`)", 1},
+    {"model", ctl_model, "model preset NAME",
+     "io, api, pool, ecto, cpu, overloaded-db", 1},
+    {"bench", ctl_bench,
+     "bench [-c CONCURRENCY] [-n TOTAL] [-P PIPELINE] [--async] "
+     "[--hold-ms MS | --model-hold]",
+     "load mockresd, print ops/s and latency", 0},
+};
+
+#define CTL_USAGE_COL 30 /* where the help text of a command starts */
+
+static void
+ctl_usage(FILE *f)
+{
+	size_t i;
+	int n, pad;
+
+	fprintf(f, "usage: mockresctl [--socket PATH] [--json] [-v] COMMAND "
+	           "[ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
+		n = fprintf(f, "  %s", ctl_cmds[i].usage);
+		pad = CTL_USAGE_COL - n;
+		/* A long usage: its help after it if the line stays
+		 * within 79 columns, else under it. */
+		if (pad < 2) {
+			pad = 2;
+			if (n + pad + (int)strlen(ctl_cmds[i].help) > 79) {
+				fprintf(f, "\n");
+				pad = CTL_USAGE_COL;
+			}
+		}
+		fprintf(f, "%*s%s%s\n", pad, "", ctl_cmds[i].help,
+		        ctl_cmds[i].admin ? " *" : "");
+	}
+	fprintf(f, "\n  * to change mockresd: run as root or as the user "
+	           "mockresd runs as\n");
+	fprintf(f,
+	        "\n"
+	        "  --socket PATH  mockresd's socket (default: $MOCKRES_SOCKET, "
+	        "else\n"
+	        "                 " SOCKPATH_DEFAULT ")\n"
+	        "  --json         machine-readable output\n"
+	        "\n"
+	        "exit status: 0 ok, 1 resource busy, 2 usage error, 3 mockresd "
+	        "unreachable,\n"
+	        "4 permission denied, 5 other error from mockresd\n");
+}
+
+/* Runs ARGV[0] with its arguments; the connection it made is closed. */
 static int
 ctl_run(struct ctl *ctl, int argc, char *argv[])
 {
-	const char *cmd = argv[0];
+	size_t i;
 	int rc;
 
-	if (strcmp(cmd, "watch") == 0)
-		return ctl_watch(ctl, argc, argv);
-	if (strcmp(cmd, "bench") == 0)
-		return ctl_bench(ctl, argc, argv);
-	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "clients") != 0 &&
-	    strcmp(cmd, "use") != 0 && strcmp(cmd, "limit") != 0 &&
-	    strcmp(cmd, "hold") != 0 && strcmp(cmd, "reset-peak") != 0 &&
-	    strcmp(cmd, "model") != 0)
-		return ctl_usage_error("unknown command '%s'", cmd);
-	if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "clients") == 0) &&
-	    argc > 1)
-		return ctl_usage_error("%s: unexpected argument '%s'", cmd,
-		                       argv[1]);
-	if (strcmp(cmd, "status") == 0)
-		rc = ctl_cmd_status(ctl, 0);
-	else if (strcmp(cmd, "clients") == 0)
-		rc = ctl_cmd_status(ctl, 1);
-	else if (strcmp(cmd, "use") == 0)
-		rc = ctl_cmd_use(ctl, argc, argv);
-	else if (strcmp(cmd, "model") == 0)
-		rc = ctl_model(ctl, argc, argv);
-	else
-		rc = ctl_cmd_setting(ctl, cmd, argc, argv);
+	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
+		if (strcmp(ctl_cmds[i].name, argv[0]) == 0)
+			break;
+	if (i == sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
+		return ctl_exit_usage("unknown command '%s'", argv[0]);
+	rc = ctl_cmds[i].run(ctl, argc, argv);
 	mrclient_free(ctl->mc);
+	ctl->mc = NULL;
 	return rc;
 }
 
@@ -444,11 +332,11 @@ main(int argc, char *argv[])
 		}
 	}
 	if (optind == argc)
-		return ctl_usage_error("no command given");
+		return ctl_exit_usage("no command given");
 	log_init("mockresctl", verbose);
 	signal(SIGPIPE, SIG_IGN);
 	if ((ctl.path = sockpath_resolve(flag, &why)) == NULL)
-		return ctl_usage_error("%s", why);
+		return ctl_exit_usage("%s", why);
 	if ((ctl.base = event_base_new()) == NULL) {
 		fprintf(stderr, "mockresctl: cannot create an event base\n");
 		return CTL_ERROR;

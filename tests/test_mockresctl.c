@@ -174,6 +174,48 @@ START_TEST(test_usage_exit_2)
 }
 END_TEST
 
+/*
+ * --help and the dispatch come from one table: every command --help lists
+ * is known (a bad argument is its own usage error, exit 2, not "unknown
+ * command"), and each is listed.
+ */
+START_TEST(test_help_lists_what_runs)
+{
+	const char *help[] = {"--help", NULL};
+	const char *names[] = {"status",     "watch", "clients",
+	                       "use",        "limit", "hold",
+	                       "reset-peak", "model", "bench"};
+	char copy[sizeof(out)], cmd[64], *line, *save = NULL;
+	const char *args[3] = {cmd, "--no-such-option", NULL};
+	size_t i;
+	int listed = 0;
+
+	sock = sup_path("unused.sock");
+	ck_assert_int_eq(ctl(help), 0);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		ck_assert_msg(strstr(out, names[i]) != NULL, "%s not listed",
+		              names[i]);
+	snprintf(copy, sizeof(copy), "%s", out);
+	line = strstr(copy, "commands");
+	ck_assert_ptr_nonnull(line);
+	for (line = strtok_r(line, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "  --", 4) == 0)
+			break; /* the flags */
+		if (strncmp(line, "  ", 2) != 0 || line[2] == ' ' ||
+		    line[2] == '*')
+			continue; /* a continued help line, the footnote */
+		ck_assert_int_eq(sscanf(line + 2, "%63s", cmd), 1);
+		ck_assert_int_eq(ctl(args), 2);
+		ck_assert_msg(strstr(err, "unknown command") == NULL,
+		              "--help lists '%s', which does not run: %s", cmd,
+		              err);
+		listed++;
+	}
+	ck_assert_int_ge(listed, (int)(sizeof(names) / sizeof(names[0])));
+}
+END_TEST
+
 /* A uid that is neither root nor mockresd's gets DENIED, exit 4. */
 START_TEST(test_denied_exit_4)
 {
@@ -318,6 +360,7 @@ main(void)
 	tcase_add_test(tc, test_clients);
 	tcase_add_test(tc, test_unreachable_exit_3);
 	tcase_add_test(tc, test_usage_exit_2);
+	tcase_add_test(tc, test_help_lists_what_runs);
 	tcase_add_test(tc, test_denied_exit_4);
 	tcase_add_test(tc, test_bench);
 	tcase_add_test(tc, test_watch_reconnects);

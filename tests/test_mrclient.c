@@ -234,6 +234,51 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+/* A watch: a push at once and then every interval, with the client list
+ * when asked, on one id, until cancelled. */
+struct pushes {
+	int n, with_clients;
+};
+
+static void
+push_cb(const Mockres__Response *resp, void *arg)
+{
+	struct pushes *p = arg;
+
+	if (resp == NULL || resp->status != MOCKRES__STATUS__OK ||
+	    resp->stats == NULL)
+		return;
+	p->n++;
+	if (resp->stats->n_clients > 0)
+		p->with_clients++;
+}
+
+START_TEST(test_watch)
+{
+	struct mrclient *mc;
+	struct pushes p = {0}, q = {0};
+	uint64_t id;
+
+	daemon_up(0, 10);
+	mc = mrclient_new(base, sock, MOCKRES__ROLE__ROLE_CTL, "test");
+	ck_assert_int_eq(mrclient_start(mc), 0);
+	id = mrclient_watch(mc, 10, 1, push_cb, &p);
+	ck_assert_uint_ne(id, 0);
+	run_until(&p.n, 3, 5000);
+	ck_assert_int_ge(p.n, 3);
+	ck_assert_int_eq(p.with_clients, p.n);
+	ck_assert_uint_eq(mrclient_pending(mc), 1); /* one persistent slot */
+	mrclient_cancel(mc, id);
+	/* a new watch replaces it on the daemon's side: no client list */
+	ck_assert_uint_ne(mrclient_watch(mc, 10, 0, push_cb, &q), 0);
+	run_until(&q.n, 2, 5000);
+	ck_assert_int_ge(q.n, 2);
+	ck_assert_int_eq(q.with_clients, 0);
+	mrclient_free(mc);
+	daemon_down();
+}
+END_TEST
+
 /* The pending table is capped: past it, sends fail at once. */
 START_TEST(test_pending_cap)
 {
@@ -274,6 +319,7 @@ main(void)
 	tcase_add_test(tc, test_loss_and_reconnect);
 	tcase_add_test(tc, test_unreachable);
 	tcase_add_test(tc, test_cancel);
+	tcase_add_test(tc, test_watch);
 	tcase_add_test(tc, test_pending_cap);
 	suite_add_tcase(s, tc);
 	return sup_run_suite(s);

@@ -1,0 +1,77 @@
+/*
+ * ctl_exit.c: what mockresctl says when a command fails, and the exit
+ * status that goes with it (enum ctl_exit, documented in the README).
+ *
+ * Every message is one line on stderr, "mockresctl: " first, saying what
+ * failed and what to do.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "names.h"
+
+int
+ctl_exit_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mockresctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see mockresctl --help)\n");
+	return CTL_USAGE;
+}
+
+int
+ctl_exit_unreachable(const struct ctl *ctl, int error)
+{
+	const char *hint = "is mockresd running?";
+	char why[128];
+
+	if (error == EACCES || error == EPERM)
+		hint = "are you root or in the mockres group?";
+	snprintf(why, sizeof(why), "%s",
+	         error ? strerror(error) : "connection closed");
+	why[0] = (char)tolower((unsigned char)why[0]); /* mid-sentence */
+	fprintf(stderr, "mockresctl: cannot reach mockresd at %s: %s (%s)\n",
+	        ctl->path, why, hint);
+	return CTL_UNREACHABLE;
+}
+
+int
+ctl_exit_status(const Mockres__Response *resp)
+{
+	const char *error = resp->error ? resp->error : "";
+
+	switch (resp->status) {
+	case MOCKRES__STATUS__OK:
+	case MOCKRES__STATUS__ADMITTED:
+	case MOCKRES__STATUS__DONE:
+		return CTL_OK;
+	case MOCKRES__STATUS__BUSY:
+		fprintf(stderr, "mockresctl: %s\n",
+		        error[0] ? error : "resource busy");
+		return CTL_BUSY;
+	case MOCKRES__STATUS__TIMEOUT:
+		fprintf(stderr, "mockresctl: %s\n",
+		        error[0] ? error
+		                 : "timed out waiting for the resource");
+		return CTL_BUSY;
+	case MOCKRES__STATUS__DENIED:
+		fprintf(stderr,
+		        "mockresctl: %s (run as root or as the user "
+		        "mockresd runs as)\n",
+		        error[0] ? error : "permission denied");
+		return CTL_DENIED;
+	default:
+		fprintf(stderr, "mockresctl: mockresd answered %s%s%s\n",
+		        names_status(resp->status), error[0] ? ": " : "",
+		        error);
+		return CTL_ERROR;
+	}
+}

@@ -15,21 +15,25 @@
 #include <unistd.h>
 
 #include "dashboard.h"
+#include "names.h"
 
-static const char *const procs_roles[] = {
-    [PROC_DAEMON] = "mockresd",
-    [PROC_FRONTEND_MASTER] = "frontend-master",
-    [PROC_FRONTEND_WORKER] = "frontend-worker",
-    [PROC_BENCH] = "bench",
-    [PROC_DASHBOARD] = "dashboard",
+/* The names are the protocol's (proto/names.c). */
+static const Mockres__Role procs_roles[] = {
+    [PROC_DAEMON] = MOCKRES__ROLE__ROLE_DAEMON,
+    [PROC_FRONTEND_MASTER] = MOCKRES__ROLE__ROLE_UNKNOWN, /* no wire role */
+    [PROC_FRONTEND_WORKER] = MOCKRES__ROLE__ROLE_FRONTEND_WORKER,
+    [PROC_BENCH] = MOCKRES__ROLE__ROLE_BENCH,
+    [PROC_DASHBOARD] = MOCKRES__ROLE__ROLE_DASHBOARD,
 };
 
 const char *
 procs_role_name(enum proc_role role)
 {
+	if (role == PROC_FRONTEND_MASTER)
+		return NAMES_FRONTEND_MASTER;
 	if ((size_t)role >= sizeof(procs_roles) / sizeof(procs_roles[0]))
 		return "unknown";
-	return procs_roles[role];
+	return names_role(procs_roles[role]);
 }
 
 void

@@ -3,23 +3,23 @@
  */
 #include "names.h"
 
+/* The one table of role names (the dashboard's process table too). */
+static const char *const names_roles[] = {
+    [MOCKRES__ROLE__ROLE_UNKNOWN] = "unknown",
+    [MOCKRES__ROLE__ROLE_CTL] = "ctl",
+    [MOCKRES__ROLE__ROLE_FRONTEND_WORKER] = "frontend-worker",
+    [MOCKRES__ROLE__ROLE_DASHBOARD] = "dashboard",
+    [MOCKRES__ROLE__ROLE_BENCH] = "bench",
+    [MOCKRES__ROLE__ROLE_DAEMON] = "mockresd",
+};
+
 const char *
 names_role(Mockres__Role role)
 {
-	switch (role) {
-	case MOCKRES__ROLE__ROLE_CTL:
-		return "ctl";
-	case MOCKRES__ROLE__ROLE_FRONTEND_WORKER:
-		return "frontend-worker";
-	case MOCKRES__ROLE__ROLE_DASHBOARD:
-		return "dashboard";
-	case MOCKRES__ROLE__ROLE_BENCH:
-		return "bench";
-	case MOCKRES__ROLE__ROLE_DAEMON:
-		return "mockresd";
-	default:
+	if ((unsigned)role >= sizeof(names_roles) / sizeof(names_roles[0]) ||
+	    names_roles[role] == NULL)
 		return "unknown";
-	}
+	return names_roles[role];
 }
 
 const char *

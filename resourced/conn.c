@@ -84,7 +84,7 @@ conn_accept(evutil_socket_t fd)
 		free(c);
 		return;
 	}
-	c->serial_no = ++mrd->conn_serial;
+	c->number = ++mrd->conn_number;
 	c->pid = cred.pid;
 	c->uid = cred.uid;
 	c->admin = cred.uid == 0 || cred.uid == mrd->uid;
@@ -93,8 +93,7 @@ conn_accept(evutil_socket_t fd)
 	TAILQ_INSERT_TAIL(&mrd->conns, c, entry);
 	mrd->nconns++;
 	log_debug("client %llu connected: pid %d uid %u",
-	          (unsigned long long)c->serial_no, (int)c->pid,
-	          (unsigned)c->uid);
+	          (unsigned long long)c->number, (int)c->pid, (unsigned)c->uid);
 }
 
 /* A closed connection is freed once no use points to it and its read
@@ -116,10 +115,10 @@ conn_close(struct conn *c, const char *why)
 		return;
 	if (why != NULL)
 		log_warnx("closing client %llu (pid %d): %s",
-		          (unsigned long long)c->serial_no, (int)c->pid, why);
+		          (unsigned long long)c->number, (int)c->pid, why);
 	else
 		log_debug("client %llu (pid %d) disconnected",
-		          (unsigned long long)c->serial_no, (int)c->pid);
+		          (unsigned long long)c->number, (int)c->pid);
 	fconn_close(&c->fc);
 	report_conn_closed(c);
 	if (c->watch_ev != NULL) {
@@ -198,7 +197,7 @@ conn_down(void *arg, int error, const char *why)
 	struct conn *c = arg;
 
 	if (why == NULL && error != 0)
-		log_debug("client %llu: %s", (unsigned long long)c->serial_no,
+		log_debug("client %llu: %s", (unsigned long long)c->number,
 		          strerror(error));
 	conn_close(c, why);
 }

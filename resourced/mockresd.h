@@ -67,7 +67,7 @@ void resource_arm(void);
 /* conn.c */
 struct conn {
 	TAILQ_ENTRY(conn) entry;
-	uint64_t serial_no;
+	uint64_t number; /* 1, 2, ...: which client this is, for the logs */
 	struct fconn fc; /* closed once the client is gone */
 	pid_t pid;
 	uid_t uid;
@@ -138,7 +138,7 @@ struct mockresd {
 	struct conn_list conns;
 	struct fconn_queue replies; /* connections with replies this turn */
 	size_t nconns;
-	uint64_t conn_serial;
+	uint64_t conn_number; /* the last conn->number given */
 	struct evconnlistener *listener;
 	uid_t uid;
 	uint64_t start_us;

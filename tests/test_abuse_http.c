@@ -72,9 +72,7 @@ setup(void)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	sock = sup_path("abuse-http.sock");
-	mrd_pid = sup_start_mockresd(sock, extra);
-	ck_assert_int_gt(mrd_pid, 0);
+	mrd_pid = sup_mockresd("abuse-http.sock", extra, &sock);
 	fe_port = sup_free_port();
 	snprintf(feport, sizeof(feport), "127.0.0.1:%d", fe_port);
 	fe_argv[6] = sock;
@@ -1124,25 +1122,7 @@ START_TEST(test_reset_while_waiting)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("abuse_http");
-	TCase *tc = tcase_create("abuse_http");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 180);
-	tcase_add_test(tc, test_bad_requests);
-	tcase_add_test(tc, test_get_with_body);
-	tcase_add_test(tc, test_no_admin_surface);
-	tcase_add_test(tc, test_keepalive_10000);
-	tcase_add_test(tc, test_smuggling);
-	tcase_add_test(tc, test_methods);
-	tcase_add_test(tc, test_bad_heads);
-	tcase_add_test(tc, test_events_input);
-	tcase_add_test(tc, test_events_leavers);
-	tcase_add_test(tc, test_reset_while_waiting);
-	tcase_add_test(tc, test_slowloris);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("abuse_http", setup, teardown, 180, test_bad_requests,
+         test_get_with_body, test_no_admin_surface, test_keepalive_10000,
+         test_smuggling, test_methods, test_bad_heads, test_events_input,
+         test_events_leavers, test_reset_while_waiting, test_slowloris)

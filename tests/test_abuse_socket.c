@@ -37,9 +37,7 @@ setup(void)
 {
 	const char *extra[] = {"--limit", "0", "--hold-ms", "10", NULL};
 
-	sock = sup_path("abuse.sock");
-	daemon_pid = sup_start_mockresd(sock, extra);
-	ck_assert_int_gt(daemon_pid, 0);
+	daemon_pid = sup_mockresd("abuse.sock", extra, &sock);
 	good = raw_connect(sock);
 	ck_assert_int_ge(good, 0);
 	good_served(); /* accepted: it counts in the fd baseline */
@@ -48,12 +46,8 @@ setup(void)
 static void
 teardown(void)
 {
-	int status;
-
 	close(good);
-	status = sup_stop(daemon_pid, SIGTERM, 10000);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "mockresd did not exit 0 on SIGTERM (status %d)", status);
+	sup_stop_ok(daemon_pid, "mockresd", 10000);
 }
 
 /* Reads one reply on FD; it must have ID and STATUS.  Returns it. */
@@ -609,21 +603,7 @@ START_TEST(test_ctl_denied_all_admin_ops)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("abuse_socket");
-	TCase *tc = tcase_create("abuse_socket");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_length_prefixes);
-	tcase_add_test(tc, test_one_byte_frames_interleaved);
-	tcase_add_test(tc, test_10000_connections);
-	tcase_add_test(tc, test_unknown_ops);
-	tcase_add_test(tc, test_hello_roles);
-	tcase_add_test(tc, test_role_grants_nothing);
-	tcase_add_test(tc, test_ctl_denied_all_admin_ops);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("abuse_socket", setup, teardown, 120, test_length_prefixes,
+         test_one_byte_frames_interleaved, test_10000_connections,
+         test_unknown_ops, test_hello_roles, test_role_grants_nothing,
+         test_ctl_denied_all_admin_ops)

@@ -113,18 +113,6 @@ START_TEST(test_large_counts)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("dashboard_average");
-	TCase *tc = tcase_create("average");
-
-	tcase_add_test(tc, test_empty);
-	tcase_add_test(tc, test_fewer_than_eleven);
-	tcase_add_test(tc, test_design_example);
-	tcase_add_test(tc, test_window_is_eleven);
-	tcase_add_test(tc, test_rounding);
-	tcase_add_test(tc, test_large_counts);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("dashboard_average", NULL, NULL, 0, test_empty, test_fewer_than_eleven,
+         test_design_example, test_window_is_eleven, test_rounding,
+         test_large_counts)

@@ -28,23 +28,14 @@ start_daemon(const char *limit)
 {
 	const char *extra[] = {"--limit", limit, NULL};
 
-	sock = sup_path("mockresd.sock");
-	daemon_pid = sup_start_mockresd(sock, extra);
-	ck_assert_int_gt(daemon_pid, 0);
+	daemon_pid = sup_mockresd("mockresd.sock", extra, &sock);
 }
 
 static void
 start_dashboard(void)
 {
-	char listen[64];
-	const char *argv[] = {DASHBOARD_BIN, "--socket", sock,
-	                      "--listen",    listen,     NULL};
-
-	port = sup_free_port();
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-	dash_pid = sup_spawn(argv, "dashboard");
-	ck_assert_int_gt(dash_pid, 0);
-	ck_assert_int_eq(sup_wait_port(port, 5000), 0);
+	dash_pid =
+	    sup_http_server(DASHBOARD_BIN, "dashboard", sock, NULL, &port);
 }
 
 static void
@@ -488,9 +479,7 @@ START_TEST(test_frontend_processes)
 	pid_t fe;
 	int feport, i, ok = 0;
 
-	sock = sup_path("mockresd.sock");
-	daemon_pid = sup_start_mockresd(sock, extra);
-	ck_assert_int_gt(daemon_pid, 0);
+	daemon_pid = sup_mockresd("mockresd.sock", extra, &sock);
 	start_dashboard();
 	feport = sup_free_port();
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", feport);

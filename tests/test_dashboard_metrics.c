@@ -162,14 +162,4 @@ START_TEST(test_exposition_rules)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("dashboard_metrics");
-	TCase *tc = tcase_create("metrics");
-
-	tcase_add_test(tc, test_values);
-	tcase_add_test(tc, test_exposition_rules);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("dashboard_metrics", NULL, NULL, 0, test_values, test_exposition_rules)

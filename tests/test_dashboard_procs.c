@@ -167,16 +167,5 @@ START_TEST(test_master_found)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("dashboard_procs");
-	TCase *tc = tcase_create("procs");
-
-	tcase_add_test(tc, test_parse_stat);
-	tcase_add_test(tc, test_from_stats);
-	tcase_add_test(tc, test_sample_cpu);
-	tcase_add_test(tc, test_master_found);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("dashboard_procs", NULL, NULL, 0, test_parse_stat, test_from_stats,
+         test_sample_cpu, test_master_found)

@@ -234,16 +234,5 @@ START_TEST(test_runs_keep_fifty)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("dashboard_runs");
-	TCase *tc = tcase_create("runs");
-
-	tcase_add_test(tc, test_history_ring_and_json);
-	tcase_add_test(tc, test_history_roles);
-	tcase_add_test(tc, test_runs_cut);
-	tcase_add_test(tc, test_runs_keep_fifty);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("dashboard_runs", NULL, NULL, 0, test_history_ring_and_json,
+         test_history_roles, test_runs_cut, test_runs_keep_fifty)

@@ -124,15 +124,5 @@ START_TEST(test_refbuf_event_and_json)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("dashboard_snapshot");
-	TCase *tc = tcase_create("snapshot");
-
-	tcase_add_test(tc, test_snapshot_exact);
-	tcase_add_test(tc, test_snapshot_disconnected_empty);
-	tcase_add_test(tc, test_refbuf_event_and_json);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("dashboard_snapshot", NULL, NULL, 0, test_snapshot_exact,
+         test_snapshot_disconnected_empty, test_refbuf_event_and_json)

@@ -769,31 +769,20 @@ int
 main(void)
 {
 	Suite *s = suite_create("engine");
-	TCase *models = tcase_create("models");
-	TCase *codel = tcase_create("codel");
-	TCase *acct = tcase_create("accounting");
 
-	tcase_add_test(models, test_io_closed_loop);
-	tcase_add_test(models, test_slots_closed_loop);
-	tcase_add_test(models, test_pool_preset_times_out);
-	tcase_add_test(models, test_cpu_processor_sharing);
-	tcase_add_test(models, test_usl_thrashing);
-	tcase_add_test(models, test_contention_change_applies_to_all);
-	tcase_add_test(models, test_hold_change_keeps_deadlines);
-	tcase_add_test(models, test_lognormal_draws);
-	tcase_add_test(models, test_uniform_draws_inclusive);
-	tcase_add_test(codel, test_codel_dequeue_drops_when_slow);
-	tcase_add_test(codel, test_codel_no_progress_drops);
-	tcase_add_test(acct, test_queue_timeout_and_cap);
-	tcase_add_test(acct, test_limit_counts_waiting_and_peak);
-	tcase_add_test(acct, test_cancel_owner_leaves_queue);
-	tcase_add_test(acct, test_many_distinct_durations);
-	tcase_add_test(acct, test_random_operations_keep_invariants);
-	tcase_add_test(acct, test_heap_random);
-	tcase_set_timeout(acct, 120);
-	tcase_set_timeout(models, 60);
-	suite_add_tcase(s, models);
-	suite_add_tcase(s, codel);
-	suite_add_tcase(s, acct);
+	SUP_ADD_CASE(s, "models", NULL, NULL, 60, test_io_closed_loop,
+	             test_slots_closed_loop, test_pool_preset_times_out,
+	             test_cpu_processor_sharing, test_usl_thrashing,
+	             test_contention_change_applies_to_all,
+	             test_hold_change_keeps_deadlines, test_lognormal_draws,
+	             test_uniform_draws_inclusive);
+	SUP_ADD_CASE(s, "codel", NULL, NULL, 0,
+	             test_codel_dequeue_drops_when_slow,
+	             test_codel_no_progress_drops);
+	SUP_ADD_CASE(
+	    s, "accounting", NULL, NULL, 120, test_queue_timeout_and_cap,
+	    test_limit_counts_waiting_and_peak, test_cancel_owner_leaves_queue,
+	    test_many_distinct_durations,
+	    test_random_operations_keep_invariants, test_heap_random);
 	return sup_run_suite(s);
 }

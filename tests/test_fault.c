@@ -153,16 +153,9 @@ workers_read(void)
 static void
 fe_start(int mrd_up)
 {
-	static char listen[32];
-	const char *argv[] = {FRONTEND_BIN, "--listen", listen, "--workers",
-	                      "2",          "--socket", sock,   NULL};
+	const char *extra[] = {"--workers", "2", NULL};
 
-	port = sup_free_port();
-	ck_assert_int_gt(port, 0);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-	fe_pid = sup_spawn(argv, "frontend");
-	ck_assert_int_gt(fe_pid, 0);
-	ck_assert_int_eq(sup_wait_port(port, 10000), 0);
+	fe_pid = sup_http_server(FRONTEND_BIN, "frontend", sock, extra, &port);
 	workers_read();
 	if (mrd_up)
 		ck_assert_msg(wait_clients(0, 10000) >= 0,
@@ -172,16 +165,8 @@ fe_start(int mrd_up)
 static void
 dash_start(void)
 {
-	static char listen[32];
-	const char *argv[] = {DASHBOARD_BIN, "--socket", sock,
-	                      "--listen",    listen,     NULL};
-
-	dash_port = sup_free_port();
-	ck_assert_int_gt(dash_port, 0);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", dash_port);
-	dash_pid = sup_spawn(argv, "dashboard");
-	ck_assert_int_gt(dash_pid, 0);
-	ck_assert_int_eq(sup_wait_port(dash_port, 10000), 0);
+	dash_pid =
+	    sup_http_server(DASHBOARD_BIN, "dashboard", sock, NULL, &dash_port);
 }
 
 /* The whole system, up and connected. */
@@ -623,8 +608,7 @@ START_TEST(test_term_frontend)
 	procs_check(before, n, now);
 	load_free(ld);
 	sup_stop(dash_pid, SIGTERM, 10000);
-	status = sup_stop(mrd_pid, SIGTERM, 10000);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	sup_stop_ok(mrd_pid, "mockresd", 10000);
 }
 END_TEST
 

@@ -236,21 +236,7 @@ START_TEST(test_arena_overflow)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("frame");
-	TCase *tc = tcase_create("frame");
-
-	tcase_add_test(tc, test_header_bounds);
-	tcase_add_test(tc, test_roundtrip);
-	tcase_add_test(tc, test_split_reads);
-	tcase_add_test(tc, test_coalesced);
-	tcase_add_test(tc, test_bad_headers);
-	tcase_add_test(tc, test_write_oversized);
-	tcase_add_test(tc, test_peek_id);
-	tcase_add_test(tc, test_garbage_body);
-	tcase_add_test(tc, test_arena_overflow);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("frame", NULL, NULL, 0, test_header_bounds, test_roundtrip,
+         test_split_reads, test_coalesced, test_bad_headers,
+         test_write_oversized, test_peek_id, test_garbage_body,
+         test_arena_overflow)

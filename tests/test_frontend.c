@@ -29,29 +29,20 @@ start_mockresd(const char *limit, const char *hold)
 {
 	const char *extra[] = {"--limit", limit, "--hold-ms", hold, NULL};
 
-	sock = sup_path("mockresd.sock");
-	mrd_pid = sup_start_mockresd(sock, extra);
-	ck_assert_int_gt(mrd_pid, 0);
+	mrd_pid = sup_mockresd("mockresd.sock", extra, &sock);
 }
 
 /* Starts the frontend with 2 workers and waits until it answers healthz. */
 static void
 start_frontend(void)
 {
+	const char *extra[] = {"--workers", "2", "-v", NULL};
 	struct sup_http_resp r;
 	pid_t kids[8];
 	double end;
-	const char *argv[] = {FRONTEND_BIN, "--listen", portarg,
-	                      "--workers",  "2",        "--socket",
-	                      sock,         "-v",       NULL};
 
-	port = sup_free_port();
-	ck_assert_int_gt(port, 0);
+	fe_pid = sup_http_server(FRONTEND_BIN, "frontend", sock, extra, &port);
 	snprintf(portarg, sizeof(portarg), "127.0.0.1:%d", port);
-	argv[2] = portarg;
-	fe_pid = sup_spawn(argv, "frontend");
-	ck_assert_int_gt(fe_pid, 0);
-	ck_assert_int_eq(sup_wait_port(port, 10000), 0);
 	end = sup_now_ms() + 10000;
 	for (;;) {
 		if (sup_http(port, "GET", "/healthz", NULL, &r, 5000) == 0 &&
@@ -69,10 +60,7 @@ start_frontend(void)
 static void
 stop_all(void)
 {
-	int status = sup_stop(fe_pid, SIGTERM, 20000);
-
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "frontend did not exit 0 on SIGTERM (status %d)", status);
+	sup_stop_ok(fe_pid, "the frontend", 20000);
 	sup_stop(mrd_pid, SIGTERM, 10000);
 }
 

@@ -177,19 +177,8 @@ START_TEST(test_one_bucket_reads_its_range)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("hist");
-	TCase *tc = tcase_create("hist");
-
-	tcase_add_test(tc, test_buckets_are_contiguous);
-	tcase_add_test(tc, test_relative_error_under_two_percent);
-	tcase_add_test(tc, test_quantiles_match_sorted_data);
-	tcase_add_test(tc, test_exact_small_values);
-	tcase_add_test(tc, test_merge_equals_adding_all);
-	tcase_add_test(tc, test_add_bucket_rebuilds_counts);
-	tcase_add_test(tc, test_one_bucket_reads_its_range);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("hist", NULL, NULL, 0, test_buckets_are_contiguous,
+         test_relative_error_under_two_percent,
+         test_quantiles_match_sorted_data, test_exact_small_values,
+         test_merge_equals_adding_all, test_add_bucket_rebuilds_counts,
+         test_one_bucket_reads_its_range)

@@ -247,17 +247,5 @@ START_TEST(test_diff_and_advance)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("httpstats");
-	TCase *tc = tcase_create("httpstats");
-
-	tcase_add_test(tc, test_add_and_codes);
-	tcase_add_test(tc, test_wire_roundtrip);
-	tcase_add_test(tc, test_worst_case_fits_a_frame);
-	tcase_add_test(tc, test_wire_checks);
-	tcase_add_test(tc, test_diff_and_advance);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("httpstats", NULL, NULL, 0, test_add_and_codes, test_wire_roundtrip,
+         test_worst_case_fits_a_frame, test_wire_checks, test_diff_and_advance)

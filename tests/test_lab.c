@@ -331,16 +331,5 @@ START_TEST(test_merge_with_a_worker_killed)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("lab");
-	TCase *tc = tcase_create("lab");
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_runs_count_by_code);
-	tcase_add_test(tc, test_history_covers_the_window);
-	tcase_add_test(tc, test_merge_with_a_worker_killed);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("lab", NULL, NULL, 120, test_runs_count_by_code,
+         test_history_covers_the_window, test_merge_with_a_worker_killed)

@@ -24,9 +24,7 @@ start_daemon(void)
 {
 	const char *extra[] = {"--limit", "2", "--hold-ms", "1500", NULL};
 
-	sock = sup_path("mockresd.sock");
-	daemon_pid = sup_start_mockresd(sock, extra);
-	ck_assert_int_gt(daemon_pid, 0);
+	daemon_pid = sup_mockresd("mockresd.sock", extra, &sock);
 }
 
 static int
@@ -346,25 +344,8 @@ START_TEST(test_silent_daemon_times_out)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("mockresctl");
-	TCase *tc = tcase_create("mockresctl");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_status_human_and_json);
-	tcase_add_test(tc, test_use_and_busy);
-	tcase_add_test(tc, test_serial_use_takes_the_hold);
-	tcase_add_test(tc, test_settings);
-	tcase_add_test(tc, test_clients);
-	tcase_add_test(tc, test_unreachable_exit_3);
-	tcase_add_test(tc, test_usage_exit_2);
-	tcase_add_test(tc, test_help_lists_what_runs);
-	tcase_add_test(tc, test_denied_exit_4);
-	tcase_add_test(tc, test_bench);
-	tcase_add_test(tc, test_watch_reconnects);
-	tcase_add_test(tc, test_silent_daemon_times_out);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("mockresctl", NULL, NULL, 60, test_status_human_and_json,
+         test_use_and_busy, test_serial_use_takes_the_hold, test_settings,
+         test_clients, test_unreachable_exit_3, test_usage_exit_2,
+         test_help_lists_what_runs, test_denied_exit_4, test_bench,
+         test_watch_reconnects, test_silent_daemon_times_out)

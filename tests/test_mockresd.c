@@ -25,18 +25,13 @@ start_daemon(const char *limit, const char *hold)
 {
 	const char *extra[] = {"--limit", limit, "--hold-ms", hold, NULL};
 
-	sock = sup_path("mockresd.sock");
-	daemon_pid = sup_start_mockresd(sock, extra);
-	ck_assert_int_gt(daemon_pid, 0);
+	daemon_pid = sup_mockresd("mockresd.sock", extra, &sock);
 }
 
 static void
 stop_daemon(void)
 {
-	int status = sup_stop(daemon_pid, SIGTERM, 10000);
-
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "mockresd did not exit 0 on SIGTERM (status %d)", status);
+	sup_stop_ok(daemon_pid, "mockresd", 10000);
 }
 
 /* Waits until in_flight is 0; returns the final stats. */
@@ -556,26 +551,8 @@ START_TEST(test_sighup)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("mockresd");
-	TCase *tc = tcase_create("mockresd");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_limit_15_of_20);
-	tcase_add_test(tc, test_serial_waits);
-	tcase_add_test(tc, test_limit_0_live);
-	tcase_add_test(tc, test_bad_frames_isolated);
-	tcase_add_test(tc, test_one_byte_writes);
-	tcase_add_test(tc, test_validation);
-	tcase_add_test(tc, test_watch);
-	tcase_add_test(tc, test_non_reader_cut_off);
-	tcase_add_test(tc, test_graceful_sigterm);
-	tcase_add_test(tc, test_stale_and_live_socket);
-	tcase_add_test(tc, test_socket_mode);
-	tcase_add_test(tc, test_successor_socket_kept);
-	tcase_add_test(tc, test_sighup);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("mockresd", NULL, NULL, 60, test_limit_15_of_20, test_serial_waits,
+         test_limit_0_live, test_bad_frames_isolated, test_one_byte_writes,
+         test_validation, test_watch, test_non_reader_cut_off,
+         test_graceful_sigterm, test_stale_and_live_socket, test_socket_mode,
+         test_successor_socket_kept, test_sighup)

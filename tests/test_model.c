@@ -247,20 +247,7 @@ START_TEST(test_pb_keep_only_given)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("model");
-	TCase *tc = tcase_create("model");
-
-	tcase_add_test(tc, test_defaults_are_io);
-	tcase_add_test(tc, test_presets_as_documented);
-	tcase_add_test(tc, test_every_preset_applies);
-	tcase_add_test(tc, test_apply_spec);
-	tcase_add_test(tc, test_bad_input_changes_nothing);
-	tcase_add_test(tc, test_wire_round_trip);
-	tcase_add_test(tc, test_key_table);
-	tcase_add_test(tc, test_pb_keep_only_given);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("model", NULL, NULL, 0, test_defaults_are_io,
+         test_presets_as_documented, test_every_preset_applies, test_apply_spec,
+         test_bad_input_changes_nothing, test_wire_round_trip, test_key_table,
+         test_pb_keep_only_given)

@@ -28,18 +28,13 @@ static char portarg[32];
 static void
 start_mockresd(const char *const extra[])
 {
-	sock = sup_path("mockresd.sock");
-	mrd_pid = sup_start_mockresd(sock, extra);
-	ck_assert_int_gt(mrd_pid, 0);
+	mrd_pid = sup_mockresd("mockresd.sock", extra, &sock);
 }
 
 static void
 stop_mockresd(void)
 {
-	int status = sup_stop(mrd_pid, SIGTERM, 20000);
-
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "mockresd did not exit 0 (status %d)", status);
+	sup_stop_ok(mrd_pid, "mockresd", 20000);
 }
 
 static void
@@ -468,19 +463,12 @@ int
 main(void)
 {
 	Suite *s = suite_create("models");
-	TCase *daemon = tcase_create("daemon");
-	TCase *http = tcase_create("http");
 
-	tcase_add_test(daemon, test_disconnect_cancels_waiting);
-	tcase_add_test(daemon, test_ten_thousand_distinct_holds);
-	tcase_add_test(daemon, test_peak_is_reached_not_attempted);
-	tcase_add_test(daemon, test_timeout_and_queue_full);
-	tcase_add_test(daemon, test_ctl_model);
-	tcase_add_test(daemon, test_model_env_and_flags);
-	tcase_add_test(http, test_presets_through_http);
-	tcase_set_timeout(daemon, 120);
-	tcase_set_timeout(http, 240);
-	suite_add_tcase(s, daemon);
-	suite_add_tcase(s, http);
+	SUP_ADD_CASE(
+	    s, "daemon", NULL, NULL, 120, test_disconnect_cancels_waiting,
+	    test_ten_thousand_distinct_holds,
+	    test_peak_is_reached_not_attempted, test_timeout_and_queue_full,
+	    test_ctl_model, test_model_env_and_flags);
+	SUP_ADD_CASE(s, "http", NULL, NULL, 240, test_presets_through_http);
 	return sup_run_suite(s);
 }

@@ -122,15 +122,26 @@ run_until(const int *counter, int want, int timeout_ms)
 		turn();
 }
 
+/* The daemon core with LIMIT and HOLD_MS, and one client connected to it. */
+static struct mrclient *
+client_up(uint32_t limit, uint32_t hold_ms)
+{
+	struct mrclient *mc;
+
+	daemon_up(limit, hold_ms);
+	mc = mrclient_new(base, sock, MOCKRES__ROLE__ROLE_CTL, "test");
+	ck_assert_ptr_nonnull(mc);
+	ck_assert_int_eq(mrclient_start(mc), 0);
+	return mc;
+}
+
 START_TEST(test_multiplexed_uses)
 {
 	struct mrclient *mc;
 	struct tally t = {0};
 	int i;
 
-	daemon_up(15, 100);
-	mc = mrclient_new(base, sock, MOCKRES__ROLE__ROLE_CTL, "test");
-	ck_assert_int_eq(mrclient_start(mc), 0);
+	mc = client_up(15, 100);
 	for (i = 0; i < 10; i++)
 		ck_assert_uint_ne(mrclient_use(mc, MOCKRES__USE_MODE__SERIAL,
 		                               -1, tally_cb, &t),
@@ -220,9 +231,7 @@ START_TEST(test_cancel)
 	struct tally t = {0}, t2 = {0};
 	uint64_t id;
 
-	daemon_up(0, 10);
-	mc = mrclient_new(base, sock, MOCKRES__ROLE__ROLE_CTL, "test");
-	ck_assert_int_eq(mrclient_start(mc), 0);
+	mc = client_up(0, 10);
 	id = mrclient_use(mc, MOCKRES__USE_MODE__SERIAL, -1, tally_cb, &t);
 	mrclient_cancel(mc, id);
 	mrclient_use(mc, MOCKRES__USE_MODE__SERIAL, 50, tally_cb, &t2);
@@ -259,9 +268,7 @@ START_TEST(test_watch)
 	struct pushes p = {0}, q = {0};
 	uint64_t id;
 
-	daemon_up(0, 10);
-	mc = mrclient_new(base, sock, MOCKRES__ROLE__ROLE_CTL, "test");
-	ck_assert_int_eq(mrclient_start(mc), 0);
+	mc = client_up(0, 10);
 	id = mrclient_watch(mc, 10, 1, push_cb, &p);
 	ck_assert_uint_ne(id, 0);
 	run_until(&p.n, 3, 5000);
@@ -286,9 +293,7 @@ START_TEST(test_pending_cap)
 	struct tally t = {0};
 	int i;
 
-	daemon_up(0, 60000);
-	mc = mrclient_new(base, sock, MOCKRES__ROLE__ROLE_CTL, "test");
-	ck_assert_int_eq(mrclient_start(mc), 0);
+	mc = client_up(0, 60000);
 	for (i = 0; i < MRCLIENT_PENDING_MAX - 1; i++) {
 		ck_assert_uint_ne(mrclient_use(mc, MOCKRES__USE_MODE__SERIAL,
 		                               -1, tally_cb, &t),
@@ -307,20 +312,6 @@ START_TEST(test_pending_cap)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("mrclient");
-	TCase *tc = tcase_create("mrclient");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_multiplexed_uses);
-	tcase_add_test(tc, test_loss_and_reconnect);
-	tcase_add_test(tc, test_unreachable);
-	tcase_add_test(tc, test_cancel);
-	tcase_add_test(tc, test_watch);
-	tcase_add_test(tc, test_pending_cap);
-	suite_add_tcase(s, tc);
-	return sup_run_suite(s);
-}
+SUP_MAIN("mrclient", setup, teardown, 30, test_multiplexed_uses,
+         test_loss_and_reconnect, test_unreachable, test_cancel, test_watch,
+         test_pending_cap)

@@ -199,47 +199,14 @@ sup_alive(pid_t pid)
 }
 
 static int
-sup_connect_unix(const char *path)
+sup_connect(const void *sa, socklen_t len)
 {
-	struct sockaddr_un sun;
-	int fd, r;
+	int fd =
+	    socket(((const struct sockaddr *)sa)->sa_family, SOCK_STREAM, 0);
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+	if (fd == -1)
 		return -1;
-	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	return r;
-}
-
-int
-sup_wait_socket(const char *path, int timeout_ms)
-{
-	double end = sup_now_ms() + timeout_ms;
-
-	while (sup_connect_unix(path) == -1) {
-		if (sup_now_ms() > end)
-			return -1;
-		sup_sleep_ms(10);
-	}
-	return 0;
-}
-
-static int
-sup_connect_tcp(int port)
-{
-	struct sockaddr_in sin;
-	int fd;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+	if (connect(fd, sa, len) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -247,18 +214,55 @@ sup_connect_tcp(int port)
 }
 
 int
-sup_wait_port(int port, int timeout_ms)
+sup_unix_connect(const char *path)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	return sup_connect(&sun, sizeof(sun));
+}
+
+int
+sup_tcp_connect(int port)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sup_connect(&sin, sizeof(sin));
+}
+
+/* Connects to PATH, or to PORT if PATH is NULL, until it works. */
+static int
+sup_wait_connect(const char *path, int port, int timeout_ms)
 {
 	double end = sup_now_ms() + timeout_ms;
 	int fd;
 
-	while ((fd = sup_connect_tcp(port)) == -1) {
+	while ((fd = path ? sup_unix_connect(path) : sup_tcp_connect(port)) ==
+	       -1) {
 		if (sup_now_ms() > end)
 			return -1;
 		sup_sleep_ms(10);
 	}
 	close(fd);
 	return 0;
+}
+
+int
+sup_wait_socket(const char *path, int timeout_ms)
+{
+	return sup_wait_connect(path, 0, timeout_ms);
+}
+
+int
+sup_wait_port(int port, int timeout_ms)
+{
+	return sup_wait_connect(NULL, port, timeout_ms);
 }
 
 pid_t
@@ -281,6 +285,52 @@ sup_start_mockresd(const char *sock, const char *const extra[])
 		return -1;
 	}
 	return pid;
+}
+
+pid_t
+sup_mockresd(const char *name, const char *const extra[], const char **sock)
+{
+	pid_t pid;
+
+	*sock = sup_path(name);
+	pid = sup_start_mockresd(*sock, extra);
+	ck_assert_msg(pid > 0, "mockresd did not start on %s (see %s)", *sock,
+	              sup_path("mockresd.log"));
+	return pid;
+}
+
+pid_t
+sup_http_server(const char *bin, const char *logname, const char *sock,
+                const char *const extra[], int *port)
+{
+	char listen[32];
+	const char *argv[32] = {bin, "--socket", sock, "--listen", listen};
+	int n = 5, i;
+	pid_t pid;
+
+	*port = sup_free_port();
+	ck_assert_int_gt(*port, 0);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", *port);
+	for (i = 0; extra != NULL && extra[i] != NULL && n < 31; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	pid = sup_spawn(argv, logname);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_msg(sup_wait_port(*port, 10000) == 0,
+	              "%s does not answer on port %d (see %s.log)", bin, *port,
+	              logname);
+	return pid;
+}
+
+void
+sup_stop_ok(pid_t pid, const char *what, int timeout_ms)
+{
+	int status = sup_stop(pid, SIGTERM, timeout_ms);
+
+	ck_assert_msg(status != -1 && WIFEXITED(status) &&
+	                  WEXITSTATUS(status) == 0,
+	              "%s did not exit 0 on SIGTERM within %d ms (status %d)",
+	              what, timeout_ms, status);
 }
 
 /* Reads FD into BUF until EOF or the deadline; returns bytes read. */
@@ -391,7 +441,7 @@ sup_http_raw(int port, const char *raw, size_t len, char *out, size_t outlen,
 	ssize_t n;
 	int fd;
 
-	if ((fd = sup_connect_tcp(port)) == -1)
+	if ((fd = sup_tcp_connect(port)) == -1)
 		return -1;
 	while (off < len) {
 		n = send(fd, raw + off, len - off, MSG_NOSIGNAL);
@@ -590,6 +640,23 @@ sup_proc_children(pid_t pid, pid_t *out, int max)
 		}
 	fclose(f);
 	return n;
+}
+
+void
+sup_add_case(Suite *s, const char *name, void (*setup)(void),
+             void (*teardown)(void), int timeout_s, const TTest *const tests[],
+             size_t ntests)
+{
+	TCase *tc = tcase_create(name);
+	size_t i;
+
+	if (setup != NULL || teardown != NULL)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	if (timeout_s > 0)
+		tcase_set_timeout(tc, timeout_s);
+	for (i = 0; i < ntests; i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
 }
 
 int

@@ -20,6 +20,37 @@
  * passed. */
 int sup_run_suite(Suite *s);
 
+/*
+ * Adds a TCase NAME to S with TESTS, a checked fixture (SETUP and
+ * TEARDOWN may be NULL) and a per-test timeout (0: Check's default).
+ * SUP_ADD_CASE takes the tests as arguments.
+ */
+void sup_add_case(Suite *s, const char *name, void (*setup)(void),
+                  void (*teardown)(void), int timeout_s,
+                  const TTest *const tests[], size_t ntests);
+#define SUP_ADD_CASE(s, name, setup, teardown, timeout_s, ...)                 \
+	do {                                                                   \
+		const TTest *const sup_tests_[] = {__VA_ARGS__};               \
+		sup_add_case((s), (name), (setup), (teardown), (timeout_s),    \
+		             sup_tests_,                                       \
+		             sizeof(sup_tests_) / sizeof(sup_tests_[0]));      \
+	} while (0)
+
+/*
+ * The whole main() of a suite with one TCase of the same name:
+ *
+ *	SUP_MAIN("frame", NULL, NULL, 0, test_header, test_roundtrip)
+ */
+#define SUP_MAIN(name, setup, teardown, timeout_s, ...)                        \
+	int main(void)                                                         \
+	{                                                                      \
+		Suite *sup_s_ = suite_create(name);                            \
+                                                                               \
+		SUP_ADD_CASE(sup_s_, name, setup, teardown, timeout_s,         \
+		             __VA_ARGS__);                                     \
+		return sup_run_suite(sup_s_);                                  \
+	}
+
 /* A directory for this test process, made on first use, removed at exit. */
 const char *sup_tmpdir(void);
 /* "<tmpdir>/<name>" in a static ring of 8 buffers. */
@@ -45,6 +76,10 @@ int sup_alive(pid_t pid);
 /* Waits for PID to exit; returns the wait status or -1 on timeout. */
 int sup_wait_exit(pid_t pid, int timeout_ms);
 
+/* A blocking stream socket connected to PATH / 127.0.0.1:PORT, or -1. */
+int sup_unix_connect(const char *path);
+int sup_tcp_connect(int port);
+
 /* Waits until a connect to the Unix socket PATH / 127.0.0.1:PORT
  * succeeds.  Returns 0, or -1 on timeout. */
 int sup_wait_socket(const char *path, int timeout_ms);
@@ -53,6 +88,21 @@ int sup_wait_port(int port, int timeout_ms);
 /* Starts mockresd on SOCK with extra args (NULL-terminated, may be NULL)
  * and waits for its socket. */
 pid_t sup_start_mockresd(const char *sock, const char *const extra[]);
+/* The same on <tmpdir>/NAME (in *SOCK), failing the test unless it is up;
+ * returns the pid. */
+pid_t sup_mockresd(const char *name, const char *const extra[],
+                   const char **sock);
+/*
+ * Starts BIN (FRONTEND_BIN, DASHBOARD_BIN) with --socket SOCK, --listen on
+ * a free port of 127.0.0.1 (in *PORT) and EXTRA (may be NULL), logging to
+ * <tmpdir>/<logname>.log; fails the test unless the port answers within
+ * 10 s.  Returns the pid.
+ */
+pid_t sup_http_server(const char *bin, const char *logname, const char *sock,
+                      const char *const extra[], int *port);
+/* SIGTERM to PID (WHAT names it in the message); fails the test unless it
+ * exits 0 within TIMEOUT_MS. */
+void sup_stop_ok(pid_t pid, const char *what, int timeout_ms);
 
 /*
  * Runs ARGV to completion, capturing stdout into OUT (NUL-terminated,

@@ -2,7 +2,8 @@
  * conn.c: client connections of mockresd.
  *
  * A connection is a framed connection (proto/fconn.h): each decoded
- * Request goes to dispatch.c, replies are queued on it.  Caps: CONN_MAX
+ * Request goes up to the protocol through mrd->handler (dispatch.c's),
+ * replies are queued on it.  Caps: CONN_MAX
  * clients (more are closed at accept), CONN_OUTPUT_MAX bytes of unread
  * replies (a client that does not read is disconnected).  A closed
  * connection's struct lives on while uses point to it, so that their end
@@ -120,16 +121,13 @@ conn_close(struct conn *c, const char *why)
 		log_debug("client %llu (pid %d) disconnected",
 		          (unsigned long long)c->number, (int)c->pid);
 	fconn_close(&c->fc);
-	report_conn_closed(c);
 	if (c->watch_ev != NULL) {
 		event_free(c->watch_ev);
 		c->watch_ev = NULL;
 	}
 	TAILQ_REMOVE(&mrd->conns, c, entry);
 	mrd->nconns--;
-	/* Its waiting uses leave the queue; those in service run on. */
-	engine_cancel_owner(&mrd->engine, clock_now_us(), &c->owner);
-	resource_arm();
+	mrd->handler->closed(c);
 	conn_maybe_free(c);
 }
 
@@ -175,7 +173,7 @@ conn_flush_all(void)
 static void
 conn_message(void *arg, ProtobufCMessage *msg)
 {
-	dispatch_request(arg, (const Mockres__Request *)msg);
+	mrd->handler->request(arg, (const Mockres__Request *)msg);
 }
 
 /* An undecodable request is answered if its id can be read. */
@@ -188,7 +186,7 @@ conn_undecodable(void *arg, const unsigned char *body, uint32_t len)
 	if (frame_peek_id(body, len, &id) == -1)
 		conn_close(c, "undecodable request");
 	else
-		dispatch_bad(c, id, "undecodable request");
+		mrd->handler->undecodable(c, id);
 }
 
 static void

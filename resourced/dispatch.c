@@ -14,41 +14,6 @@
 #include "log.h"
 #include "mockresd.h"
 
-void
-dispatch_status(struct conn *c, uint64_t id, Mockres__Status status,
-                const char *error)
-{
-	Mockres__Response resp = MOCKRES__RESPONSE__INIT;
-
-	resp.has_id = 1;
-	resp.id = id;
-	resp.has_status = 1;
-	resp.status = status;
-	resp.error = (char *)error;
-	conn_reply(c, &resp);
-}
-
-void
-dispatch_stats(struct conn *c, uint64_t id, int with_clients)
-{
-	Mockres__Response resp = MOCKRES__RESPONSE__INIT;
-	Mockres__Stats stats;
-
-	stats_fill(&stats, with_clients);
-	resp.has_id = 1;
-	resp.id = id;
-	resp.has_status = 1;
-	resp.status = MOCKRES__STATUS__OK;
-	resp.stats = &stats;
-	conn_reply(c, &resp);
-}
-
-void
-dispatch_bad(struct conn *c, uint64_t id, const char *why)
-{
-	dispatch_status(c, id, MOCKRES__STATUS__BAD_REQUEST, why);
-}
-
 static int
 dispatch_name_ok(const char *name)
 {
@@ -67,18 +32,18 @@ dispatch_hello(struct conn *c, uint64_t id, const Mockres__Hello *h)
 {
 	if (h->has_role && (h->role < MOCKRES__ROLE__ROLE_UNKNOWN ||
 	                    h->role > MOCKRES__ROLE__ROLE_BENCH)) {
-		dispatch_bad(c, id, "hello: unknown role");
+		reply_bad(c, id, "hello: unknown role");
 		return;
 	}
 	if (h->name != NULL && !dispatch_name_ok(h->name)) {
-		dispatch_bad(c, id,
-		             "hello: name must be at most 63 printable "
-		             "ASCII characters");
+		reply_bad(c, id,
+		          "hello: name must be at most 63 printable "
+		          "ASCII characters");
 		return;
 	}
 	c->role = h->has_role ? h->role : MOCKRES__ROLE__ROLE_UNKNOWN;
 	snprintf(c->name, sizeof(c->name), "%s", h->name ? h->name : "");
-	dispatch_status(c, id, MOCKRES__STATUS__OK, NULL);
+	reply_status(c, id, MOCKRES__STATUS__OK, NULL);
 }
 
 /*
@@ -146,28 +111,27 @@ dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 
 	if (u->has_mode && u->mode != MOCKRES__USE_MODE__SERIAL &&
 	    u->mode != MOCKRES__USE_MODE__ASYNC) {
-		dispatch_bad(c, id, "use: unknown mode");
+		reply_bad(c, id, "use: unknown mode");
 		return;
 	}
 	if (u->has_hold_ms) {
 		if (!c->admin) {
-			dispatch_status(
+			reply_status(
 			    c, id, MOCKRES__STATUS__DENIED,
 			    "permission denied: only root or mockresd's own "
 			    "user may give a use its own hold_ms");
 			return;
 		}
 		if (u->hold_ms > MOCKRES_HOLD_MS_MAX) {
-			dispatch_bad(
-			    c, id,
-			    "use: hold_ms must be at most " MOCKRES_STR(
-			        MOCKRES_HOLD_MS_MAX));
+			reply_bad(c, id,
+			          "use: hold_ms must be at most " MOCKRES_STR(
+			              MOCKRES_HOLD_MS_MAX));
 			return;
 		}
 	}
 	if (mrd->shutting_down) {
-		dispatch_status(c, id, MOCKRES__STATUS__SHUTTING_DOWN,
-		                "mockresd is shutting down");
+		reply_status(c, id, MOCKRES__STATUS__SHUTTING_DOWN,
+		             "mockresd is shutting down");
 		return;
 	}
 	serial = !u->has_mode || u->mode == MOCKRES__USE_MODE__SERIAL;
@@ -179,12 +143,12 @@ dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 		/* ASYNC is answered as soon as the use is in the resource,
 		 * holding or waiting. */
 		if (!serial)
-			dispatch_status(c, id, MOCKRES__STATUS__ADMITTED, NULL);
+			reply_status(c, id, MOCKRES__STATUS__ADMITTED, NULL);
 		resource_arm();
 		break;
 	default:
-		dispatch_status(c, id, MOCKRES__STATUS__BUSY,
-		                dispatch_busy_reason(&mrd->engine, v));
+		reply_status(c, id, MOCKRES__STATUS__BUSY,
+		             dispatch_busy_reason(&mrd->engine, v));
 		break;
 	}
 }
@@ -203,16 +167,16 @@ dispatch_use_end(struct engine_owner *o, uint64_t tag, int serial,
 	if (serial) {
 		switch (how) {
 		case ENGINE_DONE:
-			dispatch_status(c, tag, MOCKRES__STATUS__DONE, NULL);
+			reply_status(c, tag, MOCKRES__STATUS__DONE, NULL);
 			break;
 		case ENGINE_TIMEOUT:
-			dispatch_status(c, tag, MOCKRES__STATUS__TIMEOUT,
-			                dispatch_timeout_reason(waited_us));
+			reply_status(c, tag, MOCKRES__STATUS__TIMEOUT,
+			             dispatch_timeout_reason(waited_us));
 			break;
 		case ENGINE_CANCELLED:
-			dispatch_status(c, tag, MOCKRES__STATUS__SHUTTING_DOWN,
-			                "mockresd is shutting down: the use "
-			                "left the queue unserved");
+			reply_status(c, tag, MOCKRES__STATUS__SHUTTING_DOWN,
+			             "mockresd is shutting down: the use "
+			             "left the queue unserved");
 			break;
 		}
 	}
@@ -224,7 +188,7 @@ dispatch_watch_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	dispatch_stats(c, c->watch_id, c->watch_clients);
+	reply_stats(c, c->watch_id, c->watch_clients);
 }
 
 static void
@@ -235,7 +199,7 @@ dispatch_watch(struct conn *c, uint64_t id, const Mockres__Watch *w)
 
 	if (ms != 0 &&
 	    (ms < MOCKRES_WATCH_MIN_MS || ms > MOCKRES_WATCH_MAX_MS)) {
-		dispatch_bad(
+		reply_bad(
 		    c, id,
 		    "watch: interval_ms must be 0 or " MOCKRES_STR(
 		        MOCKRES_WATCH_MIN_MS) ".." MOCKRES_STR(MOCKRES_WATCH_MAX_MS));
@@ -246,24 +210,47 @@ dispatch_watch(struct conn *c, uint64_t id, const Mockres__Watch *w)
 		c->watch_ev = NULL;
 	}
 	if (ms == 0) {
-		dispatch_status(c, id, MOCKRES__STATUS__OK, NULL);
+		reply_status(c, id, MOCKRES__STATUS__OK, NULL);
 		return;
 	}
 	c->watch_ev =
 	    event_new(mrd->base, -1, EV_PERSIST, dispatch_watch_fire, c);
 	if (c->watch_ev == NULL) {
-		dispatch_bad(c, id, "watch: out of memory");
+		reply_bad(c, id, "watch: out of memory");
 		return;
 	}
 	c->watch_id = id;
 	c->watch_clients = w->has_clients && w->clients;
 	event_add(c->watch_ev, &tv);
-	dispatch_stats(c, id, c->watch_clients); /* the first one at once */
+	reply_stats(c, id, c->watch_clients); /* the first one at once */
 }
+
+static void
+dispatch_undecodable(struct conn *c, uint64_t id)
+{
+	reply_bad(c, id, "undecodable request");
+}
+
+/* The client is gone: its waiting uses leave the queue (those in service
+ * run on), and a worker's HTTP report stays without it. */
+static void
+dispatch_closed(struct conn *c)
+{
+	report_conn_closed(c);
+	engine_cancel_owner(&mrd->engine, clock_now_us(), &c->owner);
+	resource_arm();
+}
+
+static const struct conn_handler dispatch_handler = {
+    .request = dispatch_request,
+    .undecodable = dispatch_undecodable,
+    .closed = dispatch_closed,
+};
 
 void
 dispatch_init(uint32_t limit, const struct model *m)
 {
+	mrd->handler = &dispatch_handler;
 	resource_init(mrd, m, limit, dispatch_use_end);
 }
 
@@ -283,9 +270,9 @@ dispatch_request(struct conn *c, const Mockres__Request *req)
 		if (req->stats->has_http && req->stats->http)
 			report_stats(c, id, req->stats);
 		else
-			dispatch_stats(c, id,
-			               req->stats->has_clients &&
-			                   req->stats->clients);
+			reply_stats(c, id,
+			            req->stats->has_clients &&
+			                req->stats->clients);
 		break;
 	case MOCKRES__REQUEST__OP_REPORT:
 		report_take(c, id, req->report);
@@ -306,7 +293,7 @@ dispatch_request(struct conn *c, const Mockres__Request *req)
 		steer_reset_peak(c, id);
 		break;
 	default:
-		dispatch_bad(c, id, "unknown or missing operation");
+		reply_bad(c, id, "unknown or missing operation");
 		break;
 	}
 }

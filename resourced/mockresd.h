@@ -7,24 +7,28 @@
  *               the uses in service, pure logic on an explicit clock
  *               (engine.h; with heap.c, rng.c and proto/model.c, unit-
  *               tested alone)
+ *   conn.c      transport: client connections on proto/fconn.c (accept,
+ *               read frames, queue replies, write them once per turn,
+ *               close); defines mrd, the daemon's one state; hands each
+ *               request up through mrd->handler, never by name
  *   resource.c  the engine on the real clock, with one timer
- *   conn.c      transport: client connections (accept, read frames, queue
- *               replies, write them once per turn, close); defines mrd,
- *               the daemon's one state
- *   dispatch.c  protocol: one switch on the request's operation; a use to
- *               the engine and its end back into a reply
- *   steer.c     the admin operations (limit, hold, model, peak)
  *   stats.c     the Stats snapshot of stats, watch and admin replies
+ *   reply.c     the replies: a status, BAD_REQUEST, the stats
+ *   steer.c     the admin operations (limit, hold, model, peak)
+ *   report.c    the frontend workers' HTTP reports, merged
+ *   dispatch.c  protocol: one switch on the request's operation; a use to
+ *               the engine and its end back into a reply; the handler
  *   listen.c    the listening socket
  *   mockresd.c  the program: flags, signals, and the loop, whose
  *               end-of-turn hook (mockresd_turn_end) writes the turn's
  *               replies and decides when a shutting-down daemon exits
  *
- * A request: conn.c reads a frame -> dispatch_request() -> conn_reply()
- * queues the answer -> the end-of-turn hook writes it (conn_flush_all).
- * Nothing of the core calls mockresd.c, so tests and the fuzzer run the
- * core in their own loop (conn_init, dispatch_init, conn_flush_all after
- * each turn).
+ * A request: conn.c reads a frame -> mrd->handler->request, that is
+ * dispatch_request() -> reply_*() -> conn_reply() queues the answer ->
+ * the end-of-turn hook writes it (conn_flush_all).  Each file calls only
+ * the ones above it in this list, and nothing calls mockresd.c, so tests
+ * and the fuzzer run the core in their own loop (conn_init, dispatch_init,
+ * conn_flush_all after each turn).
  */
 #ifndef MOCKRESD_H
 #define MOCKRESD_H
@@ -83,6 +87,16 @@ TAILQ_HEAD(conn_list, conn);
 
 extern struct mockresd *mrd; /* the daemon's one state, defined in conn.c */
 
+/* What a connection hands up to the protocol; dispatch_init() sets
+ * mrd->handler, so that conn.c calls no part of the protocol by name. */
+struct conn_handler {
+	void (*request)(struct conn *, const Mockres__Request *);
+	/* an undecodable request whose id could be read */
+	void (*undecodable)(struct conn *, uint64_t id);
+	/* the client is gone (called once, before it may be freed) */
+	void (*closed)(struct conn *);
+};
+
 /* Zeroes D and makes it the state (mrd); call first. */
 void conn_init(struct mockresd *d, struct event_base *);
 void conn_accept(evutil_socket_t fd);
@@ -95,12 +109,14 @@ int conn_all_written(void);       /* no reply is waiting to be sent */
 /* dispatch.c */
 void dispatch_init(uint32_t limit, const struct model *); /* after conn_init */
 void dispatch_request(struct conn *, const Mockres__Request *);
-void dispatch_bad(struct conn *, uint64_t id, const char *why);
-void dispatch_status(struct conn *, uint64_t id, Mockres__Status,
-                     const char *error);
-void dispatch_stats(struct conn *, uint64_t id, int with_clients);
 void dispatch_use_end(struct engine_owner *, uint64_t tag, int serial,
                       enum engine_end, uint64_t waited_us, void *arg);
+
+/* reply.c: what dispatch.c and steer.c answer with. */
+void reply_status(struct conn *, uint64_t id, Mockres__Status,
+                  const char *error);
+void reply_bad(struct conn *, uint64_t id, const char *why);
+void reply_stats(struct conn *, uint64_t id, int with_clients);
 
 /* steer.c: the admin operations (uid 0 or mockresd's own) */
 void steer_limit(struct conn *, uint64_t id, const Mockres__SetLimit *);
@@ -144,6 +160,7 @@ struct mockresd {
 	uint64_t start_us;
 	int shutting_down;
 	struct arena arena;
+	const struct conn_handler *handler; /* dispatch.c's */
 };
 
 #endif

@@ -16,7 +16,7 @@ steer_allowed(struct conn *c, uint64_t id)
 {
 	if (c->admin)
 		return 1;
-	dispatch_status(
+	reply_status(
 	    c, id, MOCKRES__STATUS__DENIED,
 	    "permission denied: only root or mockresd's own user may change "
 	    "the limit, the hold, the model or the peak");
@@ -39,14 +39,14 @@ steer_limit(struct conn *c, uint64_t id, const Mockres__SetLimit *s)
 	if (!steer_allowed(c, id))
 		return;
 	if (!s->has_limit || s->limit > MOCKRES_LIMIT_MAX) {
-		dispatch_bad(c, id,
-		             "set_limit: limit must be "
-		             "0.." MOCKRES_STR(MOCKRES_LIMIT_MAX));
+		reply_bad(c, id,
+		          "set_limit: limit must be "
+		          "0.." MOCKRES_STR(MOCKRES_LIMIT_MAX));
 		return;
 	}
 	engine_set_limit(&mrd->engine, s->limit);
 	log_info("limit set to %u by pid %d", s->limit, (int)c->pid);
-	dispatch_stats(c, id, 0);
+	reply_stats(c, id, 0);
 }
 
 void
@@ -57,15 +57,15 @@ steer_hold(struct conn *c, uint64_t id, const Mockres__SetHold *s)
 	if (!steer_allowed(c, id))
 		return;
 	if (!s->has_hold_ms || s->hold_ms > MOCKRES_HOLD_MS_MAX) {
-		dispatch_bad(c, id,
-		             "set_hold: hold_ms must be "
-		             "0.." MOCKRES_STR(MOCKRES_HOLD_MS_MAX));
+		reply_bad(c, id,
+		          "set_hold: hold_ms must be "
+		          "0.." MOCKRES_STR(MOCKRES_HOLD_MS_MAX));
 		return;
 	}
 	m.hold_ms = s->hold_ms;
 	steer_apply(&m, 0);
 	log_info("hold set to %u ms by pid %d", s->hold_ms, (int)c->pid);
-	dispatch_stats(c, id, 0);
+	reply_stats(c, id, 0);
 }
 
 /* A preset (if any) first, then the present fields: all or nothing. */
@@ -80,10 +80,9 @@ steer_model(struct conn *c, uint64_t id, const Mockres__SetModel *s)
 		return;
 	if (s->preset != NULL) {
 		if (model_preset(&m, s->preset, mrd->cores) == -1) {
-			dispatch_bad(
-			    c, id,
-			    "set_model: unknown preset (io, api, pool, "
-			    "ecto, cpu, overloaded-db)");
+			reply_bad(c, id,
+			          "set_model: unknown preset (io, api, pool, "
+			          "ecto, cpu, overloaded-db)");
 			return;
 		}
 		reseed = 1;
@@ -91,7 +90,7 @@ steer_model(struct conn *c, uint64_t id, const Mockres__SetModel *s)
 	if (s->model != NULL) {
 		if (model_from_pb(&m, s->model, err, sizeof(err)) == -1) {
 			snprintf(why, sizeof(why), "set_model: %s", err);
-			dispatch_bad(c, id, why);
+			reply_bad(c, id, why);
 			return;
 		}
 		reseed |= s->model->has_seed;
@@ -99,7 +98,7 @@ steer_model(struct conn *c, uint64_t id, const Mockres__SetModel *s)
 	steer_apply(&m, reseed);
 	log_info("model set by pid %d: %s", (int)c->pid,
 	         mrd->preset[0] ? mrd->preset : "custom");
-	dispatch_stats(c, id, 0);
+	reply_stats(c, id, 0);
 }
 
 void
@@ -109,5 +108,5 @@ steer_reset_peak(struct conn *c, uint64_t id)
 		return;
 	engine_reset_peak(&mrd->engine);
 	engine_reset_percentiles(&mrd->engine);
-	dispatch_stats(c, id, 0);
+	reply_stats(c, id, 0);
 }

@@ -148,8 +148,11 @@ bench_report(const struct bench *b, uint64_t conns, uint64_t pipeline,
 	printf("  throughput summary: %.2f requests per second\n", rate);
 }
 
-int
-ctl_bench(struct ctl *ctl, int argc, char *argv[])
+/* The flags into B (and the connection and pipeline counts); returns
+ * CTL_OK or the usage error's exit code. */
+static int
+bench_args(struct bench *b, int argc, char *argv[], uint64_t *conns,
+           uint64_t *pipeline)
 {
 	static const struct option opts[] = {
 	    {"async", no_argument, NULL, 'a'},
@@ -157,36 +160,33 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 	    {"model-hold", no_argument, NULL, 'M'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct bench b;
-	struct bench_slot *slots;
-	struct mrclient **conns;
-	uint64_t c = 50, n = 100000, pipeline = 1, hold = 0, i, j, t0;
-	int ch, rc = CTL_OK, model_hold = 0;
-	double secs;
+	uint64_t hold = 0;
+	int ch, model_hold = 0;
 
-	memset(&b, 0, sizeof(b));
-	b.ctl = ctl;
-	b.mode = MOCKRES__USE_MODE__SERIAL;
+	b->mode = MOCKRES__USE_MODE__SERIAL;
+	b->total = 100000;
+	*conns = 50;
+	*pipeline = 1;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+c:n:P:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			if (parse_u64(optarg, 1, 1000, &c) == -1)
+			if (parse_u64(optarg, 1, 1000, conns) == -1)
 				return ctl_exit_usage("bench: -c must be "
 				                      "1..1000");
 			break;
 		case 'n':
-			if (parse_u64(optarg, 1, 100000000, &n) == -1)
+			if (parse_u64(optarg, 1, 100000000, &b->total) == -1)
 				return ctl_exit_usage("bench: -n must be "
 				                      "1..100000000");
 			break;
 		case 'P':
-			if (parse_u64(optarg, 1, 1000, &pipeline) == -1)
+			if (parse_u64(optarg, 1, 1000, pipeline) == -1)
 				return ctl_exit_usage("bench: -P must be "
 				                      "1..1000");
 			break;
 		case 'a':
-			b.mode = MOCKRES__USE_MODE__ASYNC;
+			b->mode = MOCKRES__USE_MODE__ASYNC;
 			break;
 		case 'H':
 			if (parse_u64(optarg, 0, MOCKRES_HOLD_MS_MAX, &hold) ==
@@ -205,48 +205,72 @@ ctl_bench(struct ctl *ctl, int argc, char *argv[])
 	if (optind != argc)
 		return ctl_exit_usage("bench: unexpected argument '%s'",
 		                      argv[optind]);
-	b.total = n;
-	b.hold_ms = model_hold ? -1 : (int64_t)hold;
-	b.lat_us = calloc(n, sizeof(*b.lat_us));
+	b->hold_ms = model_hold ? -1 : (int64_t)hold;
+	return CTL_OK;
+}
+
+/* PIPELINE uses outstanding on each of CONNS connections until B->total
+ * are answered; returns the exit code. */
+static int
+bench_run(struct bench *b, struct mrclient **conns, uint64_t nconns,
+          struct bench_slot *slots, uint64_t pipeline)
+{
+	uint64_t i, j, t0;
+	double secs;
+	int rc;
+
+	for (i = 0; i < nconns; i++)
+		if ((rc = ctl_call_connect(b->ctl, &conns[i],
+		                           MOCKRES__ROLE__ROLE_BENCH, 0)) !=
+		    CTL_OK)
+			return rc;
+	t0 = clock_now_us();
+	for (i = 0; i < nconns && !b->failed; i++) {
+		for (j = 0; j < pipeline; j++) {
+			struct bench_slot *s = &slots[i * pipeline + j];
+
+			s->b = b;
+			s->mc = conns[i];
+			if (bench_send(s) == -1)
+				break;
+		}
+	}
+	if (!b->failed)
+		event_base_dispatch(b->ctl->base);
+	secs = (double)(clock_now_us() - t0) / 1e6;
+	if (b->failed) {
+		if (b->lost > 0)
+			ctl_exit_unreachable(b->ctl, ECONNRESET);
+		return CTL_UNREACHABLE;
+	}
+	qsort(b->lat_us, b->done, sizeof(*b->lat_us), bench_cmp);
+	bench_report(b, nconns, pipeline, secs);
+	return b->errors > 0 ? CTL_ERROR : CTL_OK;
+}
+
+int
+ctl_bench(struct ctl *ctl, int argc, char *argv[])
+{
+	struct bench b;
+	struct bench_slot *slots;
+	struct mrclient **conns;
+	uint64_t c, pipeline, i;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.ctl = ctl;
+	if ((rc = bench_args(&b, argc, argv, &c, &pipeline)) != CTL_OK)
+		return rc;
+	b.lat_us = calloc(b.total, sizeof(*b.lat_us));
 	slots = calloc(c * pipeline, sizeof(*slots));
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers, as meant */
 	conns = calloc(c, sizeof(*conns));
 	if (b.lat_us == NULL || slots == NULL || conns == NULL) {
 		fprintf(stderr, "mockresctl: bench: out of memory\n");
 		rc = CTL_ERROR;
-		goto out;
+	} else {
+		rc = bench_run(&b, conns, c, slots, pipeline);
 	}
-	for (i = 0; i < c; i++) {
-		if ((rc = ctl_call_connect(ctl, &conns[i],
-		                           MOCKRES__ROLE__ROLE_BENCH, 0)) !=
-		    CTL_OK)
-			goto out;
-	}
-	t0 = clock_now_us();
-	for (i = 0; i < c; i++) {
-		for (j = 0; j < pipeline; j++) {
-			struct bench_slot *s = &slots[i * pipeline + j];
-
-			s->b = &b;
-			s->mc = conns[i];
-			if (bench_send(s) == -1)
-				break;
-		}
-	}
-	if (!b.failed)
-		event_base_dispatch(ctl->base);
-	secs = (double)(clock_now_us() - t0) / 1e6;
-	if (b.failed) {
-		if (b.lost > 0)
-			ctl_exit_unreachable(ctl, ECONNRESET);
-		rc = CTL_UNREACHABLE;
-		goto out;
-	}
-	qsort(b.lat_us, b.done, sizeof(*b.lat_us), bench_cmp);
-	bench_report(&b, c, pipeline, secs);
-	if (b.errors > 0)
-		rc = CTL_ERROR;
-out:
 	for (i = 0; conns != NULL && i < c; i++)
 		mrclient_free(conns[i]);
 	free(conns);

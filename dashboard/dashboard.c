@@ -10,6 +10,7 @@
 
 #include <event2/listener.h>
 
+#include "accept.h"
 #include "dashboard.h"
 #include "log.h"
 #include "rlimit.h"
@@ -59,13 +60,6 @@ dashboard_sighup_cb(evutil_socket_t sig, short what, void *arg)
 	         "line; restart to change them); still serving");
 }
 
-static void
-dashboard_accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	/* EMFILE and the like: the next accept may succeed, keep going. */
-	log_warn("accept");
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -89,6 +83,7 @@ main(int argc, char *argv[])
 	uint64_t history_s = HISTORY_WINDOW_S;
 	const char *listen_arg = DASH_LISTEN_DEFAULT, *socket_flag = NULL;
 	const char *sockpath, *why;
+	char what[96];
 	int ch, verbose = 0;
 
 	while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
@@ -155,7 +150,10 @@ main(int argc, char *argv[])
 		fatal("cannot listen on %s (another dashboard running? pick "
 		      "another with --listen)",
 		      listen_arg);
-	evconnlistener_set_error_cb(listener, dashboard_accept_error_cb);
+	/* Out of fds, pause accepting instead of spinning on EMFILE. */
+	snprintf(what, sizeof(what), "HTTP on %s", listen_arg);
+	if (accept_guard(listener, what) == -1)
+		fatalx("cannot guard the listener");
 
 	d->base = base;
 	sse_init(&d->sse);
@@ -181,6 +179,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(base);
 
 	sdnotify_send("STOPPING=1");
+	accept_unguard(listener);
 	web_free(d); /* frees the listener too */
 	feed_free(d);
 	traffic_free(&d->traffic);

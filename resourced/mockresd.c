@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "accept.h"
 #include "clock.h"
 #include "log.h"
 #include "rlimit.h"
@@ -74,13 +75,6 @@ mockresd_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 }
 
 static void
-mockresd_accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	/* EMFILE and the like: the next accept may succeed, keep going. */
-	log_warn("accept");
-}
-
-static void
 mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	if (mrd->shutting_down) {
@@ -98,6 +92,7 @@ mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 	engine_cancel_waiting(&mrd->engine, clock_now_us());
 	resource_arm();
 	if (mrd->listener != NULL) {
+		accept_unguard(mrd->listener);
 		evconnlistener_free(mrd->listener);
 		mrd->listener = NULL;
 	}
@@ -295,6 +290,7 @@ main(int argc, char *argv[])
 	struct event *sigterm, *sigint, *sighup;
 	struct conn *c;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char what[128];
 	int fd, r;
 
 	memset(&cf, 0, sizeof(cf));
@@ -315,7 +311,11 @@ main(int argc, char *argv[])
 	                                   LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (mrd->listener == NULL)
 		fatalx("cannot listen on the socket");
-	evconnlistener_set_error_cb(mrd->listener, mockresd_accept_error_cb);
+	/* Out of fds, pause accepting instead of spinning on EMFILE. */
+	snprintf(what, sizeof(what), "socket %s",
+	         mockresd_path ? mockresd_path : "from systemd");
+	if (accept_guard(mrd->listener, what) == -1)
+		fatalx("cannot guard the listener");
 	sigterm = evsignal_new(mrd->base, SIGTERM, mockresd_signal_cb, NULL);
 	sigint = evsignal_new(mrd->base, SIGINT, mockresd_signal_cb, NULL);
 	sighup = evsignal_new(mrd->base, SIGHUP, mockresd_sighup_cb, NULL);
@@ -350,8 +350,10 @@ main(int argc, char *argv[])
 		conn_close(c, NULL);
 	resource_free(mrd);
 	report_free_all();
-	if (mrd->listener != NULL)
+	if (mrd->listener != NULL) {
+		accept_unguard(mrd->listener);
 		evconnlistener_free(mrd->listener);
+	}
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);

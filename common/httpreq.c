@@ -279,8 +279,8 @@ httpreq_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 
 /* Each connection's bufferevent, as evhttp would make it, plus the NUL
  * marking and the input cap. */
-static struct bufferevent *
-httpreq_bev_cb(struct event_base *base, void *arg)
+struct bufferevent *
+httpreq_bev_new(struct event_base *base, void *arg)
 {
 	struct bufferevent *bev;
 
@@ -312,5 +312,5 @@ httpreq_setup(struct evhttp *http, const struct httpreq_limits *l)
 	 * callback, which answers 405 with Allow (evhttp would answer 501
 	 * text/html and close). */
 	evhttp_set_allowed_methods(http, HTTPREQ_METHODS_ALL);
-	evhttp_set_bevcb(http, httpreq_bev_cb, NULL);
+	evhttp_set_bevcb(http, httpreq_bev_new, NULL);
 }

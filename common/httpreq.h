@@ -46,6 +46,14 @@ struct httpreq_limits {
  */
 void httpreq_setup(struct evhttp *http, const struct httpreq_limits *limits);
 
+/*
+ * The bufferevent callback httpreq_setup installs (evhttp_set_bevcb): a
+ * server that needs its own (the frontend's httpconn.c) calls this from it
+ * to make each connection's bufferevent.
+ */
+struct bufferevent;
+struct bufferevent *httpreq_bev_new(struct event_base *base, void *arg);
+
 /* An answer httpreq_check decided on. */
 struct httpreq_answer {
 	int code;

@@ -21,8 +21,8 @@ frontend_usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: mockres-frontend [--listen ADDR:PORT] [--workers N]\n"
-	    "                        [--socket PATH] [--dashboard-url URL] "
-	    "[-v]\n"
+	    "                        [--socket PATH] [--dashboard-url URL]\n"
+	    "                        [--request-timeout MS] [-v]\n"
 	    "\n"
 	    "The mockres HTTP frontend: GET /part1/serial and /part1/async\n"
 	    "use the mock resource of mockresd; N pre-forked workers.\n"
@@ -36,12 +36,16 @@ frontend_usage(FILE *f)
 	    "                       else " SOCKPATH_DEFAULT ")\n"
 	    "  --dashboard-url URL  where GET / and /part1 redirect (default\n"
 	    "                       " FRONTEND_DASHBOARD_DEFAULT ")\n"
+	    "  --request-timeout MS  answer 504 when mockresd has not "
+	    "answered a\n"
+	    "                       use within MS, 1..%d (default %d)\n"
 	    "  -v, --verbose        debug logs\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "Signals: TERM/INT stop gracefully, HUP replaces the workers one "
 	    "by one.\n",
-	    FRONTEND_WORKERS_MAX);
+	    FRONTEND_WORKERS_MAX, FRONTEND_REQUEST_TIMEOUT_MAX,
+	    FRONTEND_REQUEST_TIMEOUT_DEFAULT);
 }
 
 /* An absolute http(s) URL of printable ASCII: it goes into a header. */
@@ -80,6 +84,7 @@ main(int argc, char *argv[])
 	    {"workers", required_argument, NULL, 'w'},
 	    {"socket", required_argument, NULL, 's'},
 	    {"dashboard-url", required_argument, NULL, 'd'},
+	    {"request-timeout", required_argument, NULL, 't'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    /* Hidden: for bench/run's on/off comparison (docs/frontend.md). */
 	    {"no-http-timing", no_argument, NULL, 'T'},
@@ -99,6 +104,7 @@ main(int argc, char *argv[])
 	conf.dashboard_url = FRONTEND_DASHBOARD_DEFAULT;
 	conf.workers = frontend_default_workers();
 	conf.http_timing = 1;
+	conf.request_timeout_ms = FRONTEND_REQUEST_TIMEOUT_DEFAULT;
 
 	while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (ch) {
@@ -132,6 +138,18 @@ main(int argc, char *argv[])
 				return 2;
 			}
 			conf.dashboard_url = optarg;
+			break;
+		case 't':
+			if (parse_u64(optarg, 1, FRONTEND_REQUEST_TIMEOUT_MAX,
+			              &conf.request_timeout_ms) == -1) {
+				fprintf(
+				    stderr,
+				    "mockres-frontend: --request-timeout "
+				    "must be a whole number of milliseconds "
+				    "1..%d, not '%s'\n",
+				    FRONTEND_REQUEST_TIMEOUT_MAX, optarg);
+				return 2;
+			}
 			break;
 		case 'v':
 			conf.verbose = 1;

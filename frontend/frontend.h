@@ -9,6 +9,10 @@
  * the workers; worker.c is a worker's life (event base, evhttp, one
  * mrclient to mockresd, drain on SIGTERM); http.c answers requests;
  * timing.c times them and reports the counts to mockresd.
+ * The deadlines: pending.c (a use mockresd has not answered within
+ * --request-timeout gets 504), liveness.c (a mockresd that stops answering
+ * is dropped and reported), httpconn.c (a connection must send a whole
+ * request within HTTP_HEAD_DEADLINE_MS).
  */
 #ifndef MOCKRES_FRONTEND_H
 #define MOCKRES_FRONTEND_H
@@ -16,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 
 #include <event2/event.h>
@@ -27,12 +32,20 @@
 #define FRONTEND_URL_MAX           512
 #define FRONTEND_BACKLOG           4096
 
-#define HTTP_TIMEOUT_S    15   /* read, write and keep-alive idle */
-#define HTTP_HEADERS_MAX  8192 /* bytes of request line and headers */
-#define HTTP_BODY_MAX     4096 /* bytes of request body */
-#define HTTP_REASON_MAX   200  /* bytes of mockresd's error text kept */
-#define HTTP_CONTENT_TYPE "text/plain; charset=utf-8"
-#define HTTP_RETRY_AFTER  "1" /* seconds, on every 503 */
+#define FRONTEND_REQUEST_TIMEOUT_DEFAULT 30000    /* ms */
+#define FRONTEND_REQUEST_TIMEOUT_MAX     86400000 /* ms: a day */
+
+#define HTTP_TIMEOUT_S        15   /* read, write and keep-alive idle */
+#define HTTP_HEADERS_MAX      8192 /* bytes of request line and headers */
+#define HTTP_BODY_MAX         4096 /* bytes of request body */
+#define HTTP_REASON_MAX       200  /* bytes of mockresd's error text kept */
+#define HTTP_CONTENT_TYPE     "text/plain; charset=utf-8"
+#define HTTP_RETRY_AFTER      "1"   /* seconds, on every 503 */
+#define HTTP_HEAD_DEADLINE_MS 10000 /* to send a whole request */
+
+#define LIVENESS_TICK_MS  100  /* how often liveness.c looks */
+#define LIVENESS_PING_MS  1000 /* no reply this long: ping mockresd */
+#define LIVENESS_STALL_MS 3000 /* no reply this long: stalled */
 
 #define WORKER_DRAIN_MS       10000 /* in-flight requests after SIGTERM */
 #define WORKER_LINGER_MS      1000  /* keep-alive clients' last request */
@@ -52,6 +65,7 @@ struct frontend_config {
 	const char *socket_path;
 	const char *dashboard_url;
 	int http_timing; /* 0 with the hidden --no-http-timing (bench/run) */
+	uint64_t request_timeout_ms;
 	int verbose;
 };
 
@@ -77,6 +91,7 @@ struct worker {
 	uint64_t waiting; /* requests waiting for mockresd */
 	uint64_t active;  /* requests not yet fully answered */
 	uint64_t served;  /* requests answered, for the exit log */
+	uint64_t replies; /* from mockresd: signs of life (liveness.c) */
 	struct event *drain_ev;
 	struct event *linger_ev;
 	struct event *done_ev; /* a request ended: may a drain be over? */
@@ -91,6 +106,7 @@ void worker_main(const struct frontend_config *, unsigned slot, int fd,
 void worker_request_done(void);
 
 /* http.c */
+struct evhttp *http_setup(struct event_base *, uint64_t request_timeout_ms);
 void http_request_cb(struct evhttp_request *, void *);
 
 /* timing.c */
@@ -101,5 +117,33 @@ void timing_begin(struct evhttp_request *, enum httpstats_route_id,
                   void (*cb)(struct evhttp_request *, void *));
 void timing_end(struct evhttp_request *, void *arg);
 void timing_connected(void);
+
+/* pending.c */
+struct pending {
+	TAILQ_ENTRY(pending) link;
+	struct evhttp_request *req;
+	uint64_t id; /* mrclient's */
+	uint64_t deadline_ms;
+	int linked;
+	struct pending *next_free;
+};
+
+int pending_init(struct event_base *, uint64_t timeout_ms,
+                 void (*expire)(struct pending *));
+struct pending *pending_new(struct evhttp_request *);
+void pending_start(struct pending *, uint64_t id);
+void pending_free(struct pending *);
+
+/* liveness.c */
+int liveness_init(struct event_base *);
+void liveness_up(void);
+int liveness_stalled(void);
+
+/* httpconn.c */
+int httpconn_init(struct event_base *, void (*lost)(void));
+struct bufferevent *httpconn_bevcb(struct event_base *, void *);
+void httpconn_request(struct evhttp_request *);  /* reached http.c */
+void httpconn_answered(struct evhttp_request *); /* answer written */
+size_t httpconn_connections(void);               /* open, with a record */
 
 #endif

@@ -11,14 +11,15 @@
  * does not read from its connection meanwhile, so a client that hangs up
  * is only seen when the answer is written, and libevent then frees the
  * request.  Every waiting request gets exactly one answer: mockresd's,
- * or 503 when the connection to mockresd is lost (mrclient calls back
- * with NULL).
+ * 503 when the connection to mockresd is lost (mrclient calls back with
+ * NULL), or 504 when --request-timeout passes first (pending.c).
  *
  * wk->active counts the requests not yet answered to the end.  A request
  * ends in one of two ways, and each is a libevent callback, so the count
  * cannot leak whatever the client does: its answer is written (the
  * completion callback), or its connection goes first (the close
- * callback: a reset, a write error or timeout, the worker's exit).
+ * callback, which httpconn.c owns: a reset, a write error or timeout, the
+ * worker's exit).
  */
 #include <errno.h>
 #include <string.h>
@@ -41,20 +42,13 @@ http_request_end(void)
 	worker_request_done();
 }
 
-/* The answer was written to the end: time it, count it. */
+/* The answer was written to the end: time it, count it; the connection's
+ * next request has HTTP_HEAD_DEADLINE_MS from now. */
 static void
 http_complete_cb(struct evhttp_request *req, void *arg)
 {
+	httpconn_answered(req);
 	timing_end(req, arg);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL,
-	                              NULL);
-	http_request_end();
-}
-
-static void
-http_closed_cb(struct evhttp_connection *evcon, void *arg)
-{
-	evhttp_connection_set_closecb(evcon, NULL, NULL);
 	http_request_end();
 }
 
@@ -99,8 +93,10 @@ http_reply_reason(struct evhttp_request *req, int code, const char *reason,
 static void
 http_use_cb(const Mockres__Response *resp, void *arg)
 {
-	struct evhttp_request *req = arg;
+	struct pending *p = arg;
+	struct evhttp_request *req = p->req;
 
+	pending_free(p);
 	wk->waiting--;
 	if (resp == NULL) {
 		http_reply(
@@ -109,6 +105,7 @@ http_use_cb(const Mockres__Response *resp, void *arg)
 		             "retry later"));
 		return;
 	}
+	wk->replies++;
 	switch (resp->status) {
 	case MOCKRES__STATUS__DONE:
 	case MOCKRES__STATUS__ADMITTED:
@@ -135,10 +132,38 @@ http_use_cb(const Mockres__Response *resp, void *arg)
 	}
 }
 
+/* --request-timeout passed: mockresd's answer, if any, will be dropped. */
+static void
+http_use_expired(struct pending *p)
+{
+	struct evhttp_request *req = p->req;
+
+	pending_free(p);
+	wk->waiting--;
+	http_reply(req, 504, "Gateway Timeout",
+	           HTTP_STR("mockresd did not answer in time (see the "
+	                    "frontend's --request-timeout); the use may still "
+	                    "run"));
+}
+
 static void
 http_use(struct evhttp_request *req, Mockres__UseMode mode)
 {
-	if (mrclient_use(wk->mc, mode, -1, http_use_cb, req) == 0) {
+	struct pending *p;
+	uint64_t id;
+
+	if (liveness_stalled() && mrclient_connected(wk->mc)) {
+		http_reply(req, 503, "Service Unavailable",
+		           HTTP_STR("mockresd is not answering, retry later"));
+		return;
+	}
+	if ((p = pending_new(req)) == NULL) {
+		http_reply(req, 503, "Service Unavailable",
+		           HTTP_STR("out of memory, retry later"));
+		return;
+	}
+	if ((id = mrclient_use(wk->mc, mode, -1, http_use_cb, p)) == 0) {
+		pending_free(p);
 		if (errno == ENOTCONN)
 			http_reply(
 			    req, 503, "Service Unavailable",
@@ -150,6 +175,7 @@ http_use(struct evhttp_request *req, Mockres__UseMode mode)
 			                    "mockresd, retry later"));
 		return;
 	}
+	pending_start(p, id);
 	wk->waiting++;
 }
 
@@ -177,11 +203,14 @@ http_dashboard(struct evhttp_request *req)
 static void
 http_healthz(struct evhttp_request *req)
 {
-	if (mrclient_connected(wk->mc))
-		http_reply(req, 200, "OK", HTTP_STR("OK"));
-	else
+	if (!mrclient_connected(wk->mc))
 		http_reply(req, 503, "Service Unavailable",
 		           HTTP_STR("mockresd is unreachable"));
+	else if (liveness_stalled())
+		http_reply(req, 503, "Service Unavailable",
+		           HTTP_STR("mockresd is not answering"));
+	else
+		http_reply(req, 200, "OK", HTTP_STR("OK"));
 }
 
 /* The first HTTP_TIMED_ROUTES routes are timed apart, the rest as other. */
@@ -207,8 +236,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	size_t i;
 
 	wk->active++;
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-	                              http_closed_cb, NULL);
+	httpconn_request(req); /* its close callback ends REQ now */
 	if (path == NULL || path[0] == '\0')
 		path = "/";
 	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++)
@@ -226,4 +254,26 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	http_routes[i].fn(req);
+}
+
+/*
+ * The worker's evhttp server: the shared set-up (httpreq_setup), each
+ * connection's record (httpconn.c, which wraps the shared bufferevent
+ * callback) and the use deadline (pending.c).
+ */
+struct evhttp *
+http_setup(struct event_base *base, uint64_t request_timeout_ms)
+{
+	const struct httpreq_limits limits = {HTTP_TIMEOUT_S, HTTP_HEADERS_MAX,
+	                                      HTTP_BODY_MAX, HTTP_CONTENT_TYPE};
+	struct evhttp *http;
+
+	if (pending_init(base, request_timeout_ms, http_use_expired) == -1 ||
+	    httpconn_init(base, http_request_end) == -1 ||
+	    (http = evhttp_new(base)) == NULL)
+		return NULL;
+	httpreq_setup(http, &limits);
+	evhttp_set_bevcb(http, httpconn_bevcb, NULL);
+	evhttp_set_gencb(http, http_request_cb, NULL);
+	return http;
 }

@@ -17,10 +17,11 @@
 #include <unistd.h>
 
 #include <event2/http.h>
+#include <event2/listener.h>
 
+#include "accept.h"
 #include "clock.h"
 #include "frontend.h"
-#include "httpreq.h"
 #include "log.h"
 #include "mrclient.h"
 
@@ -47,12 +48,15 @@ static void
 worker_mrclient_state_cb(struct mrclient *mc, int up, int error, void *arg)
 {
 	if (up) {
+		liveness_up();
 		timing_connected();
 		if (wk->mrd_warned)
 			log_info("connected to mockresd again");
 		wk->mrd_warned = 0;
 		return;
 	}
+	if (liveness_stalled())
+		return; /* liveness.c dropped it, and said why */
 	if (!wk->mrd_warned) {
 		wk->mrd_warned = 1;
 		if (error != 0)
@@ -127,6 +131,7 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (wk->bound != NULL) {
 		/* Closes our copy only: the master keeps the socket, so
 		 * connections queued on it wait for the next worker. */
+		accept_unguard(evhttp_bound_socket_get_listener(wk->bound));
 		evhttp_del_accept_socket(wk->http, wk->bound);
 		wk->bound = NULL;
 	}
@@ -137,16 +142,20 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 static void
 worker_setup_http(int fd)
 {
-	const struct httpreq_limits limits = {HTTP_TIMEOUT_S, HTTP_HEADERS_MAX,
-	                                      HTTP_BODY_MAX, HTTP_CONTENT_TYPE};
+	struct evconnlistener *l;
+	char what[FRONTEND_URL_MAX];
 
-	if ((wk->http = evhttp_new(wk->base)) == NULL)
+	if ((wk->http = http_setup(wk->base, wk->conf->request_timeout_ms)) ==
+	    NULL)
 		fatalx("cannot create the HTTP server");
-	httpreq_setup(wk->http, &limits);
-	evhttp_set_gencb(wk->http, http_request_cb, NULL);
 	if ((wk->bound = evhttp_accept_socket_with_handle(wk->http, fd)) ==
 	    NULL)
 		fatalx("cannot accept on the listening socket");
+	/* Out of fds, pause accepting instead of spinning on EMFILE. */
+	l = evhttp_bound_socket_get_listener(wk->bound);
+	snprintf(what, sizeof(what), "HTTP on %s", wk->conf->listen_str);
+	if (accept_guard(l, what) == -1)
+		fatalx("cannot guard the listener");
 }
 
 void
@@ -180,6 +189,8 @@ worker_main(const struct frontend_config *conf, unsigned slot, int fd,
 		fatal("mrclient_new");
 	mrclient_set_reconnect(w.mc, 1);
 	mrclient_set_state_cb(w.mc, worker_mrclient_state_cb, NULL);
+	if (liveness_init(w.base) == -1)
+		fatalx("cannot create the liveness timer");
 	w.drain_ev = evtimer_new(w.base, worker_drain_cb, NULL);
 	w.linger_ev = evtimer_new(w.base, worker_linger_cb, NULL);
 	w.done_ev = evtimer_new(w.base, worker_done_cb, NULL);

@@ -418,6 +418,13 @@ mrclient_watch(struct mrclient *mc, uint32_t interval_ms, int clients,
 }
 
 void
+mrclient_drop(struct mrclient *mc, int error)
+{
+	if (fconn_is_open(&mc->fc))
+		mrclient_down(mc, error);
+}
+
+void
 mrclient_cancel(struct mrclient *mc, uint64_t id)
 {
 	struct mrclient_pending *p = mrclient_slot_find(mc, id);

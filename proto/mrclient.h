@@ -95,6 +95,14 @@ uint64_t mrclient_use(struct mrclient *mc, Mockres__UseMode mode,
 uint64_t mrclient_watch(struct mrclient *mc, uint32_t interval_ms, int clients,
                         mrclient_reply_cb cb, void *arg);
 
+/*
+ * Drops the connection now, as if it had been lost with ERROR: every
+ * outstanding callback runs with NULL, the state callback is told, and
+ * with reconnect on a new connection is tried after the back-off.  For a
+ * peer that accepts but does not answer.
+ */
+void mrclient_drop(struct mrclient *mc, int error);
+
 /* Forgets the callback of ID; a later reply is dropped. */
 void mrclient_cancel(struct mrclient *mc, uint64_t id);
 

@@ -23,6 +23,8 @@
 #ifndef MOCKRES_CTL_H
 #define MOCKRES_CTL_H
 
+#include <stdint.h>
+
 #include <event2/event.h>
 
 #include "mockres.pb-c.h"
@@ -38,15 +40,19 @@ enum ctl_exit {
 	CTL_ERROR = 5,
 };
 
-/* How long a command waits for mockresd's reply. */
+/* How long a command waits for mockresd's reply (plus, for a serial use,
+ * its hold). */
 #define CTL_REPLY_TIMEOUT_S 10
 
 struct ctl {
 	struct event_base *base;
 	const char *path;
 	int json;
-	int clients;   /* status prints the client list */
-	int timeout_s; /* to wait for a reply */
+	int clients; /* status prints the client list */
+	/* A serial use's hold, waited for on top of CTL_REPLY_TIMEOUT_S,
+	 * and what it is (for the error message). */
+	uint64_t hold_wait_ms;
+	char hold_wait_what[64];
 	struct mrclient *mc;
 };
 
@@ -57,7 +63,8 @@ int ctl_call_connect(struct ctl *, struct mrclient **out, Mockres__Role role,
 typedef int (*ctl_reply_fn)(struct ctl *, const Mockres__Response *);
 /* Sends REQ on ctl->mc (connected on first use), runs FN on the reply and
  * returns its exit code.  A daemon that accepts but never answers costs
- * ctl->timeout_s, not a hang. */
+ * CTL_REPLY_TIMEOUT_S (plus ctl->hold_wait_ms while it answers pings), not
+ * a hang. */
 int ctl_call(struct ctl *, Mockres__Request *, ctl_reply_fn);
 
 /* ctl_exit.c: each says what failed and returns the exit code. */

@@ -81,6 +81,70 @@ ctl_use_reply(struct ctl *ctl, const Mockres__Response *resp)
 	return rc;
 }
 
+/*
+ * The longest a serial use can take under mockresd's model, into
+ * ctl->hold_wait_ms: the hold; for uniform draws, plus the spread; with
+ * slots, plus the queue timeout.  Lognormal draws, contention and a queue
+ * without a timeout can take up to the 1 h cap; a stopped mockresd is still
+ * given up after CTL_REPLY_TIMEOUT_S, since it stops answering the pings.
+ */
+static void
+ctl_use_bound(struct ctl *ctl, const Mockres__Stats *st)
+{
+	const Mockres__Model *m = st->model;
+	uint64_t ms = st->hold_ms;
+	int capped = 0;
+
+	if (m != NULL) {
+		if (m->hold_dist == MOCKRES__HOLD_DIST__HOLD_UNIFORM)
+			ms += m->hold_spread;
+		if (m->hold_dist == MOCKRES__HOLD_DIST__HOLD_LOGNORMAL ||
+		    m->contention != MOCKRES__CONTENTION__CONTENTION_NONE) {
+			ms = MOCKRES_HOLD_MS_MAX;
+			capped = 1;
+		}
+		if (m->slots > 0)
+			ms += m->queue_timeout_ms > 0 ? m->queue_timeout_ms
+			                              : MOCKRES_HOLD_MS_MAX;
+	}
+	ctl->hold_wait_ms = ms;
+	if (m == NULL || (ms == st->hold_ms && !capped))
+		snprintf(ctl->hold_wait_what, sizeof(ctl->hold_wait_what),
+		         "mockresd's hold of %u ms", st->hold_ms);
+	else
+		snprintf(ctl->hold_wait_what, sizeof(ctl->hold_wait_what),
+		         "the longest its model can take, %llu ms",
+		         (unsigned long long)ms);
+}
+
+static int
+ctl_use_hold_reply(struct ctl *ctl, const Mockres__Response *resp)
+{
+	int rc = ctl_exit_status(resp);
+
+	if (rc != CTL_OK)
+		return rc;
+	if (resp->stats == NULL) {
+		fprintf(stderr, "mockresctl: mockresd sent no stats\n");
+		return CTL_ERROR;
+	}
+	ctl_use_bound(ctl, resp->stats);
+	return CTL_OK;
+}
+
+/* Asks mockresd for its current hold, within the plain reply timeout. */
+static int
+ctl_use_learn_hold(struct ctl *ctl)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
+
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &sr;
+	ctl->hold_wait_ms = 0;
+	return ctl_call(ctl, &req, ctl_use_hold_reply);
+}
+
 static int
 ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 {
@@ -92,7 +156,7 @@ ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 	Mockres__Request req = MOCKRES__REQUEST__INIT;
 	Mockres__Use use = MOCKRES__USE__INIT;
 	uint64_t hold;
-	int ch;
+	int ch, rc;
 
 	use.has_mode = 1;
 	use.mode = MOCKRES__USE_MODE__SERIAL;
@@ -120,14 +184,18 @@ ctl_cmd_use(struct ctl *ctl, int argc, char *argv[])
 	if (optind != argc)
 		return ctl_exit_usage("use: unexpected argument '%s'",
 		                      argv[optind]);
+	/* A serial use waits for its hold as well as for the reply: the hold
+	 * asked for, else the daemon's, which it tells first. */
+	if (use.mode == MOCKRES__USE_MODE__SERIAL && use.has_hold_ms) {
+		ctl->hold_wait_ms = use.hold_ms;
+		snprintf(ctl->hold_wait_what, sizeof(ctl->hold_wait_what),
+		         "the %u ms hold asked for", use.hold_ms);
+	} else if (use.mode == MOCKRES__USE_MODE__SERIAL &&
+	           (rc = ctl_use_learn_hold(ctl)) != CTL_OK) {
+		return rc;
+	}
 	req.op_case = MOCKRES__REQUEST__OP_USE;
 	req.use = &use;
-	/* a serial use waits for its hold: the daemon's may be up to 1 h */
-	if (use.mode == MOCKRES__USE_MODE__SERIAL)
-		ctl->timeout_s +=
-		    (int)((use.has_hold_ms ? use.hold_ms
-		                           : MOCKRES_HOLD_MS_MAX) /
-		          1000);
 	ctl_use_start_us = clock_now_us();
 	return ctl_call(ctl, &req, ctl_use_reply);
 }
@@ -308,7 +376,6 @@ main(int argc, char *argv[])
 	int ch, verbose = 0, rc;
 
 	memset(&ctl, 0, sizeof(ctl));
-	ctl.timeout_s = CTL_REPLY_TIMEOUT_S;
 	while ((ch = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':

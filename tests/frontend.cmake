@@ -4,3 +4,13 @@ if(TARGET mockres-frontend)
   mockres_check_test(test_frontend SOURCES test_frontend.c
     LABELS integration TIMEOUT 300)
 endif()
+
+# Deadlines (issue 13): --request-timeout, a stalled mockresd, the request
+# head deadline, mockresctl's reply deadline; and accept under fd
+# exhaustion in all three servers.
+if(TARGET mockres-frontend AND TARGET mockres-dashboard)
+  mockres_check_test(test_deadlines SOURCES test_deadlines.c
+    LABELS integration TIMEOUT 300)
+  mockres_check_test(test_fdlimit SOURCES test_fdlimit.c
+    LIBS mockres_testraw LABELS integration TIMEOUT 200)
+endif()

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -114,6 +115,12 @@ sup_free_port(void)
 pid_t
 sup_spawn(const char *const argv[], const char *logname)
 {
+	return sup_spawn_nofile(argv, logname, 0);
+}
+
+pid_t
+sup_spawn_nofile(const char *const argv[], const char *logname, long nofile)
+{
 	const char *log = sup_path(logname);
 	char logpath[300];
 	pid_t pid;
@@ -136,6 +143,15 @@ sup_spawn(const char *const argv[], const char *logname)
 		if (fd != -1) {
 			dup2(fd, STDIN_FILENO);
 			close(fd);
+		}
+		if (nofile > 0) {
+			/* Hard limit too: the daemons raise soft to hard. */
+			struct rlimit rl = {(rlim_t)nofile, (rlim_t)nofile};
+
+			if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+				perror("setrlimit");
+				_exit(127);
+			}
 		}
 		execv(argv[0], (char *const *)argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
@@ -600,6 +616,29 @@ sup_proc_fds(pid_t pid)
 			n++;
 	closedir(d);
 	return n;
+}
+
+double
+sup_proc_cpu_ms(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	ok = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	/* utime and stime, fields 14 and 15, counted after the ")" that
+	 * ends the name. */
+	if (!ok || (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2,
+	           "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+	           &st) != 2)
+		return -1;
+	return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
 long

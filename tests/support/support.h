@@ -68,6 +68,10 @@ int sup_free_port(void);
  * if still running.
  */
 pid_t sup_spawn(const char *const argv[], const char *logname);
+/* The same with RLIMIT_NOFILE (soft and hard) set to NOFILE before the
+ * exec; 0 leaves it. */
+pid_t sup_spawn_nofile(const char *const argv[], const char *logname,
+                       long nofile);
 /* Sends SIG and waits up to TIMEOUT_MS; then SIGKILL.  Returns the wait
  * status, or -1. */
 int sup_stop(pid_t pid, int sig, int timeout_ms);
@@ -152,6 +156,9 @@ int sup_stats(const char *sock, struct sup_stats *s);
 
 /* Counts open fds and RSS (kB) of PID from /proc; -1 on error. */
 long sup_proc_fds(pid_t pid);
+/* CPU time (user + system) PID has used, in ms, from /proc/PID/stat; -1
+ * on error. */
+double sup_proc_cpu_ms(pid_t pid);
 long sup_proc_rss_kb(pid_t pid);
 /* The children of PID (e.g. the frontend's workers); returns how many,
  * at most MAX, or -1. */

@@ -2,10 +2,11 @@
  * fuzz_http.c: libFuzzer target for what an HTTP client can send a
  * frontend worker: evhttp's parser with the worker's caps and timeouts
  * (http_setup, the code of the real worker), the request checks, the
- * routes, the use deadline (pending.c) and the head deadline
- * (httpconn.c), with the worker's mrclient talking to a mockresd core in
- * this same process (mockresd_core, the real daemon's code, with a limit
- * of 1, so that serial, async and BUSY answers all happen).
+ * routes, the request timing (timing.c), the use deadline (pending.c) and
+ * the connections' records (httpconn.c), with the worker's mrclient
+ * talking to a mockresd core in this same process (mockresd_core, the
+ * real daemon's code, with a limit of 1, so that serial, async and BUSY
+ * answers all happen).
  *
  * Everything is set up once; each input is one client connection to the
  * worker's evhttp, over an abstract Unix socket.  An input that starts
@@ -96,6 +97,7 @@ fuzz_setup(void)
 	                      MOCKRES__ROLE__ROLE_FRONTEND_WORKER, "fuzz");
 	if (wk->mc == NULL || liveness_init(fuzz_base) == -1)
 		abort();
+	timing_init(fuzz_base, 1); /* and its reports to mockresd */
 	fuzz_connect_mockresd();
 	if ((wk->http = http_setup(fuzz_base, fuzz_conf.request_timeout_ms)) ==
 	    NULL)

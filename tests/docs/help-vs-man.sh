@@ -21,8 +21,7 @@ set -u -o pipefail
 # Anything else here needs a reason next to it.
 declare -A PENDING=(
 	[mockresd]=""
-	# v2 deadlines (issue 13)
-	[mockres-frontend]="--request-timeout"
+	[mockres-frontend]=""
 	[mockres-dashboard]=""
 	# --verbose, --help, --version: accepted, but the usage text does not
 	# list them.

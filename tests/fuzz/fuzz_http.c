@@ -85,7 +85,8 @@ fuzz_setup(void)
 		abort();
 	model_defaults(&fuzz_model, 2);
 	fuzz_model.hold_ms = 0;
-	daemon_init(&fuzz_mrd, fuzz_base, 1, &fuzz_model);
+	conn_init(&fuzz_mrd, fuzz_base);
+	dispatch_init(1, &fuzz_model);
 
 	wk = &fuzz_wk;
 	fuzz_conf.dashboard_url = "http://127.0.0.1:4001/";

@@ -76,6 +76,8 @@ engine_free(struct engine *e)
 	for (i = 0; i < e->nchunks; i++)
 		free(e->chunks[i]);
 	heap_free(&e->serving);
+	free(e->fifo.a);
+	memset(&e->fifo, 0, sizeof(e->fifo));
 	heap_free(&e->timeouts);
 	e->nchunks = 0;
 	e->free_head = ENGINE_NONE;
@@ -248,6 +250,64 @@ engine_queue_remove(struct engine *e, uint32_t id)
 	o->waiting--;
 }
 
+/* ---- service: the heap and the FIFO of in-order finishes ---- */
+
+static const struct heap_entry *
+engine_fifo_at(const struct engine_fifo *f, uint32_t i)
+{
+	return &f->a[(f->head + i) & (f->cap - 1)]; /* cap: a power of 2 */
+}
+
+static int
+engine_fifo_push(struct engine_fifo *f, uint32_t id, double key)
+{
+	if (f->n == f->cap) {
+		uint32_t cap = f->cap ? f->cap * 2 : 1024, i;
+		struct heap_entry *a;
+
+		if (cap <= f->cap ||
+		    (a = malloc((size_t)cap * sizeof(*a))) == NULL)
+			return -1;
+		for (i = 0; i < f->n; i++) /* unwrapped */
+			a[i] = *engine_fifo_at(f, i);
+		free(f->a);
+		f->a = a;
+		f->cap = cap;
+		f->head = 0;
+	}
+	f->a[(f->head + f->n) & (f->cap - 1)] = (struct heap_entry){key, id};
+	f->n++;
+	return 0;
+}
+
+/* The earliest finish in service: from the FIFO (*fifo = 1) or the heap.
+ * Only when something is in service. */
+static const struct heap_entry *
+engine_serving_min(const struct engine *e, int *fifo)
+{
+	const struct heap_entry *h =
+	    heap_size(&e->serving) ? heap_min(&e->serving) : NULL;
+	const struct heap_entry *q =
+	    e->fifo.n ? engine_fifo_at(&e->fifo, 0) : NULL;
+
+	*fifo = q != NULL && (h == NULL || q->key <= h->key);
+	return *fifo ? q : h;
+}
+
+/* Takes out the earliest finish, from where engine_serving_min found it. */
+static uint32_t
+engine_serving_pop(struct engine *e, int fifo)
+{
+	uint32_t id;
+
+	if (!fifo)
+		return heap_pop(&e->serving);
+	id = e->fifo.a[e->fifo.head].id;
+	e->fifo.head = (e->fifo.head + 1) & (e->fifo.cap - 1);
+	e->fifo.n--;
+	return id;
+}
+
 /* ---- service ---- */
 
 static int
@@ -263,8 +323,18 @@ engine_start(struct engine *e, uint32_t id, uint64_t now)
 	struct engine_use *u = engine_u(e, id);
 	double finish = e->vnow + (double)u->hold_ms * 1000.0;
 
-	if (heap_push(&e->serving, id, finish) == -1)
-		return -1;
+	/* Behind the FIFO's tail it cannot be the earliest finish; more in
+	 * service only slows everyone down, so nothing moves earlier. */
+	if (e->fifo.n > 0 &&
+	    finish >= engine_fifo_at(&e->fifo, e->fifo.n - 1)->key) {
+		if (engine_fifo_push(&e->fifo, id, finish) == -1)
+			return -1;
+	} else {
+		if ((e->fifo.n == 0 ? engine_fifo_push(&e->fifo, id, finish)
+		                    : heap_push(&e->serving, id, finish)) == -1)
+			return -1;
+		e->sooner = 1;
+	}
 	u->state = ENGINE_USE_SERVING;
 	u->t0_us = now;
 	e->in_flight++;
@@ -501,6 +571,7 @@ engine_use(struct engine *e, uint64_t now, struct engine_owner *o, uint64_t tag,
 			v = ENGINE_FULL;
 			goto rejected;
 		}
+		e->sooner = 1; /* a timeout or CoDel's check may be next */
 		u->state = ENGINE_USE_WAITING;
 		u->t0_us = now;
 		engine_queue_push(e, id);
@@ -545,6 +616,9 @@ engine_complete(struct engine *e, uint32_t id, uint64_t now)
 void
 engine_run(struct engine *e, uint64_t now)
 {
+	int fifo;
+
+	e->sooner = 1; /* a caller re-arms after a run */
 	engine_advance(e, now);
 	for (;;) {
 		/* A waiter whose deadline is now has waited that long: it
@@ -556,9 +630,9 @@ engine_run(struct engine *e, uint64_t now)
 			             ENGINE_TIMEOUT, 1);
 			continue;
 		}
-		if (heap_size(&e->serving) > 0 &&
-		    heap_min(&e->serving)->key <= e->vnow + ENGINE_EPS) {
-			engine_complete(e, heap_pop(&e->serving), now);
+		if (e->in_flight > 0 &&
+		    engine_serving_min(e, &fifo)->key <= e->vnow + ENGINE_EPS) {
+			engine_complete(e, engine_serving_pop(e, fifo), now);
 			continue;
 		}
 		if (engine_codel_on(e) && e->codel.poll_at_us != 0 &&
@@ -570,13 +644,23 @@ engine_run(struct engine *e, uint64_t now)
 	}
 }
 
+int
+engine_take_sooner(struct engine *e)
+{
+	int s = e->sooner;
+
+	e->sooner = 0;
+	return s;
+}
+
 uint64_t
 engine_next(const struct engine *e)
 {
 	uint64_t t = UINT64_MAX, c;
 
-	if (heap_size(&e->serving) > 0) {
-		double dv = heap_min(&e->serving)->key - e->vnow;
+	if (e->in_flight > 0) {
+		int fifo;
+		double dv = engine_serving_min(e, &fifo)->key - e->vnow;
 		double dt = ceil(dv / engine_rate(e) - 1e-6);
 
 		if (dt <= 0)
@@ -604,6 +688,7 @@ engine_set_model(struct engine *e, uint64_t now, const struct model *m,
 	int was_codel = engine_codel_on(e);
 	struct engine_codel *c = &e->codel;
 
+	e->sooner = 1;
 	engine_advance(e, now); /* at the old rate, up to now */
 	e->model = *m;
 	if (reseed)
@@ -668,7 +753,11 @@ engine_check(const struct engine *e)
 	if (e->admitted != e->completed + e->timed_out + e->cancelled +
 	                       e->in_flight + e->waiting)
 		return -1;
-	if (e->in_flight != heap_size(&e->serving) ||
+	for (id = 1; id < e->fifo.n; id++)
+		if (engine_fifo_at(&e->fifo, id)->key <
+		    engine_fifo_at(&e->fifo, id - 1)->key)
+			return -10; /* the FIFO is in finish order */
+	if (e->in_flight != heap_size(&e->serving) + e->fifo.n ||
 	    e->uses != e->in_flight + e->waiting)
 		return -2;
 	for (id = e->q_head; id != ENGINE_NONE; id = engine_u(e, id)->next) {

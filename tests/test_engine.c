@@ -672,7 +672,7 @@ START_TEST(test_random_operations_keep_invariants)
 	struct engine_owner o[8];
 	struct model m;
 	struct rng r;
-	uint64_t now = T0, sent = 0;
+	uint64_t now = T0, sent = 0, last_next = UINT64_MAX;
 	int i, k;
 
 	rng_seed(&r, 2026);
@@ -716,6 +716,16 @@ START_TEST(test_random_operations_keep_invariants)
 		ck_assert_msg(engine_check(&e) == 0, "step %d: check %d", i,
 		              engine_check(&e));
 		owners_add_up(&e, o, 8);
+		/* "not sooner" is a promise a timer can rely on */
+		{
+			int sooner = engine_take_sooner(&e);
+			uint64_t next = engine_next(&e);
+
+			ck_assert_msg(sooner || next >= last_next,
+			              "step %d: next moved earlier unannounced",
+			              i);
+			last_next = next;
+		}
 	}
 	ck_assert_uint_eq(e.admitted + e.rejected, sent);
 	/* drain: everything ends */

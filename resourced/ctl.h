@@ -72,6 +72,8 @@ int ctl_exit_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ctl_exit_unreachable(const struct ctl *, int error);
 /* CTL_OK for OK, ADMITTED and DONE; otherwise says why. */
 int ctl_exit_status(const Mockres__Response *);
+/* The same, and a reply that should carry stats but does not is an error. */
+int ctl_exit_stats(const Mockres__Response *);
 
 /* ctl_print.c */
 void ctl_print_status(const struct ctl *, const Mockres__Stats *);

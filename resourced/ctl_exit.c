@@ -75,3 +75,15 @@ ctl_exit_status(const Mockres__Response *resp)
 		return CTL_ERROR;
 	}
 }
+
+int
+ctl_exit_stats(const Mockres__Response *resp)
+{
+	int rc = ctl_exit_status(resp);
+
+	if (rc == CTL_OK && resp->stats == NULL) {
+		fprintf(stderr, "mockresctl: mockresd sent no stats\n");
+		return CTL_ERROR;
+	}
+	return rc;
+}

@@ -21,14 +21,10 @@
 static int
 ctl_stats_reply(struct ctl *ctl, const Mockres__Response *resp)
 {
-	int rc = ctl_exit_status(resp);
+	int rc = ctl_exit_stats(resp);
 
 	if (rc != CTL_OK)
 		return rc;
-	if (resp->stats == NULL) {
-		fprintf(stderr, "mockresctl: mockresd sent no stats\n");
-		return CTL_ERROR;
-	}
 	if (ctl->clients)
 		ctl_print_clients(ctl, resp->stats);
 	else
@@ -120,14 +116,10 @@ ctl_use_bound(struct ctl *ctl, const Mockres__Stats *st)
 static int
 ctl_use_hold_reply(struct ctl *ctl, const Mockres__Response *resp)
 {
-	int rc = ctl_exit_status(resp);
+	int rc = ctl_exit_stats(resp);
 
 	if (rc != CTL_OK)
 		return rc;
-	if (resp->stats == NULL) {
-		fprintf(stderr, "mockresctl: mockresd sent no stats\n");
-		return CTL_ERROR;
-	}
 	ctl_use_bound(ctl, resp->stats);
 	return CTL_OK;
 }

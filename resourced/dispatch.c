@@ -178,6 +178,13 @@ dispatch_use_end(struct engine_owner *o, uint64_t tag, int serial,
 			             "mockresd is shutting down: the use "
 			             "left the queue unserved");
 			break;
+		case ENGINE_CUT:
+			reply_status(
+			    c, tag, MOCKRES__STATUS__SHUTTING_DOWN,
+			    "mockresd is shutting down: the use was "
+			    "cut short in service after the " MOCKRES_STR(
+			        MOCKRESD_DRAIN_S) " s drain");
+			break;
 		}
 	}
 	conn_release(c);

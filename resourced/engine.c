@@ -744,6 +744,28 @@ engine_cancel_waiting(struct engine *e, uint64_t now)
 		engine_leave(e, e->q_head, now, ENGINE_CANCELLED, 1);
 }
 
+void
+engine_cut_serving(struct engine *e, uint64_t now)
+{
+	int fifo;
+
+	e->sooner = 1;
+	engine_advance(e, now);
+	while (e->in_flight > 0) {
+		uint32_t id;
+		struct engine_use *u;
+
+		engine_serving_min(e, &fifo);
+		id = engine_serving_pop(e, fifo);
+		u = engine_u(e, id);
+		e->in_flight--;
+		u->owner->in_flight--;
+		e->cancelled++;
+		u->owner->cancelled++;
+		engine_finish(e, id, ENGINE_CUT, 0, 1);
+	}
+}
+
 int
 engine_check(const struct engine *e)
 {

@@ -60,6 +60,7 @@ enum engine_end {
 	ENGINE_DONE,      /* service ended */
 	ENGINE_TIMEOUT,   /* left the queue: queue timeout or CoDel drop */
 	ENGINE_CANCELLED, /* left the queue: its owner left, or shutdown */
+	ENGINE_CUT,       /* cut short in service: a shutdown's deadline */
 };
 
 /* Whoever owns uses (a client connection) embeds one. */
@@ -165,6 +166,10 @@ void engine_cancel_owner(struct engine *, uint64_t now_us,
 /* Every waiting use leaves the queue (CANCELLED): for shutdown. */
 void engine_cancel_waiting(struct engine *, uint64_t now_us);
 
+/* Every use in service ends unfinished (ENGINE_CUT, counted as
+ * cancelled): for a shutdown whose drain deadline has passed.  Waiting
+ * uses are not served: cancel them first. */
+void engine_cut_serving(struct engine *, uint64_t now_us);
 /* The service time a use would be given (draws from the model). */
 uint64_t engine_draw_us(struct engine *);
 /* The current rate of progress of each use in service (1 = full speed). */

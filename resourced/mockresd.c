@@ -74,9 +74,30 @@ mockresd_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	conn_accept(fd);
 }
 
+/*
+ * The drain deadline: holds may be long (an admin's hour) and a thrashing
+ * model may need minutes for the uses in service, so a shutdown gives them
+ * MOCKRESD_DRAIN_S, then cuts the rest short, answers them SHUTTING_DOWN
+ * (counted as cancelled) and exits once the replies are handed to the
+ * kernel, whether or not every client reads them.
+ */
+static void
+mockresd_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_info("drain deadline: %llu uses still in service after %d s are "
+	         "cut short (answered SHUTTING_DOWN, counted cancelled)",
+	         (unsigned long long)mrd->engine.in_flight, MOCKRESD_DRAIN_S);
+	engine_cut_serving(&mrd->engine, clock_now_us());
+	resource_arm();
+	conn_flush_all();
+	mockresd_done = 1;
+}
+
 static void
 mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
+	struct timeval drain = {MOCKRESD_DRAIN_S, 0};
+
 	if (mrd->shutting_down) {
 		log_info("second signal %d: exiting with %llu uses in service",
 		         (int)sig, (unsigned long long)mrd->engine.in_flight);
@@ -84,13 +105,16 @@ mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("signal %d: shutting down after the %llu uses in service "
-	         "end; %llu waiting leave the queue",
+	         "end (at most %d s); %llu waiting leave the queue",
 	         (int)sig, (unsigned long long)mrd->engine.in_flight,
-	         (unsigned long long)mrd->engine.waiting);
+	         MOCKRESD_DRAIN_S, (unsigned long long)mrd->engine.waiting);
 	sdnotify_send("STOPPING=1");
 	mrd->shutting_down = 1;
 	engine_cancel_waiting(&mrd->engine, clock_now_us());
 	resource_arm();
+	mrd->drain = evtimer_new(mrd->base, mockresd_drain_cb, NULL);
+	if (mrd->drain == NULL || evtimer_add(mrd->drain, &drain) == -1)
+		fatalx("cannot arm the shutdown's drain deadline");
 	if (mrd->listener != NULL) {
 		accept_unguard(mrd->listener);
 		evconnlistener_free(mrd->listener);
@@ -354,6 +378,8 @@ main(int argc, char *argv[])
 		accept_unguard(mrd->listener);
 		evconnlistener_free(mrd->listener);
 	}
+	if (mrd->drain != NULL)
+		event_free(mrd->drain);
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);

@@ -55,6 +55,7 @@
 #define WATCH_MAX_MS      MOCKRES_WATCH_MAX_MS
 #define STATS_CLIENTS_MAX 256
 #define NAME_MAX_LEN      MOCKRES_NAME_MAX
+#define MOCKRESD_DRAIN_S  10 /* s: a shutdown waits for uses this long */
 
 /* resource.c: the engine (engine.h) on the real clock and one timer. */
 struct mockresd;
@@ -159,6 +160,7 @@ struct mockresd {
 	uid_t uid;
 	uint64_t start_us;
 	int shutting_down;
+	struct event *drain; /* a shutdown's deadline for the uses in service */
 	struct arena arena;
 	const struct conn_handler *handler; /* dispatch.c's */
 };

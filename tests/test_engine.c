@@ -593,6 +593,48 @@ START_TEST(test_cancel_owner_leaves_queue)
 }
 END_TEST
 
+/* A shutdown past its drain deadline: every use in service, in the FIFO
+ * or the heap, ends as ENGINE_CUT, counted cancelled, and none of them
+ * reaches the service histogram. */
+START_TEST(test_cut_serving_ends_all)
+{
+	static struct record r;
+	struct engine_owner o;
+	struct engine e;
+	struct model m = model_io();
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	m.contention = MODEL_CONTENTION_USL;
+	m.usl_sigma = 0.1;
+	m.usl_kappa = 0.01;
+	engine_owner_init(&o);
+	engine_init(&e, &m, 0, record_end, &r, T0);
+	/* in-order (FIFO) and out-of-order (heap) finishes */
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(
+		    engine_use(&e, T0, &o, (uint64_t)i, i % 2,
+		               (int64_t)(i % 3 ? 60000 : 1000 - i)),
+		    ENGINE_SERVING);
+	r.now = T0 + 1000 * MS;
+	engine_run(&e, r.now);
+	ck_assert_int_eq(r.n, 0); /* 20 in service: 6.7 x slower */
+	engine_cut_serving(&e, r.now);
+	ck_assert_int_eq(r.n, 20);
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(r.how[i], ENGINE_CUT);
+	ck_assert_uint_eq(e.in_flight, 0);
+	ck_assert_uint_eq(e.cancelled, 20);
+	ck_assert_uint_eq(o.cancelled, 20);
+	ck_assert_uint_eq(o.uses, 0);
+	ck_assert_uint_eq(e.completed, 0);
+	ck_assert_uint_eq(e.service.count, 0);
+	ck_assert_uint_eq(engine_next(&e), UINT64_MAX);
+	ck_assert_int_eq(engine_check(&e), 0);
+	engine_free(&e);
+}
+END_TEST
+
 /* Any per-use duration costs the same: no table of durations to fill. */
 START_TEST(test_many_distinct_durations)
 {
@@ -792,7 +834,7 @@ main(void)
 	SUP_ADD_CASE(
 	    s, "accounting", NULL, NULL, 120, test_queue_timeout_and_cap,
 	    test_limit_counts_waiting_and_peak, test_cancel_owner_leaves_queue,
-	    test_many_distinct_durations,
+	    test_cut_serving_ends_all, test_many_distinct_durations,
 	    test_random_operations_keep_invariants, test_heap_random);
 	return sup_run_suite(s);
 }

@@ -440,6 +440,64 @@ START_TEST(test_graceful_sigterm)
 }
 END_TEST
 
+/* SIGTERM with holds longer than the drain deadline (10 s): the short one
+ * ends and is answered DONE, the long ones are cut short at the deadline,
+ * the serial one answered SHUTTING_DOWN, both counted cancelled in the
+ * last log line, and mockresd exits 0 instead of waiting a minute. */
+START_TEST(test_sigterm_drain_deadline)
+{
+	Mockres__Response *r;
+	char log[8192];
+	double t0, took;
+	int fd, eof, status;
+	FILE *f;
+	size_t n;
+
+	start_daemon("0", "500");
+	fd = raw_connect(sock);
+	ck_assert_int_eq(raw_send_use(fd, 1, 0, 60000), 0); /* serial */
+	ck_assert_int_eq(raw_send_use(fd, 2, 1, 60000), 0); /* async */
+	r = raw_recv(fd, 5000, &eof);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->id, 2);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__ADMITTED);
+	mockres__response__free_unpacked(r, NULL);
+	ck_assert_int_eq(raw_send_use(fd, 3, 0, -1), 0); /* 500 ms */
+	sup_sleep_ms(100);
+	t0 = sup_now_ms();
+	kill(daemon_pid, SIGTERM);
+	r = raw_recv(fd, 5000, &eof);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->id, 3);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__DONE);
+	mockres__response__free_unpacked(r, NULL);
+	r = raw_recv(fd, 30000, &eof);
+	took = sup_now_ms() - t0;
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->id, 1);
+	ck_assert_int_eq(r->status, MOCKRES__STATUS__SHUTTING_DOWN);
+	ck_assert_ptr_nonnull(r->error);
+	ck_assert_msg(strstr(r->error, "cut short") != NULL, "%s", r->error);
+	mockres__response__free_unpacked(r, NULL);
+	ck_assert_double_ge(took, 9000.0);
+	ck_assert_double_le(took, 30000.0);
+	status = sup_wait_exit(daemon_pid, 10000);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd);
+	f = fopen(sup_path("mockresd.log"), "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(log, 1, sizeof(log) - 1, f);
+	fclose(f);
+	log[n] = '\0';
+	ck_assert_msg(strstr(log, "drain deadline: 2 uses still in service") !=
+	                  NULL,
+	              "%s", log);
+	ck_assert_msg(strstr(log, "completed 1, timed out 0, cancelled 2") !=
+	                  NULL,
+	              "%s", log);
+}
+END_TEST
+
 /* A stale socket is replaced; a live daemon is a clear start-up error. */
 START_TEST(test_stale_and_live_socket)
 {
@@ -554,5 +612,6 @@ END_TEST
 SUP_MAIN("mockresd", NULL, NULL, 60, test_limit_15_of_20, test_serial_waits,
          test_limit_0_live, test_bad_frames_isolated, test_one_byte_writes,
          test_validation, test_watch, test_non_reader_cut_off,
-         test_graceful_sigterm, test_stale_and_live_socket, test_socket_mode,
+         test_graceful_sigterm, test_sigterm_drain_deadline,
+         test_stale_and_live_socket, test_socket_mode,
          test_successor_socket_kept, test_sighup)

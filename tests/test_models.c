@@ -6,7 +6,12 @@
  *
  * The load bounds are generous (a loaded 2-core machine): each checks the
  * shape a formula predicts (R = N S / c, processor sharing, the USL), not
- * speed; bench/run measures how close the figures come.
+ * speed; bench/run measures how close the figures come.  The formulas
+ * assume every client is always in the resource; on a loaded machine the
+ * clients spend longer in HTTP between uses, fewer are in the resource at
+ * once and contention falls, so each lower bound allows for about a third
+ * of the clients being elsewhere, and still lies well above what the model
+ * would give without its queue or its contention.
  */
 #include <check.h>
 #include <signal.h>
@@ -77,7 +82,7 @@ recv_for(int fd, uint64_t id)
 START_TEST(test_disconnect_cancels_waiting)
 {
 	const char *extra[] = {"--limit",   "0",    "--slots", "1",
-	                       "--hold-ms", "1500", NULL};
+	                       "--hold-ms", "4000", NULL};
 	struct sup_stats s;
 	int a, b, i;
 
@@ -93,7 +98,7 @@ START_TEST(test_disconnect_cancels_waiting)
 	ck_assert_uint_eq(s.waiting, 0);
 	ck_assert_uint_eq(s.in_flight, 1); /* its hold is not shortened */
 
-	/* the slot frees at 1.5 s and a new client gets it */
+	/* the slot frees at 4 s and a new client gets it */
 	b = raw_connect(sock);
 	ck_assert_int_ge(b, 0);
 	ck_assert_int_eq(raw_send_use(b, 9, 0, -1), 0);
@@ -377,6 +382,19 @@ run_load(int clients, int warm_ms, int measure_ms, struct run *out)
 	ck_assert_uint_eq(out->s500, 0);
 }
 
+/* The slots serve at most SLOTS uses per HOLD_S: uses served together end
+ * together, so a window may hold one batch of SLOTS more than the rate. */
+static void
+assert_slot_rate(const struct run *r, int slots, double hold_s)
+{
+	double most = slots * ((double)(int)(r->secs / hold_s) + 1);
+
+	ck_assert_msg((double)r->ok <= most,
+	              "%llu served in %.1f s, more than %d slots of %.1f s "
+	              "allow (%.0f)",
+	              (unsigned long long)r->ok, r->secs, slots, hold_s, most);
+}
+
 static void
 preset(const char *name, const char *more)
 {
@@ -412,15 +430,15 @@ START_TEST(test_presets_through_http)
 	printf("pool:\n");
 	preset("pool", NULL);
 	run_load(30, 4000, 8000, &r);
-	ck_assert_double_ge(r.p50, 1400);
+	ck_assert_double_ge(r.p50, 1000); /* 500 ms without the queue */
 	ck_assert_double_le(r.p50, 1900);
-	ck_assert_double_le((double)r.ok / r.secs, 21.0);
+	assert_slot_rate(&r, 10, 0.5);
 	ck_assert_double_ge((double)r.ok / r.secs, 14.0);
 	/* 60 clients would need R = 3 s, a 2.5 s wait: past the timeout,
 	 * so uses must time out (503) while the slots still serve 20/s */
 	run_load(60, 4000, 6000, &r);
 	ck_assert_uint_gt(r.s503, 0);
-	ck_assert_double_le((double)r.ok / r.secs, 21.0);
+	assert_slot_rate(&r, 10, 0.5);
 
 	/* ecto: the same pool with CoDel; a slow queue drops its old
 	 * waiters, so those served waited little */
@@ -434,7 +452,7 @@ START_TEST(test_presets_through_http)
 	printf("cpu:\n");
 	preset("cpu", "cores=2");
 	run_load(10, 1000, 4000, &r);
-	ck_assert_double_ge(r.p50, 480);
+	ck_assert_double_ge(r.p50, 300); /* 100 ms without sharing */
 	ck_assert_double_le(r.p50, 750);
 
 	/* overloaded-db, 20 clients: R = 50 ms x (1 + 0.1 x 19 + 0.01 x 20
@@ -442,14 +460,15 @@ START_TEST(test_presets_through_http)
 	printf("overloaded-db:\n");
 	preset("overloaded-db", NULL);
 	run_load(20, 1000, 4000, &r);
-	ck_assert_double_ge(r.p50, 320);
+	ck_assert_double_ge(r.p50, 200); /* 50 ms without contention */
 	ck_assert_double_le(r.p50, 520);
 
-	/* api: lognormal, median 200 ms, a long tail */
+	/* api: lognormal, median 200 ms, a long tail; ~330 uses, so the
+	 * sample median is within 5% of 200 ms (one standard error) */
 	printf("api:\n");
 	preset("api", NULL);
-	run_load(10, 1000, 5000, &r);
-	ck_assert_double_ge(r.p50, 180);
+	run_load(10, 1000, 8000, &r);
+	ck_assert_double_ge(r.p50, 170);
 	ck_assert_double_le(r.p50, 300);
 	ck_assert_double_ge(r.p99, 2 * r.p50);
 

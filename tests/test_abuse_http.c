@@ -959,19 +959,6 @@ START_TEST(test_events_input)
 }
 END_TEST
 
-static void
-slurp(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	if (f != NULL) {
-		n = fread(buf, 1, len - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-}
-
 /* Closes FD with a reset (RST) rather than a FIN. */
 static void
 close_reset(int fd)
@@ -1019,7 +1006,7 @@ START_TEST(test_events_leavers)
 		sup_sleep_ms(20);
 	}
 	ck_assert_int_eq(dash_metric("mockres_dashboard_sse_dropped_total"), 0);
-	slurp(sup_path("dashboard.log"), log, sizeof(log));
+	sup_read_log("dashboard.log", log, sizeof(log));
 	ck_assert_msg(strstr(log, "dropped a browser") == NULL, "%s", log);
 	still_serving();
 }
@@ -1117,7 +1104,7 @@ START_TEST(test_reset_while_waiting)
 	              "SIGTERM took %.0f ms with nothing pending",
 	              sup_now_ms() - t0);
 	fe_pid = 0;
-	slurp(sup_path("frontend.log"), log, sizeof(log));
+	sup_read_log("frontend.log", log, sizeof(log));
 	ck_assert_msg(strstr(log, "still unanswered") == NULL, "%s", log);
 }
 END_TEST

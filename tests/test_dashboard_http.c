@@ -513,8 +513,6 @@ START_TEST(test_sighup)
 {
 	struct sup_http_resp r;
 	char log[8192];
-	FILE *f;
-	size_t n;
 	int fd;
 
 	start_both("15");
@@ -528,11 +526,7 @@ START_TEST(test_sighup)
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(sse_gauge(), 1);
 	close(fd);
-	f = fopen(sup_path("dashboard.log"), "r");
-	ck_assert_ptr_nonnull(f);
-	n = fread(log, 1, sizeof(log) - 1, f);
-	fclose(f);
-	log[n] = '\0';
+	sup_read_log("dashboard.log", log, sizeof(log));
 	ck_assert_msg(strstr(log, "SIGHUP") != NULL, "%s", log);
 	ck_assert_int_eq(WEXITSTATUS(sup_stop(dash_pid, SIGTERM, 10000)), 0);
 }

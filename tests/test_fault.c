@@ -965,7 +965,6 @@ START_TEST(test_unread_client)
 	long sent, peak = 0, base_rss;
 	int n, i, fd;
 	char log[1 << 16];
-	FILE *f;
 
 	all_start("50");
 	warm_up("/part1/async");
@@ -990,10 +989,7 @@ START_TEST(test_unread_client)
 	/* Bounded: 1 MiB of replies per client plus the read buffer. */
 	ck_assert_msg(peak - base_rss < 8192 + RSS_SLACK - 4096,
 	              "mockresd grew by %ld kB", peak - base_rss);
-	f = fopen(sup_path("mockresd.log"), "r");
-	ck_assert_ptr_nonnull(f);
-	log[fread(log, 1, sizeof(log) - 1, f)] = '\0';
-	fclose(f);
+	sup_read_log("mockresd.log", log, sizeof(log));
 	ck_assert_ptr_nonnull(strstr(log, "client not reading"));
 	/* Everyone else was served: only 200 and 500, no 503, no loss. */
 	assert_no_failure(ld, 0);

@@ -450,8 +450,6 @@ START_TEST(test_sigterm_drain_deadline)
 	char log[8192];
 	double t0, took;
 	int fd, eof, status;
-	FILE *f;
-	size_t n;
 
 	start_daemon("0", "500");
 	fd = raw_connect(sock);
@@ -484,11 +482,7 @@ START_TEST(test_sigterm_drain_deadline)
 	status = sup_wait_exit(daemon_pid, 10000);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(fd);
-	f = fopen(sup_path("mockresd.log"), "r");
-	ck_assert_ptr_nonnull(f);
-	n = fread(log, 1, sizeof(log) - 1, f);
-	fclose(f);
-	log[n] = '\0';
+	sup_read_log("mockresd.log", log, sizeof(log));
 	ck_assert_msg(strstr(log, "drain deadline: 2 uses still in service") !=
 	                  NULL,
 	              "%s", log);
@@ -583,8 +577,6 @@ START_TEST(test_sighup)
 {
 	Mockres__Response *r;
 	char log[8192];
-	FILE *f;
-	size_t n;
 	int fd, eof;
 
 	start_daemon("15", "500");
@@ -599,11 +591,7 @@ START_TEST(test_sighup)
 	ck_assert(sup_alive(daemon_pid));
 	ck_assert_int_eq(access(sock, F_OK), 0);
 	close(fd);
-	f = fopen(sup_path("mockresd.log"), "r");
-	ck_assert_ptr_nonnull(f);
-	n = fread(log, 1, sizeof(log) - 1, f);
-	fclose(f);
-	log[n] = '\0';
+	sup_read_log("mockresd.log", log, sizeof(log));
 	ck_assert_msg(strstr(log, "SIGHUP") != NULL, "%s", log);
 	stop_daemon();
 }

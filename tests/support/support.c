@@ -195,6 +195,16 @@ sup_stop(pid_t pid, int sig, int timeout_ms)
 	return -1;
 }
 
+void
+sup_read_log(const char *name, char *buf, size_t len)
+{
+	FILE *f = fopen(sup_path(name), "r");
+
+	ck_assert_msg(f != NULL, "cannot read %s", sup_path(name));
+	buf[fread(buf, 1, len - 1, f)] = '\0';
+	fclose(f);
+}
+
 int
 sup_alive(pid_t pid)
 {

@@ -55,6 +55,10 @@ void sup_add_case(Suite *s, const char *name, void (*setup)(void),
 const char *sup_tmpdir(void);
 /* "<tmpdir>/<name>" in a static ring of 8 buffers. */
 const char *sup_path(const char *name);
+/* The start of the file NAME in the test's directory (a process's log),
+ * at most LEN - 1 bytes, NUL-terminated; fails the test if it is not
+ * there. */
+void sup_read_log(const char *name, char *buf, size_t len);
 
 double sup_now_ms(void);
 void sup_sleep_ms(int ms);

@@ -171,8 +171,8 @@ fault_term(enum chaos_role role, pid_t pid, struct chaos_fault *f)
 		fault_restart(role, pid, old_workers, f);
 		return;
 	}
-	/* mockresd lets its holds end first; the master drains its
-	 * workers (at most 10 s + a linger). */
+	/* mockresd lets its holds end first and the master drains its
+	 * workers: each at most 10 s (+ a linger). */
 	st = system_wait_exit(pid, 20000);
 	if (st == -1) {
 		check_fail("%s (pid %d) did not exit within 20 s of SIGTERM",

@@ -6,7 +6,8 @@ if(TARGET mockres-frontend AND TARGET mockres-dashboard)
   add_library(mockres_testload STATIC support/load.c)
   target_include_directories(mockres_testload PUBLIC
     ${CMAKE_CURRENT_SOURCE_DIR}/support)
-  target_link_libraries(mockres_testload PUBLIC mockres_common)
+  target_link_libraries(mockres_testload PUBLIC mockres_testsupport
+    mockres_common)
 
   add_executable(test_fault test_fault.c)
   target_link_libraries(test_fault PRIVATE mockres_testsupport

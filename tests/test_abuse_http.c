@@ -11,10 +11,8 @@
  * while their request waits.  After each, the same processes (no
  * respawned worker) go on serving.
  */
-#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -107,23 +105,15 @@ teardown(void)
 		sup_stop(mrd_pid, SIGTERM, 10000);
 }
 
+/* 127.0.0.1:PORT; a read or write that waits 10 s fails. */
 static int
 tcp_connect(int port)
 {
-	struct sockaddr_in sin;
 	struct timeval tv = {10, 0};
 	int fd;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = sup_tcp_connect(port)) == -1)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;

@@ -10,9 +10,7 @@
  * connections close, new connections are served again.
  */
 #include <check.h>
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,25 +31,6 @@
 
 static const char *sock;
 static pid_t mrd_pid;
-
-static int
-tcp_connect(int port)
-{
-	struct sockaddr_in sin;
-	int fd;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* One GET on keep-alive connection FD; returns the status, 0 if none came
  * within TIMEOUT_MS. */
@@ -165,7 +144,7 @@ unflood(int *fds, int n)
 static int
 connect_tcp_fn(const void *arg)
 {
-	return tcp_connect(*(const int *)arg);
+	return sup_tcp_connect(*(const int *)arg);
 }
 
 static int
@@ -294,7 +273,7 @@ START_TEST(test_frontend_out_of_fds)
 		ck_assert(sup_now_ms() < end);
 		sup_sleep_ms(10);
 	}
-	old = tcp_connect(port);
+	old = sup_tcp_connect(port);
 	ck_assert_int_ge(old, 0);
 	while (ka_get(old, "/healthz", 5000) != 200) {
 		ck_assert_msg(sup_now_ms() < end, "frontend never healthy");
@@ -311,7 +290,7 @@ START_TEST(test_frontend_out_of_fds)
 	unflood(fds, n);
 	end = sup_now_ms() + 10000;
 	for (;;) {
-		fresh = tcp_connect(port);
+		fresh = sup_tcp_connect(port);
 		if (fresh >= 0 && ka_get(fresh, "/part1/async", 3000) == 200)
 			break;
 		if (fresh >= 0)
@@ -346,7 +325,7 @@ START_TEST(test_dashboard_out_of_fds)
 	dash = sup_spawn_nofile(argv, "dashboard", NOFILE);
 	ck_assert_int_gt(dash, 0);
 	ck_assert_int_eq(sup_wait_port(port, 10000), 0);
-	old = tcp_connect(port);
+	old = sup_tcp_connect(port);
 	ck_assert_int_ge(old, 0);
 	ck_assert_int_eq(ka_get(old, "/api/stats", 5000), 200);
 	lines0 = log_lines("dashboard");
@@ -360,7 +339,7 @@ START_TEST(test_dashboard_out_of_fds)
 	unflood(fds, n);
 	end = sup_now_ms() + 10000;
 	for (;;) {
-		fresh = tcp_connect(port);
+		fresh = sup_tcp_connect(port);
 		if (fresh >= 0 && ka_get(fresh, "/api/stats", 3000) == 200)
 			break;
 		if (fresh >= 0)

@@ -14,10 +14,7 @@
  * One more child reads the dashboard's /events stream, reconnecting when
  * it drops, and counts the events.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +29,7 @@
 #include <unistd.h>
 
 #include "chaos.h"
+#include "support.h"
 
 #define TR_CLIENTS 12
 #define TR_BUF     8192
@@ -105,46 +103,6 @@ tr_sleep_us(long us)
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
-}
-
-static int
-tr_connect(int port)
-{
-	struct sockaddr_in sin;
-	int fd, one = 1;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static const char *
-tr_header(const char *hdr, const char *end, const char *name, size_t *len)
-{
-	size_t nlen = strlen(name);
-	const char *line = hdr, *eol;
-
-	while ((line = strstr(line, "\r\n")) != NULL && line < end) {
-		line += 2;
-		if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
-			line += nlen + 1;
-			while (*line == ' ')
-				line++;
-			eol = strstr(line, "\r\n");
-			*len = eol ? (size_t)(eol - line) : 0;
-			return line;
-		}
-	}
-	return NULL;
 }
 
 /* The first unexpected answer, for the report. */
@@ -230,9 +188,11 @@ tr_read(int fd, uint64_t deadline_us, int *close_after, const char *path)
 		if (sscanf(buf, "HTTP/1.%d %d", &minor, &code) != 2)
 			return tr_note_other(buf), OUT_OTHER;
 		*close_after = minor == 0;
-		if ((v = tr_header(buf, hend, "Content-Length", &vlen)) != NULL)
+		if ((v = sup_header_in(buf, hend, "Content-Length", &vlen)) !=
+		    NULL)
 			clen = strtoul(v, NULL, 10), have_clen = 1;
-		if ((v = tr_header(buf, hend, "Connection", &vlen)) != NULL) {
+		if ((v = sup_header_in(buf, hend, "Connection", &vlen)) !=
+		    NULL) {
 			if (vlen == 5 && strncasecmp(v, "close", 5) == 0)
 				*close_after = 1;
 			else if (vlen == 10 &&
@@ -288,7 +248,7 @@ static void __attribute__((noreturn)) tr_client(int i)
 			continue;
 		}
 		if (fd == -1) {
-			if ((fd = tr_connect(tr_port)) == -1) {
+			if ((fd = sup_tcp_connect(tr_port)) == -1) {
 				atomic_fetch_add(&s->connect_err, 1);
 				tr_sleep_us(20000);
 				continue;
@@ -353,7 +313,7 @@ static void __attribute__((noreturn)) tr_sse(void)
 	atomic_store(&tr->sse_alive, 1);
 	while (!atomic_load(&tr->stop)) {
 		struct pollfd pfd;
-		int fd = tr_connect(tr_dash_port);
+		int fd = sup_tcp_connect(tr_dash_port);
 		char last = '\n';
 
 		if (fd == -1) {

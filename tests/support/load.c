@@ -5,10 +5,7 @@
  * stuck or killed server cannot stall the others; outcomes go to a
  * MAP_SHARED block with atomic counters.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +21,7 @@
 
 #include "clock.h"
 #include "load.h"
+#include "support.h"
 
 #define LOAD_BUF 8192
 
@@ -54,47 +52,6 @@ load_atomic_min(atomic_uint_fast64_t *a, uint64_t v)
 
 	while (v < cur && !atomic_compare_exchange_weak(a, &cur, v))
 		;
-}
-
-static int
-load_connect(int port)
-{
-	struct sockaddr_in sin;
-	int fd, one = 1;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* The value of header NAME in the header block HDR (ends at END). */
-static const char *
-load_header(const char *hdr, const char *end, const char *name, size_t *len)
-{
-	size_t nlen = strlen(name);
-	const char *line = hdr, *eol;
-
-	while ((line = strstr(line, "\r\n")) != NULL && line < end) {
-		line += 2;
-		if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
-			line += nlen + 1;
-			while (*line == ' ')
-				line++;
-			eol = strstr(line, "\r\n");
-			*len = eol ? (size_t)(eol - line) : 0;
-			return line;
-		}
-	}
-	return NULL;
 }
 
 /*
@@ -143,14 +100,15 @@ load_read_resp(int fd, uint64_t deadline_us, int *status, int *close_after)
 		if (sscanf(buf, "HTTP/1.%d %d", &minor, status) != 2)
 			return LR_CUT;
 		*close_after = minor == 0;
-		if ((v = load_header(buf, hend, "Connection", &vlen)) != NULL) {
+		if ((v = sup_header_in(buf, hend, "Connection", &vlen)) !=
+		    NULL) {
 			if (vlen == 5 && strncasecmp(v, "close", 5) == 0)
 				*close_after = 1;
 			else if (vlen == 10 &&
 			         strncasecmp(v, "keep-alive", 10) == 0)
 				*close_after = 0;
 		}
-		if ((v = load_header(buf, hend, "Content-Length", &vlen)) !=
+		if ((v = sup_header_in(buf, hend, "Content-Length", &vlen)) !=
 		    NULL) {
 			clen = strtoul(v, NULL, 10);
 			have_clen = 1;
@@ -211,7 +169,7 @@ static void __attribute__((noreturn)) load_client(struct load *ld)
 
 		if (fd == -1) {
 			cphase = atomic_load(&sh->phase);
-			if ((fd = load_connect(o->port)) == -1) {
+			if ((fd = sup_tcp_connect(o->port)) == -1) {
 				atomic_fetch_add(&sh->ph[cphase].connect_err,
 				                 1);
 				if (o->one_conn)

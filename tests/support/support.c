@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -227,8 +228,8 @@ sup_alive(pid_t pid)
 static int
 sup_connect(const void *sa, socklen_t len)
 {
-	int fd =
-	    socket(((const struct sockaddr *)sa)->sa_family, SOCK_STREAM, 0);
+	int fd = socket(((const struct sockaddr *)sa)->sa_family,
+	                SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd == -1)
 		return -1;
@@ -254,12 +255,15 @@ int
 sup_tcp_connect(int port)
 {
 	struct sockaddr_in sin;
+	int fd, one = 1;
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return sup_connect(&sin, sizeof(sin));
+	if ((fd = sup_connect(&sin, sizeof(sin))) != -1)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
 }
 
 /* Connects to PATH, or to PORT if PATH is NULL, until it works. */
@@ -519,30 +523,40 @@ sup_http(int port, const char *method, const char *path,
 }
 
 const char *
-sup_http_header(const struct sup_http_resp *r, const char *name, char *buf,
-                size_t buflen)
+sup_header_in(const char *hdr, const char *end, const char *name, size_t *len)
 {
 	size_t nlen = strlen(name);
-	const char *line = r->headers;
+	const char *line = hdr, *eol;
 
-	while ((line = strstr(line, "\r\n")) != NULL) {
+	while ((line = strstr(line, "\r\n")) != NULL && line < end) {
 		line += 2;
 		if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
-			const char *v = line + nlen + 1, *e;
-			size_t vlen;
-
-			while (*v == ' ')
-				v++;
-			e = strstr(v, "\r\n");
-			vlen = e ? (size_t)(e - v) : strlen(v);
-			if (vlen >= buflen)
-				vlen = buflen - 1;
-			memcpy(buf, v, vlen);
-			buf[vlen] = '\0';
-			return buf;
+			line += nlen + 1;
+			while (*line == ' ')
+				line++;
+			eol = strstr(line, "\r\n");
+			*len = eol ? (size_t)(eol - line) : strlen(line);
+			return line;
 		}
 	}
 	return NULL;
+}
+
+const char *
+sup_http_header(const struct sup_http_resp *r, const char *name, char *buf,
+                size_t buflen)
+{
+	size_t vlen;
+	const char *v = sup_header_in(
+	    r->headers, r->headers + strlen(r->headers), name, &vlen);
+
+	if (v == NULL)
+		return NULL;
+	if (vlen >= buflen)
+		vlen = buflen - 1;
+	memcpy(buf, v, vlen);
+	buf[vlen] = '\0';
+	return buf;
 }
 
 static const char *

@@ -84,8 +84,10 @@ int sup_alive(pid_t pid);
 /* Waits for PID to exit; returns the wait status or -1 on timeout. */
 int sup_wait_exit(pid_t pid, int timeout_ms);
 
-/* A blocking stream socket connected to PATH / 127.0.0.1:PORT, or -1. */
+/* A blocking stream socket connected to PATH, or -1. */
 int sup_unix_connect(const char *path);
+/* 127.0.0.1:PORT, with TCP_NODELAY (each send is a segment: what the
+ * drip and split-request tests mean); -1 if it cannot connect. */
 int sup_tcp_connect(int port);
 
 /* Waits until a connect to the Unix socket PATH / 127.0.0.1:PORT
@@ -143,6 +145,11 @@ int sup_http(int port, const char *method, const char *path,
 /* Sends RAW bytes, reads until close or timeout; returns bytes read. */
 ssize_t sup_http_raw(int port, const char *raw, size_t len, char *out,
                      size_t outlen, int timeout_ms);
+/* The value of header NAME (case-insensitive) in the header block HDR
+ * (its lines end in CRLF; the search stops at END), its length in *LEN;
+ * NULL if it is not there. */
+const char *sup_header_in(const char *hdr, const char *end, const char *name,
+                          size_t *len);
 /* The value of header NAME (case-insensitive) in R, or NULL. */
 const char *sup_http_header(const struct sup_http_resp *r, const char *name,
                             char *buf, size_t buflen);

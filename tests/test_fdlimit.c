@@ -187,6 +187,27 @@ check_flooded(pid_t pid, const char *logname, long lines0, double *cpu)
 	ck_assert_int_ge(sup_proc_fds(pid), NOFILE - 2); /* it was exhausted */
 }
 
+/* After a flood: a new connection to PORT is accepted and PATH served,
+ * within 10 s. */
+static void
+assert_new_connection_served(int port, const char *path)
+{
+	double end = sup_now_ms() + 10000;
+	int fd;
+
+	for (;;) {
+		fd = sup_tcp_connect(port);
+		if (fd >= 0 && ka_get(fd, path, 3000) == 200)
+			break;
+		if (fd >= 0)
+			close(fd);
+		ck_assert_msg(sup_now_ms() < end,
+		              "no new connection served after the flood");
+		sup_sleep_ms(100);
+	}
+	close(fd);
+}
+
 static int
 mrd_stats_ok(int fd, uint64_t id)
 {
@@ -254,7 +275,7 @@ START_TEST(test_frontend_out_of_fds)
 	static char listen[32];
 	const char *argv[] = {FRONTEND_BIN, "--listen", listen, "--workers",
 	                      "1",          "--socket", NULL,   NULL};
-	int fds[FLOOD], n, old, fresh, port, i;
+	int fds[FLOOD], n, old, port, i;
 	pid_t fe, kids[2];
 	double cpu, end;
 	long lines0;
@@ -288,18 +309,7 @@ START_TEST(test_frontend_out_of_fds)
 		ck_assert_int_eq(ka_get(old, "/part1/async", 5000), 200);
 
 	unflood(fds, n);
-	end = sup_now_ms() + 10000;
-	for (;;) {
-		fresh = sup_tcp_connect(port);
-		if (fresh >= 0 && ka_get(fresh, "/part1/async", 3000) == 200)
-			break;
-		if (fresh >= 0)
-			close(fresh);
-		ck_assert_msg(sup_now_ms() < end,
-		              "no new connection served after the flood");
-		sup_sleep_ms(100);
-	}
-	close(fresh);
+	assert_new_connection_served(port, "/part1/async");
 	close(old);
 	ck_assert_int_eq(sup_stop(fe, SIGTERM, 20000), 0);
 	sup_stop(mrd_pid, SIGTERM, 10000);
@@ -311,9 +321,9 @@ START_TEST(test_dashboard_out_of_fds)
 	static char listen[32];
 	const char *argv[] = {DASHBOARD_BIN, "--listen", listen,
 	                      "--socket",    NULL,       NULL};
-	int fds[FLOOD], n, old, fresh, port, i;
+	int fds[FLOOD], n, old, port, i;
 	pid_t dash;
-	double cpu, end;
+	double cpu;
 	long lines0;
 
 	sock = sup_path("mockresd.sock");
@@ -337,18 +347,7 @@ START_TEST(test_dashboard_out_of_fds)
 		ck_assert_int_eq(ka_get(old, "/api/stats", 5000), 200);
 
 	unflood(fds, n);
-	end = sup_now_ms() + 10000;
-	for (;;) {
-		fresh = sup_tcp_connect(port);
-		if (fresh >= 0 && ka_get(fresh, "/api/stats", 3000) == 200)
-			break;
-		if (fresh >= 0)
-			close(fresh);
-		ck_assert_msg(sup_now_ms() < end,
-		              "no new connection served after the flood");
-		sup_sleep_ms(100);
-	}
-	close(fresh);
+	assert_new_connection_served(port, "/api/stats");
 	close(old);
 	ck_assert_int_eq(sup_stop(dash, SIGTERM, 10000), 0);
 	sup_stop(mrd_pid, SIGTERM, 10000);

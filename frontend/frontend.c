@@ -76,8 +76,12 @@ frontend_default_workers(void)
 	return (unsigned)n;
 }
 
-int
-main(int argc, char *argv[])
+/*
+ * The command line into CONF: -1 to go on, else the exit code (0 after
+ * --help or --version, 2 for a bad flag, with its message).
+ */
+static int
+frontend_args(int argc, char *argv[], struct frontend_config *conf)
 {
 	static const struct option opts[] = {
 	    {"listen", required_argument, NULL, 'l'},
@@ -92,24 +96,21 @@ main(int argc, char *argv[])
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct frontend_config conf;
 	const char *socket_flag = NULL, *why;
-	char err[512];
 	uint64_t n;
-	unsigned i;
-	int ch, *fds;
+	int ch;
 
-	memset(&conf, 0, sizeof(conf));
-	conf.listen_str = FRONTEND_LISTEN_DEFAULT;
-	conf.dashboard_url = FRONTEND_DASHBOARD_DEFAULT;
-	conf.workers = frontend_default_workers();
-	conf.http_timing = 1;
-	conf.request_timeout_ms = FRONTEND_REQUEST_TIMEOUT_DEFAULT;
+	memset(conf, 0, sizeof(*conf));
+	conf->listen_str = FRONTEND_LISTEN_DEFAULT;
+	conf->dashboard_url = FRONTEND_DASHBOARD_DEFAULT;
+	conf->workers = frontend_default_workers();
+	conf->http_timing = 1;
+	conf->request_timeout_ms = FRONTEND_REQUEST_TIMEOUT_DEFAULT;
 
 	while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
-			conf.listen_str = optarg;
+			conf->listen_str = optarg;
 			break;
 		case 'w':
 			if (parse_u64(optarg, 0, FRONTEND_WORKERS_MAX, &n) ==
@@ -121,7 +122,7 @@ main(int argc, char *argv[])
 				        FRONTEND_WORKERS_MAX, optarg);
 				return 2;
 			}
-			conf.workers =
+			conf->workers =
 			    n == 0 ? frontend_default_workers() : (unsigned)n;
 			break;
 		case 's':
@@ -137,11 +138,11 @@ main(int argc, char *argv[])
 				        FRONTEND_URL_MAX, optarg);
 				return 2;
 			}
-			conf.dashboard_url = optarg;
+			conf->dashboard_url = optarg;
 			break;
 		case 't':
 			if (parse_u64(optarg, 1, FRONTEND_REQUEST_TIMEOUT_MAX,
-			              &conf.request_timeout_ms) == -1) {
+			              &conf->request_timeout_ms) == -1) {
 				fprintf(
 				    stderr,
 				    "mockres-frontend: --request-timeout "
@@ -152,10 +153,10 @@ main(int argc, char *argv[])
 			}
 			break;
 		case 'v':
-			conf.verbose = 1;
+			conf->verbose = 1;
 			break;
 		case 'T':
-			conf.http_timing = 0;
+			conf->http_timing = 0;
 			break;
 		case 'h':
 			frontend_usage(stdout);
@@ -174,19 +175,31 @@ main(int argc, char *argv[])
 		frontend_usage(stderr);
 		return 2;
 	}
-	if (parse_listen_addr(conf.listen_str, &conf.listen_ss,
-	                      &conf.listen_len) == -1) {
+	if (parse_listen_addr(conf->listen_str, &conf->listen_ss,
+	                      &conf->listen_len) == -1) {
 		fprintf(stderr,
 		        "mockres-frontend: --listen must be ADDR:PORT "
 		        "(e.g. 127.0.0.1:4000 or [::1]:4000), not '%s'\n",
-		        conf.listen_str);
+		        conf->listen_str);
 		return 2;
 	}
-	if ((conf.socket_path = sockpath_resolve(socket_flag, &why)) == NULL) {
+	if ((conf->socket_path = sockpath_resolve(socket_flag, &why)) == NULL) {
 		fprintf(stderr, "mockres-frontend: %s\n", why);
 		return 2;
 	}
+	return -1;
+}
 
+int
+main(int argc, char *argv[])
+{
+	struct frontend_config conf;
+	char err[512];
+	unsigned i;
+	int r, *fds;
+
+	if ((r = frontend_args(argc, argv, &conf)) != -1)
+		return r;
 	log_init("mockres-frontend", conf.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	rlimit_raise_nofile();
@@ -201,7 +214,7 @@ main(int argc, char *argv[])
 		                         sizeof(err))) == -1)
 			fatalx("cannot listen on %s: %s", conf.listen_str, err);
 
-	ch = master_run(&conf, fds);
+	r = master_run(&conf, fds);
 	free(fds);
-	return ch;
+	return r;
 }

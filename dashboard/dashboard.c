@@ -60,8 +60,21 @@ dashboard_sighup_cb(evutil_socket_t sig, short what, void *arg)
 	         "line; restart to change them); still serving");
 }
 
-int
-main(int argc, char *argv[])
+struct dashboard_config {
+	const char *listen; /* as given, for messages */
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	const char *sockpath;
+	uint64_t history_s;
+	int verbose;
+};
+
+/*
+ * The command line into CF: -1 to go on, else the exit code (0 after
+ * --help or --version, 2 for a bad flag, with its message).
+ */
+static int
+dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 {
 	static const struct option opts[] = {
 	    {"listen", required_argument, NULL, 'l'},
@@ -73,33 +86,26 @@ main(int argc, char *argv[])
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	struct event_base *base;
-	struct evconnlistener *listener;
-	struct event *sigterm, *sigint, *sighup;
-	static struct dash dash; /* big (the history's rings are not) */
-	struct dash *d = &dash;
-	uint64_t history_s = HISTORY_WINDOW_S;
-	const char *listen_arg = DASH_LISTEN_DEFAULT, *socket_flag = NULL;
-	const char *sockpath, *why;
-	char what[96];
-	int ch, verbose = 0;
+	const char *socket_flag = NULL, *why;
+	int ch;
 
+	memset(cf, 0, sizeof(*cf));
+	cf->listen = DASH_LISTEN_DEFAULT;
+	cf->history_s = HISTORY_WINDOW_S;
 	while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
-			listen_arg = optarg;
+			cf->listen = optarg;
 			break;
 		case 's':
 			socket_flag = optarg;
 			break;
 		case 'v':
-			verbose = 1;
+			cf->verbose = 1;
 			break;
 		case 'H':
 			if (parse_u64(optarg, 1, HISTORY_WINDOW_S,
-			              &history_s) == -1) {
+			              &cf->history_s) == -1) {
 				fprintf(stderr,
 				        "mockres-dashboard: --history-seconds "
 				        "must be 1..%d, not '%s'\n",
@@ -124,19 +130,36 @@ main(int argc, char *argv[])
 		dashboard_usage(stderr);
 		return 2;
 	}
-	if (parse_listen_addr(listen_arg, &ss, &sslen) == -1) {
+	if (parse_listen_addr(cf->listen, &cf->ss, &cf->sslen) == -1) {
 		fprintf(stderr,
 		        "mockres-dashboard: --listen takes ADDR:PORT "
 		        "(e.g. 127.0.0.1:4001 or [::1]:4001) with a port of "
 		        "1..65535, not '%s'\n",
-		        listen_arg);
+		        cf->listen);
 		return 2;
 	}
-	if ((sockpath = sockpath_resolve(socket_flag, &why)) == NULL) {
+	if ((cf->sockpath = sockpath_resolve(socket_flag, &why)) == NULL) {
 		fprintf(stderr, "mockres-dashboard: %s\n", why);
 		return 2;
 	}
-	log_init("mockres-dashboard", verbose);
+	return -1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct dashboard_config cf;
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *sigterm, *sigint, *sighup;
+	static struct dash dash; /* big (the history's rings are not) */
+	struct dash *d = &dash;
+	char what[96];
+	int r;
+
+	if ((r = dashboard_args(argc, argv, &cf)) != -1)
+		return r;
+	log_init("mockres-dashboard", cf.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	rlimit_raise_nofile();
 
@@ -145,24 +168,24 @@ main(int argc, char *argv[])
 	listener = evconnlistener_new_bind(
 	    base, NULL, NULL,
 	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-	    DASH_BACKLOG, (struct sockaddr *)&ss, (int)sslen);
+	    DASH_BACKLOG, (struct sockaddr *)&cf.ss, (int)cf.sslen);
 	if (listener == NULL)
 		fatal("cannot listen on %s (another dashboard running? pick "
 		      "another with --listen)",
-		      listen_arg);
+		      cf.listen);
 	/* Out of fds, pause accepting instead of spinning on EMFILE. */
-	snprintf(what, sizeof(what), "HTTP on %s", listen_arg);
+	snprintf(what, sizeof(what), "HTTP on %s", cf.listen);
 	if (accept_guard(listener, what) == -1)
 		fatalx("cannot guard the listener");
 
 	d->base = base;
 	sse_init(&d->sse);
 	runs_init(&d->runs);
-	if (history_init(&d->history, (unsigned)history_s,
+	if (history_init(&d->history, (unsigned)cf.history_s,
 	                 sysconf(_SC_CLK_TCK)) == -1 ||
 	    traffic_init(&d->traffic) == -1)
 		fatalx("out of memory for the history");
-	feed_init(d, sockpath);
+	feed_init(d, cf.sockpath);
 	if (web_init(d, listener) == -1)
 		fatalx("cannot set up the HTTP server");
 
@@ -174,7 +197,8 @@ main(int argc, char *argv[])
 	    evsignal_add(sighup, NULL))
 		fatalx("cannot set up signal handling");
 
-	log_info("serving http://%s/ for mockresd at %s", listen_arg, sockpath);
+	log_info("serving http://%s/ for mockresd at %s", cf.listen,
+	         cf.sockpath);
 	sdnotify_send("READY=1");
 	event_base_dispatch(base);
 

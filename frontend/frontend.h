@@ -49,6 +49,7 @@
 
 #define WORKER_DRAIN_MS       10000 /* in-flight requests after SIGTERM */
 #define WORKER_LINGER_MS      1000  /* keep-alive clients' last request */
+#define WORKER_REPORT_WAIT_MS 500   /* mockresd taking the last report */
 #define WORKER_EXIT_NORESPAWN 2     /* exit code: broken setup, do not retry */
 
 #define MASTER_KILL_MS     15000 /* SIGTERM to SIGKILL for workers */
@@ -94,8 +95,11 @@ struct worker {
 	uint64_t replies; /* from mockresd: signs of life (liveness.c) */
 	struct event *drain_ev;
 	struct event *linger_ev;
-	struct event *done_ev; /* a request ended: may a drain be over? */
+	struct event *done_ev;   /* a request ended: may a drain be over? */
+	struct event *report_ev; /* the wait for the last report's answer */
 	int lingered;
+	int reporting; /* the last report is sent, its answer awaited */
+	int reported;  /* ... and it came (or the connection went) */
 	struct event *sig_ev[2];
 };
 
@@ -117,6 +121,7 @@ void timing_begin(struct evhttp_request *, enum httpstats_route_id,
                   void (*cb)(struct evhttp_request *, void *));
 void timing_end(struct evhttp_request *, void *arg);
 void timing_connected(void);
+int timing_final(void (*done)(void));
 
 /* pending.c */
 struct pending {

@@ -12,9 +12,11 @@
  * Every TIMING_REPORT_MS, if something changed, the worker sends its
  * counts since it started (cumulative) over its mrclient as a report
  * (op report = 10); mockresd keeps each worker's latest one.  A report
- * lost with the connection is simply superseded by the next.  Answers
- * given after a worker's last report are lost with the worker if it dies
- * or exits: at most one report interval's worth.
+ * lost with the connection is simply superseded by the next.  A worker
+ * that exits cleanly (a drain) sends a last report first and waits for
+ * mockresd to take it (timing_final, at most WORKER_REPORT_WAIT_MS), so
+ * its every answer is counted; one that dies loses the answers given
+ * after its last report: at most one report interval's worth.
  *
  * A request whose client hung up before the answer (no byte reached the
  * kernel) is not counted.  --no-http-timing turns all of this off, so that
@@ -131,9 +133,10 @@ timing_reply_cb(const Mockres__Response *resp, void *arg)
 	}
 }
 
-/* Sends the report now; 0, or -1 if it could not be queued. */
+/* Sends the report now, CB to take its answer; 0, or -1 if it could not
+ * be queued. */
 static int
-timing_send(void)
+timing_send_with(mrclient_reply_cb cb, void *arg)
 {
 	Mockres__Request req = MOCKRES__REQUEST__INIT;
 	Mockres__HttpReport rep = MOCKRES__HTTP_REPORT__INIT;
@@ -147,7 +150,7 @@ timing_send(void)
 	rep.routes = httpstats_to_wire(&tm.stats, &tm.wire, &rep.n_routes);
 	req.op_case = MOCKRES__REQUEST__OP_REPORT;
 	req.report = &rep;
-	if (mrclient_send(wk->mc, &req, timing_reply_cb, NULL, 0) == 0)
+	if (mrclient_send(wk->mc, &req, cb, arg, 0) == 0)
 		return -1;
 	tm.sent = tm.answers;
 	tm.sent_first = tm.first_us;
@@ -156,13 +159,26 @@ timing_send(void)
 	return 0;
 }
 
+static int
+timing_send(void)
+{
+	return timing_send_with(timing_reply_cb, NULL);
+}
+
+/* Has anything changed since the last report mockresd took? */
+static int
+timing_unsent(void)
+{
+	return tm.must_send || tm.answers != tm.sent ||
+	       tm.first_us != tm.sent_first || wk->active != tm.sent_active;
+}
+
 static void
 timing_tick(evutil_socket_t fd, short what, void *arg)
 {
 	if (!mrclient_connected(wk->mc))
 		return;
-	if (tm.must_send || tm.answers != tm.sent ||
-	    tm.first_us != tm.sent_first || wk->active != tm.sent_active)
+	if (timing_unsent())
 		timing_send();
 }
 
@@ -171,4 +187,34 @@ void
 timing_connected(void)
 {
 	tm.must_send = 1;
+}
+
+static void (*timing_final_done)(void);
+
+static void
+timing_final_cb(const Mockres__Response *resp, void *arg)
+{
+	timing_reply_cb(resp, arg);
+	if (timing_final_done != NULL)
+		timing_final_done();
+	timing_final_done = NULL;
+}
+
+/*
+ * The worker is about to exit: sends what mockresd does not have yet and
+ * calls DONE when mockresd has answered it (or the connection is gone;
+ * DONE runs from inside mrclient: it must not free it).  Returns 1 if
+ * DONE will be called, 0 if there is nothing to send or no way to.
+ */
+int
+timing_final(void (*done)(void))
+{
+	if (!tm.on || !mrclient_connected(wk->mc) || !timing_unsent())
+		return 0;
+	timing_final_done = done;
+	if (timing_send_with(timing_final_cb, NULL) == -1) {
+		timing_final_done = NULL;
+		return 0;
+	}
+	return 1;
 }

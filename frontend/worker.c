@@ -104,16 +104,47 @@ worker_linger_cb(evutil_socket_t fd, short what, void *arg)
 	worker_check_exit();
 }
 
+/* mockresd has the last report (from inside mrclient: exit from the
+ * loop). */
+static void
+worker_reported(void)
+{
+	wk->reported = 1;
+	event_active(wk->done_ev, EV_TIMEOUT, 1);
+}
+
+static void
+worker_report_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_debug("mockresd did not take the last report in %d ms; exiting",
+	          WORKER_REPORT_WAIT_MS);
+	worker_exit(0);
+}
+
 /*
  * A draining worker answers every request with "Connection: close", and
  * exits once nothing is waiting for mockresd, every answer is written, and
  * WORKER_LINGER_MS have passed: a keep-alive client that sends its next
  * request in that time gets an answer and a clean close, not a reset.
+ * Before it exits it hands mockresd its last report (timing.c), waiting
+ * at most WORKER_REPORT_WAIT_MS for the answer.
  */
 static void
 worker_check_exit(void)
 {
-	if (wk->lingered && wk->waiting == 0 && wk->active == 0)
+	struct timeval tv = clock_tv(WORKER_REPORT_WAIT_MS);
+
+	if (!wk->lingered || wk->waiting != 0 || wk->active != 0)
+		return;
+	if (wk->reporting && !wk->reported)
+		return;
+	/* (Again if a keep-alive client was answered meanwhile: the drain's
+	 * deadline still bounds it all.) */
+	wk->reporting = wk->reported = 0;
+	if (!timing_final(worker_reported))
+		worker_exit(0);
+	wk->reporting = 1;
+	if (evtimer_add(wk->report_ev, &tv) == -1)
 		worker_exit(0);
 }
 
@@ -194,7 +225,9 @@ worker_main(const struct frontend_config *conf, unsigned slot, int fd,
 	w.drain_ev = evtimer_new(w.base, worker_drain_cb, NULL);
 	w.linger_ev = evtimer_new(w.base, worker_linger_cb, NULL);
 	w.done_ev = evtimer_new(w.base, worker_done_cb, NULL);
-	if (w.drain_ev == NULL || w.linger_ev == NULL || w.done_ev == NULL)
+	w.report_ev = evtimer_new(w.base, worker_report_wait_cb, NULL);
+	if (w.drain_ev == NULL || w.linger_ev == NULL || w.done_ev == NULL ||
+	    w.report_ev == NULL)
 		fatalx("cannot create timers");
 	for (i = 0; i < 2; i++) {
 		w.sig_ev[i] =

@@ -331,5 +331,53 @@ START_TEST(test_merge_with_a_worker_killed)
 }
 END_TEST
 
+/*
+ * A frontend stopped (SIGTERM) while serial requests hold for 2 s: its
+ * workers answer them after the 1 s linger and exit at once, before any
+ * periodic report could carry those answers.  Each sends a last report
+ * and waits for mockresd to take it, so the merged counts still have
+ * every answer.
+ */
+START_TEST(test_final_report_on_drain)
+{
+	static const char want[] =
+	    "mockres_http_requests_total{route=\"serial\",code=\"200\"} 4\n";
+	struct load *ld;
+	double end;
+	int st;
+
+	lab_start("0", "2000", NULL);
+	ld = lab_load("/part1/serial", 4, 4);
+	ck_assert_int_eq(load_wait_sent(ld, 4, 10000), 0);
+	sup_sleep_ms(300); /* the uses are in mockresd */
+	kill(fe_pid, SIGTERM);
+	ck_assert_int_eq(load_wait_phase(ld, 0, 30000), 0);
+	ck_assert_int_eq(load_stop(ld), 0);
+	ck_assert_uint_eq(load_sum_status(ld, 0, LOAD_200), 4);
+	load_free(ld);
+	st = sup_wait_exit(fe_pid, 20000);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	fe_pid = 0;
+	end = sup_now_ms() + 10000;
+	for (;;) {
+		ck_assert_int_eq(
+		    sup_http(dash_port, "GET", "/metrics", NULL, &resp, 5000),
+		    0);
+		if (strstr(resp.body, want) != NULL)
+			break;
+		ck_assert_msg(
+		    sup_now_ms() < end,
+		    "the answers given in the drain were not "
+		    "reported: %.120s",
+		    strstr(resp.body, "mockres_http_requests_total{")
+		        ? strstr(resp.body, "mockres_http_requests_total{")
+		        : "(no mockres_http_requests_total sample)");
+		sup_sleep_ms(100);
+	}
+	lab_stop();
+}
+END_TEST
+
 SUP_MAIN("lab", NULL, NULL, 120, test_runs_count_by_code,
-         test_history_covers_the_window, test_merge_with_a_worker_killed)
+         test_history_covers_the_window, test_merge_with_a_worker_killed,
+         test_final_report_on_drain)

@@ -13,17 +13,6 @@ static struct history h;
 static struct traffic t;
 static struct runs rs;
 
-static char *
-take(struct evbuffer *b)
-{
-	size_t n = evbuffer_get_length(b);
-	char *s = malloc(n + 1);
-
-	evbuffer_remove(b, s, n);
-	s[n] = '\0';
-	return s;
-}
-
 static int
 count(const char *s, const char *what)
 {
@@ -66,20 +55,20 @@ START_TEST(test_history_ring_and_json)
 
 	ms = 1000 + 149 * 20;
 	history_json(b, &h, ms, 600, 20, HISTORY_OBJECTS);
-	j = take(b);
+	j = sup_take(b);
 	ck_assert_int_eq(count(j, "{\"t_ms\":"), 100);
 	ck_assert_ptr_nonnull(strstr(j, "\"window_s\":2"));
 	ck_assert_ptr_null(strstr(j, "in_flight_min"));
 	free(j);
 	/* 1 s steps: the highest and lowest of each, the counts summed. */
 	history_json(b, &h, ms, 600, 1000, HISTORY_OBJECTS);
-	j = take(b);
+	j = sup_take(b);
 	ck_assert_int_eq(count(j, "{\"t_ms\":"), 2); /* 2000 and 3000 */
 	ck_assert_ptr_nonnull(strstr(j, "{\"t_ms\":3000,\"in_flight\":149,"));
 	ck_assert_ptr_nonnull(strstr(j, "\"in_flight_min\":100,"));
 	free(j);
 	history_json(b, &h, ms, 1, 20, HISTORY_COLUMNS);
-	j = take(b);
+	j = sup_take(b);
 	ck_assert_ptr_nonnull(strstr(j, "\"dt_ms\":[0,20,20,"));
 	ck_assert_ptr_nonnull(strstr(j, "\"t0_ms\":2980"));
 	free(j);
@@ -225,7 +214,7 @@ START_TEST(test_runs_keep_fifty)
 	ck_assert_uint_eq(runs_get(&rs, 0)->id, 60);
 	ck_assert_uint_eq(runs_get(&rs, RUNS_MAX - 1)->id, 11);
 	runs_json(b, &rs);
-	j = take(b);
+	j = sup_take(b);
 	ck_assert_int_eq(count(j, "{\"id\":"), RUNS_MAX);
 	ck_assert_ptr_nonnull(
 	    strstr(j, "{\"current\":null,\"runs\":[{\"id\":60,"));

@@ -9,17 +9,6 @@
 #include "support.h"
 #include "dashboard.h"
 
-static char *
-take(struct evbuffer *b)
-{
-	size_t n = evbuffer_get_length(b);
-	char *s = malloc(n + 1);
-
-	evbuffer_remove(b, s, n);
-	s[n] = '\0';
-	return s;
-}
-
 static void
 fill(Mockres__Stats *s, struct average *a, struct procs *ps)
 {
@@ -64,7 +53,7 @@ START_TEST(test_snapshot_exact)
 
 	fill(&s, &a, &ps);
 	snapshot_json(b, &s, 1, &a, &ps, NULL);
-	json = take(b);
+	json = sup_take(b);
 	ck_assert_str_eq(
 	    json,
 	    "{\"in_flight\":3,\"limit\":15,\"peak\":15,\"admitted\":120,"
@@ -92,7 +81,7 @@ START_TEST(test_snapshot_disconnected_empty)
 	average_reset(&a);
 	procs_init(&ps);
 	snapshot_json(b, &s, 0, &a, &ps, NULL);
-	json = take(b);
+	json = sup_take(b);
 	/* only what is known: nothing from mockresd, no stale average */
 	ck_assert_str_eq(json, "{\"connected\":false,\"processes\":[]}");
 	free(json);
@@ -114,7 +103,7 @@ START_TEST(test_refbuf_event_and_json)
 	ck_assert_int_eq(refbuf_add_event(sn, out), 0);
 	ck_assert_int_eq(refbuf_add_json(sn, out), 0);
 	ck_assert_uint_eq(sn->refs, 3);
-	s = take(out); /* drains: the references are released */
+	s = sup_take(out); /* drains: the references are released */
 	ck_assert_str_eq(s, "data: {\"in_flight\":7}\n\n{\"in_flight\":7}");
 	ck_assert_uint_eq(sn->refs, 1);
 	refbuf_unref(sn);

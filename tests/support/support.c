@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 #include "clock.h"
 #include "support.h"
 
@@ -204,6 +206,18 @@ sup_read_log(const char *name, char *buf, size_t len)
 	ck_assert_msg(f != NULL, "cannot read %s", sup_path(name));
 	buf[fread(buf, 1, len - 1, f)] = '\0';
 	fclose(f);
+}
+
+char *
+sup_take(struct evbuffer *b)
+{
+	size_t n = evbuffer_get_length(b);
+	char *s = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(s);
+	evbuffer_remove(b, s, n);
+	s[n] = '\0';
+	return s;
 }
 
 int

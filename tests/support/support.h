@@ -59,6 +59,9 @@ const char *sup_path(const char *name);
  * at most LEN - 1 bytes, NUL-terminated; fails the test if it is not
  * there. */
 void sup_read_log(const char *name, char *buf, size_t len);
+struct evbuffer;
+/* All of B as a NUL-terminated string, malloc'd; B is left empty. */
+char *sup_take(struct evbuffer *b);
 
 double sup_now_ms(void);
 void sup_sleep_ms(int ms);

@@ -112,6 +112,8 @@ pid_t system_start_dashboard(void);
 pid_t system_start_watch(void);
 /* Refreshes sys.workers from the master's children; how many there are. */
 int system_workers(void);
+/* The pid of ROLE as last known (for ROLE_WORKER, sys.workers[WORKER]). */
+pid_t system_pid(enum chaos_role role, int worker);
 /* Waits until the frontend (healthz 200 through the port, both workers
  * connected), the dashboard (/api/stats) and mockresd (status) answer.
  * 0, or -1 after TIMEOUT_MS with a reason in WHY. */

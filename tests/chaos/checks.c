@@ -384,21 +384,6 @@ check_latency(void)
 	}
 }
 
-static pid_t
-check_pid(int role, int worker)
-{
-	switch (role) {
-	case ROLE_MOCKRESD:
-		return sys.mockresd;
-	case ROLE_MASTER:
-		return sys.master;
-	case ROLE_WORKER:
-		return sys.workers[worker];
-	default:
-		return sys.dashboard;
-	}
-}
-
 static const char *const check_role_names[4] = {"mockresd", "master", "worker",
                                                 "dashboard"};
 
@@ -409,7 +394,7 @@ check_baseline(void)
 
 	system_workers();
 	for (role = 0; role < 4; role++) {
-		pid_t pid = check_pid(role, 0);
+		pid_t pid = system_pid(role, 0);
 
 		check_base_fds[role] = sup_proc_fds(pid);
 		check_base_rss[role] = sup_proc_rss_kb(pid);
@@ -435,7 +420,7 @@ check_final(void)
 	for (i = 0; i < 4; i++)
 		if (i != ROLE_WORKER) {
 			roles[n] = i;
-			pids[n++] = check_pid(i, 0);
+			pids[n++] = system_pid(i, 0);
 		}
 	for (i = 0; i < CHAOS_WORKERS; i++) {
 		roles[n] = ROLE_WORKER;

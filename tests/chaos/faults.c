@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 
 #include "chaos.h"
+#include "clock.h"
 #include "support.h"
 
 enum fault_kind {
@@ -48,30 +49,14 @@ static const int fault_weights[F_N] = {
 static const char *const fault_roles[] = {"mockresd", "frontend master",
                                           "a frontend worker", "dashboard"};
 
-static uint64_t
-fault_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
+/* ROLE's pid; for a worker, one of them at random. */
 static pid_t
 fault_pid(enum chaos_role role, uint64_t *rng)
 {
-	switch (role) {
-	case ROLE_MOCKRESD:
-		return sys.mockresd;
-	case ROLE_MASTER:
-		return sys.master;
-	case ROLE_WORKER:
-		system_workers();
-		return sys.workers[chaos_rand(rng) % CHAOS_WORKERS];
-	case ROLE_DASHBOARD:
-		return sys.dashboard;
-	}
-	return 0;
+	if (role != ROLE_WORKER)
+		return system_pid(role, 0);
+	system_workers();
+	return system_pid(role, (int)(chaos_rand(rng) % CHAOS_WORKERS));
 }
 
 int
@@ -189,14 +174,14 @@ fault_term(enum chaos_role role, pid_t pid, struct chaos_fault *f)
 static void
 fault_stop(pid_t pid, int ms, enum chaos_role role)
 {
-	uint64_t t0 = fault_now_us();
+	uint64_t t0 = clock_now_us();
 
 	kill(pid, SIGSTOP);
 	chaos_wait(ms);
 	kill(pid, SIGCONT);
 	/* A stopped frontend process delays what it was serving. */
 	if (role == ROLE_MASTER || role == ROLE_WORKER)
-		chaos_stop_window(t0, fault_now_us());
+		chaos_stop_window(t0, clock_now_us());
 }
 
 static int

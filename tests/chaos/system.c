@@ -126,6 +126,22 @@ system_start_watch(void)
 	return pid;
 }
 
+pid_t
+system_pid(enum chaos_role role, int worker)
+{
+	switch (role) {
+	case ROLE_MOCKRESD:
+		return sys.mockresd;
+	case ROLE_MASTER:
+		return sys.master;
+	case ROLE_WORKER:
+		return sys.workers[worker];
+	case ROLE_DASHBOARD:
+		return sys.dashboard;
+	}
+	return 0;
+}
+
 int
 system_workers(void)
 {

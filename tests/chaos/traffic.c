@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "chaos.h"
+#include "clock.h"
 #include "support.h"
 
 #define TR_CLIENTS 12
@@ -86,15 +87,6 @@ static struct tr_shared *tr;
 static pid_t tr_kids[TR_CLIENTS + 1];
 static int tr_nkids;
 static int tr_port, tr_dash_port;
-
-static uint64_t
-tr_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void
 tr_sleep_us(long us)
@@ -162,7 +154,7 @@ tr_read(int fd, uint64_t deadline_us, int *close_after, const char *path)
 
 	*close_after = 1;
 	for (;;) {
-		uint64_t now = tr_now_us();
+		uint64_t now = clock_now_us();
 
 		if (hend != NULL && have_clen && got >= hlen + clen)
 			break;
@@ -271,13 +263,13 @@ static void __attribute__((noreturn)) tr_client(int i)
 		        ? (cfg->http10 ? "Connection: keep-alive\r\n" : "")
 		        : "Connection: close\r\n");
 		atomic_fetch_add(&s->sent, 1);
-		t0 = tr_now_us();
+		t0 = clock_now_us();
 		if (send(fd, req, (size_t)rl, MSG_NOSIGNAL) != rl)
 			o = OUT_LOST;
 		else
 			o = tr_read(fd, t0 + bound_us + 5000000, &close_after,
 			            path);
-		t1 = tr_now_us();
+		t1 = clock_now_us();
 		tr_max(&s->max_us, t1 - t0);
 		if (t1 - t0 > bound_us) {
 			uint_fast64_t k = atomic_fetch_add(&s->nslow, 1);
@@ -395,7 +387,7 @@ traffic_resume(void)
 int
 traffic_wait_parked(int timeout_ms)
 {
-	uint64_t end = tr_now_us() + (uint64_t)timeout_ms * 1000;
+	uint64_t end = clock_now_us() + (uint64_t)timeout_ms * 1000;
 	int i, n;
 
 	for (;;) {
@@ -403,7 +395,7 @@ traffic_wait_parked(int timeout_ms)
 			n += atomic_load(&tr->slot[i].parked);
 		if (n == TR_CLIENTS)
 			return 0;
-		if (tr_now_us() > end)
+		if (clock_now_us() > end)
 			return -1;
 		chaos_wait(5);
 	}
@@ -467,14 +459,14 @@ traffic_alive(void)
 int
 traffic_stop(void)
 {
-	uint64_t end = tr_now_us() + 20000000;
+	uint64_t end = clock_now_us() + 20000000;
 	int i, status, bad = 0;
 	pid_t r;
 
 	atomic_store(&tr->stop, 1);
 	for (i = 0; i < tr_nkids; i++) {
 		while ((r = waitpid(tr_kids[i], &status, WNOHANG)) == 0 &&
-		       tr_now_us() < end)
+		       clock_now_us() < end)
 			tr_sleep_us(5000);
 		if (r == 0) {
 			kill(tr_kids[i], SIGKILL);

@@ -270,25 +270,41 @@ START_TEST(test_mockresd_out_of_fds)
 }
 END_TEST
 
-START_TEST(test_frontend_out_of_fds)
+/*
+ * A real mockresd, then the HTTP server ARGV (whose "--listen" and
+ * "--socket" values are the NULLs at LISTEN_AT and SOCK_AT) under the fd
+ * limit, listening on a free port; returns its pid, the port in *PORT.
+ */
+static pid_t
+start_http_under_limit(const char *argv[], int listen_at, int sock_at,
+                       const char *logname, int *port)
 {
 	static char listen[32];
-	const char *argv[] = {FRONTEND_BIN, "--listen", listen, "--workers",
-	                      "1",          "--socket", NULL,   NULL};
+	pid_t pid;
+
+	sock = sup_path("mockresd.sock");
+	mrd_pid = sup_start_mockresd(sock, NULL);
+	ck_assert_int_gt(mrd_pid, 0);
+	*port = sup_free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", *port);
+	argv[listen_at] = listen;
+	argv[sock_at] = sock;
+	pid = sup_spawn_nofile(argv, logname, NOFILE);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(sup_wait_port(*port, 10000), 0);
+	return pid;
+}
+
+START_TEST(test_frontend_out_of_fds)
+{
+	const char *argv[] = {FRONTEND_BIN, "--listen", NULL, "--workers",
+	                      "1",          "--socket", NULL, NULL};
 	int fds[FLOOD], n, old, port, i;
 	pid_t fe, kids[2];
 	double cpu, end;
 	long lines0;
 
-	sock = sup_path("mockresd.sock");
-	mrd_pid = sup_start_mockresd(sock, NULL);
-	ck_assert_int_gt(mrd_pid, 0);
-	port = sup_free_port();
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-	argv[6] = sock;
-	fe = sup_spawn_nofile(argv, "frontend", NOFILE);
-	ck_assert_int_gt(fe, 0);
-	ck_assert_int_eq(sup_wait_port(port, 10000), 0);
+	fe = start_http_under_limit(argv, 2, 6, "frontend", &port);
 	end = sup_now_ms() + 10000;
 	while (sup_proc_children(fe, kids, 2) != 1) {
 		ck_assert(sup_now_ms() < end);
@@ -318,23 +334,14 @@ END_TEST
 
 START_TEST(test_dashboard_out_of_fds)
 {
-	static char listen[32];
-	const char *argv[] = {DASHBOARD_BIN, "--listen", listen,
+	const char *argv[] = {DASHBOARD_BIN, "--listen", NULL,
 	                      "--socket",    NULL,       NULL};
 	int fds[FLOOD], n, old, port, i;
 	pid_t dash;
 	double cpu;
 	long lines0;
 
-	sock = sup_path("mockresd.sock");
-	mrd_pid = sup_start_mockresd(sock, NULL);
-	ck_assert_int_gt(mrd_pid, 0);
-	port = sup_free_port();
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-	argv[4] = sock;
-	dash = sup_spawn_nofile(argv, "dashboard", NOFILE);
-	ck_assert_int_gt(dash, 0);
-	ck_assert_int_eq(sup_wait_port(port, 10000), 0);
+	dash = start_http_under_limit(argv, 2, 4, "dashboard", &port);
 	old = sup_tcp_connect(port);
 	ck_assert_int_ge(old, 0);
 	ck_assert_int_eq(ka_get(old, "/api/stats", 5000), 200);

@@ -173,6 +173,7 @@ struct traffic {
 	struct httpstats total;
 	uint64_t first_us, last_us, reports;
 	uint32_t active, reporters, departed;
+	uint32_t conns_open, conns_peak; /* client connections (runs.c) */
 	struct traffic_mark marks[TRAFFIC_LIVE_S + 1]; /* one a second */
 	size_t nmarks, next_mark;
 	struct httpstats live;         /* total - the oldest mark */

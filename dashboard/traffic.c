@@ -99,8 +99,8 @@ traffic_format(struct traffic *t)
 	evbuffer_drain(out, evbuffer_get_length(out));
 	evbuffer_add_printf(out,
 	                    "{\"reporters\":%u,\"departed\":%u,\"active\":%u,"
-	                    "\"live_s\":%d,\"routes\":{",
-	                    t->reporters, t->departed, t->active,
+	                    "\"conns_open\":%u,\"live_s\":%d,\"routes\":{",
+	                    t->reporters, t->departed, t->active, t->conns_open,
 	                    TRAFFIC_LIVE_S);
 	for (r = 0; r < HTTPSTATS_ROUTES; r++) {
 		const struct httpstats_route *rt = &t->total.route[r];
@@ -158,6 +158,8 @@ traffic_update(struct traffic *t, const Mockres__Stats *s, uint64_t now_us)
 	t->reporters = hs->reporters;
 	t->departed = hs->departed;
 	t->reports = hs->reports;
+	t->conns_open = hs->conns_open;
+	t->conns_peak = hs->conns_peak;
 	traffic_mark(t, now_us);
 
 	/* Requests/s over the last second or so. */

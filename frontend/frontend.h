@@ -8,7 +8,9 @@
  * replaced are not refused); master.c forks, respawns, reloads and stops
  * the workers; worker.c is a worker's life (event base, evhttp, one
  * mrclient to mockresd, drain on SIGTERM); http.c answers requests;
- * timing.c times them and reports the counts to mockresd.
+ * timing.c times them and reports the counts to mockresd; conncount.c
+ * counts the client connections open across all the workers, in memory
+ * the master maps before it forks.
  * The deadlines: pending.c (a use mockresd has not answered within
  * --request-timeout gets 504), liveness.c (a mockresd that stops answering
  * is dropped and reported), httpconn.c (a connection must send a whole
@@ -143,6 +145,16 @@ void pending_free(struct pending *);
 int liveness_init(struct event_base *);
 void liveness_up(void);
 int liveness_stalled(void);
+
+/* conncount.c: the frontend's open client connections, all workers. */
+int conncount_init(void);        /* master, before the first fork */
+int conncount_take(void);        /* master: a cell for a new worker, or -1 */
+void conncount_give(int cell);   /* master: that worker is reaped */
+void conncount_worker(int cell); /* the worker, first thing */
+void conncount_open(void);       /* a client connection opened */
+void conncount_close(void);      /* ... and closed */
+void conncount_burst(void);      /* a burst begins: the peak restarts */
+int conncount_get(uint64_t *frontend, uint32_t *open, uint32_t *peak);
 
 /* httpconn.c */
 int httpconn_init(struct event_base *, void (*lost)(void));

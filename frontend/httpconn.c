@@ -32,6 +32,9 @@
  * connection.  Nothing else in the frontend may set the close callback.
  * The bufferevent itself is httpreq.c's (input cap, NUL marking).
  *
+ * Each record's birth and end are counted in conncount.c too (the
+ * frontend's open connections, all workers).
+ *
  * All deadlines are HTTP_HEAD_DEADLINE_MS from when they were set, so they
  * form one FIFO served by one timer.  A connection's record is found from
  * its fd, in a table indexed by fd.  Records come from a free list, as in
@@ -154,6 +157,7 @@ httpconn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		evcon = h->evcon;
 		evhttp_connection_set_closecb(evcon, NULL, NULL);
 		httpconn_open--;
+		conncount_close();
 		httpconn_release(h);
 		/* What evhttp itself does on a read timeout: the request was
 		 * never handed to http.c, so it goes with the connection. */
@@ -170,6 +174,7 @@ httpconn_close_cb(struct evhttp_connection *evcon, void *arg)
 	int lost = h->busy;
 
 	httpconn_open--;
+	conncount_close();
 	httpconn_release(h);
 	if (lost)
 		httpconn_lost();
@@ -223,6 +228,7 @@ httpconn_setup_cb(evutil_socket_t fd, short what, void *arg)
 			evhttp_connection_set_closecb(h->evcon,
 			                              httpconn_close_cb, h);
 			httpconn_open++;
+			conncount_open();
 			httpconn_start(h);
 		}
 		bufferevent_decref(bev);

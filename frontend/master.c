@@ -43,6 +43,7 @@ struct master_worker {
 	int ready_fd;
 	struct event *ready_ev;
 	uint64_t started_ms;
+	int conn_cell; /* its connection count (conncount.c), or -1 */
 };
 
 struct master_slot {
@@ -125,11 +126,13 @@ master_spawn(unsigned slot)
 	}
 	/* Blocked across the fork so that no signal reaches the child
 	 * before it has its own handlers; the child unblocks them. */
+	mw->conn_cell = conncount_take();
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((pid = fork()) == 0) {
 		close(p[0]);
 		master_child_cleanup(slot);
+		conncount_worker(mw->conn_cell);
 		worker_main(m.conf, slot, m.slots[slot].fd, p[1]);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -137,6 +140,7 @@ master_spawn(unsigned slot)
 	if (pid == -1) {
 		log_warn("cannot start worker %u: fork", slot);
 		close(p[0]);
+		conncount_give(mw->conn_cell);
 		free(mw);
 		return NULL;
 	}
@@ -335,6 +339,7 @@ master_reap(pid_t pid, int status)
 		event_free(mw->ready_ev);
 		close(mw->ready_fd);
 	}
+	conncount_give(mw->conn_cell);
 	s = &m.slots[mw->slot];
 	master_describe(status, how, sizeof(how));
 
@@ -475,6 +480,7 @@ master_run(const struct frontend_config *conf, const int *fds)
 
 	m.conf = conf;
 	TAILQ_INIT(&m.workers);
+	conncount_init(); /* without it, runs lack their client count */
 	if ((m.base = event_base_new()) == NULL)
 		fatalx("cannot create the event base");
 	if ((m.slots = calloc(conf->workers, sizeof(*m.slots))) == NULL)

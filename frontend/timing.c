@@ -18,6 +18,10 @@
  * its every answer is counted; one that dies loses the answers given
  * after its last report: at most one report interval's worth.
  *
+ * Each report also carries the frontend's client connections
+ * (conncount.c): open now, and the most open at once since this worker's
+ * burst began; a change in the connections open is a change to report.
+ *
  * A request whose client hung up before the answer (no byte reached the
  * kernel) is not counted.  --no-http-timing turns all of this off, so that
  * bench/run can measure what it costs.
@@ -47,6 +51,7 @@ static struct timing {
 	uint64_t sent;     /* answers in the last report mockresd took */
 	uint64_t sent_first;
 	uint64_t sent_active;
+	uint32_t sent_open, sent_peak; /* connections, in that report */
 	int must_send; /* connected again: mockresd may not have it */
 	int refused;   /* mockresd refused a report: logged once */
 	struct event *ev;
@@ -95,8 +100,10 @@ timing_begin(struct evhttp_request *req, enum httpstats_route_id route,
 	}
 	now = clock_now_us();
 	/* wk->active counts this request already. */
-	if (wk->active <= 1 && now >= tm.last_us + HTTPSTATS_GAP_US)
+	if (wk->active <= 1 && now >= tm.last_us + HTTPSTATS_GAP_US) {
 		tm.first_us = now;
+		conncount_burst();
+	}
 	evhttp_request_set_on_complete_cb(
 	    req, cb, (void *)(uintptr_t)(now << 2 | (uint64_t)route));
 }
@@ -140,7 +147,12 @@ timing_send_with(mrclient_reply_cb cb, void *arg)
 {
 	Mockres__Request req = MOCKRES__REQUEST__INIT;
 	Mockres__HttpReport rep = MOCKRES__HTTP_REPORT__INIT;
+	Mockres__HttpConns conns = MOCKRES__HTTP_CONNS__INIT;
 
+	if (conncount_get(&conns.frontend, &conns.open, &conns.peak) == 0) {
+		conns.has_frontend = conns.has_open = conns.has_peak = 1;
+		rep.conns = &conns;
+	}
 	rep.has_started_us = rep.has_first_us = rep.has_last_us = 1;
 	rep.has_active = 1;
 	rep.started_us = tm.started_us;
@@ -155,6 +167,8 @@ timing_send_with(mrclient_reply_cb cb, void *arg)
 	tm.sent = tm.answers;
 	tm.sent_first = tm.first_us;
 	tm.sent_active = wk->active;
+	tm.sent_open = conns.open;
+	tm.sent_peak = conns.peak;
 	tm.must_send = 0;
 	return 0;
 }
@@ -169,8 +183,14 @@ timing_send(void)
 static int
 timing_unsent(void)
 {
+	uint64_t frontend;
+	uint32_t open = 0, peak = 0;
+
+	if (conncount_get(&frontend, &open, &peak) == -1)
+		open = peak = 0;
 	return tm.must_send || tm.answers != tm.sent ||
-	       tm.first_us != tm.sent_first || wk->active != tm.sent_active;
+	       tm.first_us != tm.sent_first || wk->active != tm.sent_active ||
+	       open != tm.sent_open || peak != tm.sent_peak;
 }
 
 static void

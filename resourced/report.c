@@ -15,6 +15,13 @@
  * again, it would be counted twice); with none departed, a new reporter
  * gets BAD_REQUEST.  Each record holds one struct httpstats (28 KB).
  *
+ * Client connections: each worker reports its frontend's (all its
+ * workers', counted in memory they share: frontend/conncount.c) open now
+ * and most open at once since the worker's burst began.  Merged: per
+ * frontend, open now is its latest report's (connected reporters only)
+ * and the peak is the highest of its workers' whose burst began after
+ * the time asked for; both are summed over the frontends.
+ *
  * The merged stats go out only when asked (StatsRequest.http), never with
  * the client list, so the reply fits one frame whatever the counts (see
  * HTTPSTATS_WIRE_MAX).
@@ -27,6 +34,8 @@
 #include "mockresd.h"
 
 #define REPORTS_MAX 256
+/* Client connections one frontend may claim: far past any fd limit. */
+#define REPORT_CONNS_MAX 16777216
 
 struct report {
 	TAILQ_ENTRY(report) entry;
@@ -35,6 +44,10 @@ struct report {
 	struct conn *conn; /* NULL once departed */
 	uint64_t first_us, last_us;
 	uint32_t active;
+	int has_conns;
+	uint64_t frontend;   /* HttpConns.frontend */
+	uint32_t open, peak; /* its connections */
+	uint64_t conns_seq;  /* rp.received when they came */
 	struct httpstats stats;
 };
 
@@ -139,6 +152,13 @@ report_take(struct conn *c, uint64_t id, const Mockres__HttpReport *hr)
 		              "report: started_us is missing");
 		return;
 	}
+	if (hr->conns != NULL && (hr->conns->open > REPORT_CONNS_MAX ||
+	                          hr->conns->peak > REPORT_CONNS_MAX)) {
+		report_status(c, id, MOCKRES__STATUS__BAD_REQUEST,
+		              "report: conns past " MOCKRES_STR(
+		                  REPORT_CONNS_MAX) " connections");
+		return;
+	}
 	if (httpstats_from_wire(&rp.incoming, hr->routes, hr->n_routes, &why) ==
 	        -1 ||
 	    (r = report_find(c, hr->started_us, &why)) == NULL) {
@@ -156,6 +176,13 @@ report_take(struct conn *c, uint64_t id, const Mockres__HttpReport *hr)
 	r->last_us = hr->last_us;
 	r->active = hr->active;
 	rp.received++;
+	r->has_conns = hr->conns != NULL;
+	if (r->has_conns) {
+		r->frontend = hr->conns->frontend;
+		r->open = hr->conns->open;
+		r->peak = hr->conns->peak;
+		r->conns_seq = rp.received;
+	}
 	report_status(c, id, MOCKRES__STATUS__OK, NULL);
 }
 
@@ -172,6 +199,49 @@ report_conn_closed(struct conn *c)
 		rp.departed++;
 		return;
 	}
+}
+
+/*
+ * The frontends' client connections: open now and the most open at once
+ * in the bursts that began after SINCE, each frontend's own (its latest
+ * report's open, its workers' highest peak), summed.  At most
+ * REPORTS_MAX reporters: the quadratic walk is 65,536 steps at worst.
+ */
+static void
+report_conns(uint64_t since, uint32_t *open, uint32_t *peak)
+{
+	const struct report *r, *q, *latest;
+	uint64_t o = 0, p = 0, pk;
+
+	TAILQ_FOREACH(r, &rp.list, entry)
+	{
+		if (!r->has_conns)
+			continue;
+		/* The frontend's first record in the list does its sums. */
+		for (q = TAILQ_FIRST(&rp.list); q != r;
+		     q = TAILQ_NEXT(q, entry))
+			if (q->has_conns && q->frontend == r->frontend)
+				break;
+		if (q != r)
+			continue;
+		latest = NULL;
+		pk = 0;
+		for (q = r; q != NULL; q = TAILQ_NEXT(q, entry)) {
+			if (!q->has_conns || q->frontend != r->frontend)
+				continue;
+			if (q->conn != NULL &&
+			    (latest == NULL ||
+			     q->conns_seq > latest->conns_seq))
+				latest = q;
+			if (q->first_us > since && q->peak > pk)
+				pk = q->peak;
+		}
+		if (latest != NULL)
+			o += latest->open;
+		p += pk;
+	}
+	*open = o > UINT32_MAX ? UINT32_MAX : (uint32_t)o;
+	*peak = p > UINT32_MAX ? UINT32_MAX : (uint32_t)p;
 }
 
 /* op stats with http: the snapshot (no clients) and the merged stats. */
@@ -201,6 +271,8 @@ report_stats(struct conn *c, uint64_t id, const Mockres__StatsRequest *sr)
 			hs.last_us = r->last_us;
 		hs.active += r->active;
 	}
+	hs.has_conns_open = hs.has_conns_peak = 1;
+	report_conns(since, &hs.conns_open, &hs.conns_peak);
 	stats.http = &hs;
 	resp.has_id = resp.has_status = 1;
 	resp.id = id;

@@ -597,9 +597,127 @@ START_TEST(test_sighup)
 }
 END_TEST
 
+/* Sends a report with connections and takes its OK. */
+static void
+report_conns(int fd, uint64_t id, uint64_t started, uint64_t first,
+             uint64_t frontend, uint32_t open, uint32_t peak)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__HttpReport rep = MOCKRES__HTTP_REPORT__INIT;
+	Mockres__HttpConns cn = MOCKRES__HTTP_CONNS__INIT;
+	Mockres__Response *r;
+	int eof;
+
+	rep.has_started_us = rep.has_first_us = rep.has_last_us = 1;
+	rep.started_us = started;
+	rep.first_us = rep.last_us = first;
+	cn.has_frontend = cn.has_open = cn.has_peak = 1;
+	cn.frontend = frontend;
+	cn.open = open;
+	cn.peak = peak;
+	rep.conns = &cn;
+	req.has_id = 1;
+	req.id = id;
+	req.op_case = MOCKRES__REQUEST__OP_REPORT;
+	req.report = &rep;
+	ck_assert_int_eq(raw_send_req(fd, &req), 0);
+	ck_assert_ptr_nonnull(r = raw_recv(fd, 5000, &eof));
+	ck_assert_msg(r->status == MOCKRES__STATUS__OK, "%s",
+	              r->error ? r->error : "");
+	mockres__response__free_unpacked(r, NULL);
+}
+
+/* Stats with http since SINCE: the merged connections. */
+static void
+http_conns(int fd, uint64_t since, uint32_t *open, uint32_t *peak)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
+	Mockres__Response *r;
+	int eof;
+
+	sr.has_http = sr.has_http_since_us = 1;
+	sr.http = 1;
+	sr.http_since_us = since;
+	req.has_id = 1;
+	req.id = 99;
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &sr;
+	ck_assert_int_eq(raw_send_req(fd, &req), 0);
+	ck_assert_ptr_nonnull(r = raw_recv(fd, 5000, &eof));
+	ck_assert_ptr_nonnull(r->stats);
+	ck_assert_ptr_nonnull(r->stats->http);
+	ck_assert(r->stats->http->has_conns_open &&
+	          r->stats->http->has_conns_peak);
+	*open = r->stats->http->conns_open;
+	*peak = r->stats->http->conns_peak;
+	mockres__response__free_unpacked(r, NULL);
+}
+
+/*
+ * The frontends' client connections: per frontend the latest open and
+ * the highest peak of the bursts after "since", summed over frontends;
+ * a departed worker's connections are not open any more.
+ */
+START_TEST(test_report_conns)
+{
+	int a1, a2, b, q;
+	uint32_t open, peak;
+
+	start_daemon("15", "500");
+	a1 = raw_connect(sock);
+	a2 = raw_connect(sock);
+	b = raw_connect(sock);
+	q = raw_connect(sock);
+	ck_assert(a1 >= 0 && a2 >= 0 && b >= 0 && q >= 0);
+	/* Frontend 7: two workers, bursts at 1000 and 1100; 9: one. */
+	report_conns(a1, 1, 10, 1000, 7, 30, 30);
+	report_conns(a2, 2, 11, 1100, 7, 28, 29);
+	report_conns(b, 3, 12, 500, 9, 5, 6);
+	http_conns(q, 0, &open, &peak);
+	ck_assert_uint_eq(open, 28 + 5); /* frontend 7's latest, + 9's */
+	ck_assert_uint_eq(peak, 30 + 6);
+	/* Only the bursts that began after 900: frontend 7's. */
+	http_conns(q, 900, &open, &peak);
+	ck_assert_uint_eq(peak, 30);
+	/* Worker a2 leaves: frontend 7's open is a1's, its peak stays. */
+	close(a2);
+	sup_sleep_ms(200);
+	http_conns(q, 900, &open, &peak);
+	ck_assert_uint_eq(open, 30 + 5);
+	ck_assert_uint_eq(peak, 30);
+	/* Out of range: refused. */
+	{
+		Mockres__Request req = MOCKRES__REQUEST__INIT;
+		Mockres__HttpReport rep = MOCKRES__HTTP_REPORT__INIT;
+		Mockres__HttpConns cn = MOCKRES__HTTP_CONNS__INIT;
+		Mockres__Response *r;
+		int eof;
+
+		rep.has_started_us = 1;
+		rep.started_us = 10;
+		cn.has_open = 1;
+		cn.open = 1u << 30;
+		rep.conns = &cn;
+		req.has_id = 1;
+		req.id = 5;
+		req.op_case = MOCKRES__REQUEST__OP_REPORT;
+		req.report = &rep;
+		ck_assert_int_eq(raw_send_req(a1, &req), 0);
+		ck_assert_ptr_nonnull(r = raw_recv(a1, 5000, &eof));
+		ck_assert_int_eq(r->status, MOCKRES__STATUS__BAD_REQUEST);
+		mockres__response__free_unpacked(r, NULL);
+	}
+	close(a1);
+	close(b);
+	close(q);
+	stop_daemon();
+}
+END_TEST
+
 SUP_MAIN("mockresd", NULL, NULL, 60, test_limit_15_of_20, test_serial_waits,
          test_limit_0_live, test_bad_frames_isolated, test_one_byte_writes,
          test_validation, test_watch, test_non_reader_cut_off,
          test_graceful_sigterm, test_sigterm_drain_deadline,
          test_stale_and_live_socket, test_socket_mode,
-         test_successor_socket_kept, test_sighup)
+         test_successor_socket_kept, test_sighup, test_report_conns)

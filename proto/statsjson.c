@@ -73,6 +73,9 @@ statsjson_fields(struct evbuffer *out, const Mockres__Stats *s)
 		                    (unsigned long long)s->peak_waiting,
 		                    (unsigned long long)s->timed_out,
 		                    (unsigned long long)s->cancelled);
+	if (s->has_setup_changes)
+		evbuffer_add_printf(out, ",\"setup_changes\":%llu",
+		                    (unsigned long long)s->setup_changes);
 	statsjson_model(out, s->model);
 	if (s->model != NULL) {
 		evbuffer_add(out, ",\"preset\":", 10);

@@ -150,8 +150,9 @@ struct mockresd {
 	struct engine engine;
 	struct event *timer; /* armed for engine_next() */
 	uint64_t timer_at_us;
-	uint32_t cores;  /* the machine's: the model's default */
-	char preset[16]; /* the preset the model equals, or "" */
+	uint32_t cores;         /* the machine's: the model's default */
+	char preset[16];        /* the preset the model equals, or "" */
+	uint64_t setup_changes; /* of the limit or the model (steer.c) */
 	struct conn_list conns;
 	struct fconn_queue replies; /* connections with replies this turn */
 	size_t nconns;

@@ -65,6 +65,8 @@ stats_fill(Mockres__Stats *s, int with_clients)
 	s->has_shutting_down = 1;
 	s->has_waiting = s->has_peak_waiting = 1;
 	s->has_timed_out = s->has_cancelled = 1;
+	s->has_setup_changes = 1;
+	s->setup_changes = mrd->setup_changes;
 	s->in_flight = e->in_flight;
 	s->limit = e->limit;
 	s->hold_ms = e->model.hold_ms;

@@ -3,6 +3,11 @@
  * hold, the model, the peak.  Only a peer whose SO_PEERCRED uid is 0 or
  * mockresd's own may call them (conn->admin); a declared role grants
  * nothing.  Each answers the new stats, or BAD_REQUEST and changes nothing.
+ *
+ * A change of the limit or of the model (the hold is part of it) is a new
+ * experiment: the peaks start again from the current counts, as after
+ * reset-peak, and so do the wait and service percentiles; setup_changes
+ * counts it, so that the dashboard can tell a run that saw one.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,12 +28,20 @@ steer_allowed(struct conn *c, uint64_t id)
 	return 0;
 }
 
-/* A new model is a new experiment: its percentiles start afresh. */
+/* A new experiment: the peaks and the percentiles start afresh. */
+static void
+steer_new_experiment(void)
+{
+	engine_reset_peak(&mrd->engine);
+	engine_reset_percentiles(&mrd->engine);
+	mrd->setup_changes++;
+}
+
 static void
 steer_apply(const struct model *m, int reseed)
 {
 	engine_set_model(&mrd->engine, clock_now_us(), m, reseed);
-	engine_reset_percentiles(&mrd->engine);
+	steer_new_experiment();
 	resource_model_changed();
 	resource_arm();
 }
@@ -45,6 +58,7 @@ steer_limit(struct conn *c, uint64_t id, const Mockres__SetLimit *s)
 		return;
 	}
 	engine_set_limit(&mrd->engine, s->limit);
+	steer_new_experiment();
 	log_info("limit set to %u by pid %d", s->limit, (int)c->pid);
 	reply_stats(c, id, 0);
 }

@@ -715,9 +715,53 @@ START_TEST(test_report_conns)
 }
 END_TEST
 
+/*
+ * A change of the limit or the model is a new experiment: the peaks start
+ * again from the current counts, and setup_changes counts the change.
+ */
+START_TEST(test_setup_change_resets_peaks)
+{
+	const char *lim[] = {"limit", "0", NULL};
+	const char *pool[] = {"model", "preset", "pool", NULL};
+	char out[4096];
+	struct sup_stats s;
+	int fd, i;
+
+	start_daemon("15", "300");
+	fd = raw_connect(sock);
+	for (i = 0; i < 12; i++)
+		raw_send_use(fd, (uint64_t)i + 1, 1, -1);
+	sup_sleep_ms(100);
+	ck_assert_int_eq(sup_stats(sock, &s), 0);
+	ck_assert_uint_eq(s.peak, 12);
+	settle(5000);
+	ck_assert_int_eq(sup_ctl(sock, lim, out, sizeof(out)), 0);
+	ck_assert_int_eq(sup_stats(sock, &s), 0);
+	ck_assert_uint_eq(s.peak, 0);
+	for (i = 0; i < 12; i++)
+		raw_send_use(fd, (uint64_t)i + 20, 1, -1);
+	sup_sleep_ms(100);
+	ck_assert_int_eq(sup_ctl(sock, pool, out, sizeof(out)), 0);
+	ck_assert_int_eq(sup_stats(sock, &s), 0);
+	/* The 12 uses still hold: the peak restarts from them. */
+	ck_assert_uint_eq(s.peak, s.in_flight);
+	{
+		const char *st[] = {"--json", "status", NULL};
+
+		ck_assert_int_eq(sup_ctl(sock, st, out, sizeof(out)), 0);
+		ck_assert_msg(strstr(out, "\"setup_changes\":2") != NULL, "%s",
+		              out);
+	}
+	close(fd);
+	settle(5000);
+	stop_daemon();
+}
+END_TEST
+
 SUP_MAIN("mockresd", NULL, NULL, 60, test_limit_15_of_20, test_serial_waits,
          test_limit_0_live, test_bad_frames_isolated, test_one_byte_writes,
          test_validation, test_watch, test_non_reader_cut_off,
          test_graceful_sigterm, test_sigterm_drain_deadline,
          test_stale_and_live_socket, test_socket_mode,
-         test_successor_socket_kept, test_sighup, test_report_conns)
+         test_successor_socket_kept, test_sighup, test_report_conns,
+         test_setup_change_resets_peaks)

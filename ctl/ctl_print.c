@@ -187,20 +187,25 @@ ctl_print_model(const struct ctl *ctl, const Mockres__Stats *s)
 void
 ctl_print_clients(const struct ctl *ctl, const Mockres__Stats *s)
 {
+	int w = 4; /* the NAME column: as wide as the longest name */
 	size_t i;
 
 	if (ctl->json) {
 		ctl_print_json_stats(s, 1);
 		return;
 	}
-	printf("%-8s %-6s %-16s %-16s %9s %10s %10s %10s\n", "PID", "UID",
-	       "ROLE", "NAME", "IN_FLIGHT", "ADMITTED", "REJECTED",
+	for (i = 0; i < s->n_clients; i++)
+		if (s->clients[i]->name != NULL &&
+		    (int)strlen(s->clients[i]->name) > w)
+			w = (int)strlen(s->clients[i]->name);
+	printf("%-8s %-6s %-16s %-*s %9s %10s %10s %10s\n", "PID", "UID",
+	       "ROLE", w, "NAME", "IN_FLIGHT", "ADMITTED", "REJECTED",
 	       "COMPLETED");
 	for (i = 0; i < s->n_clients; i++) {
 		const Mockres__ClientInfo *c = s->clients[i];
 
-		printf("%-8u %-6u %-16s %-16.16s %9llu %10llu %10llu %10llu\n",
-		       c->pid, c->uid, names_role(c->role),
+		printf("%-8u %-6u %-16s %-*s %9llu %10llu %10llu %10llu\n",
+		       c->pid, c->uid, names_role(c->role), w,
 		       c->name && c->name[0] ? c->name : "-",
 		       (unsigned long long)c->in_flight,
 		       (unsigned long long)c->admitted,

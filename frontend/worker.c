@@ -57,6 +57,16 @@ worker_mrclient_state_cb(struct mrclient *mc, int up, int error, void *arg)
 	}
 	if (liveness_stalled())
 		return; /* liveness.c dropped it, and said why */
+	if (wk->draining) {
+		/* Both stopping at once (Ctrl-C on a terminal that started
+		 * them): nothing is wrong. */
+		if (!wk->mrd_warned)
+			log_info("mockresd at %s closed the connection while "
+			         "this worker stops; stopping as planned",
+			         mrclient_path(mc));
+		wk->mrd_warned = 1;
+		return;
+	}
 	if (!wk->mrd_warned) {
 		wk->mrd_warned = 1;
 		if (error != 0)
@@ -65,8 +75,9 @@ worker_mrclient_state_cb(struct mrclient *mc, int up, int error, void *arg)
 			          mrclient_path(mc), strerror(error));
 		else
 			log_warnx(
-			    "mockresd at %s closed the connection; "
-			    "answering 503 and retrying in the background",
+			    "mockresd at %s closed the connection "
+			    "(stopped or restarted?); answering 503 "
+			    "until it is back, retrying in the background",
 			    mrclient_path(mc));
 	}
 }

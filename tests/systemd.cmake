@@ -31,6 +31,16 @@ add_test(NAME systemd_verify
 set_tests_properties(systemd_verify PROPERTIES
   LABELS "systemd" TIMEOUT 120 SKIP_RETURN_CODE 77)
 
+# The roles of a host (one host; a resource host with a TLS listener; a
+# frontend host): mockres-generator's output per role, verify and the
+# exposure of every service in every role, mockres-check-keys
+# (tests/systemd/roles-test.sh).
+add_test(NAME systemd_roles
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/systemd/roles-test.sh
+    ${CMAKE_BINARY_DIR} ${CMAKE_BINARY_DIR}/systemd-roles-stage)
+set_tests_properties(systemd_roles PROPERTIES
+  LABELS "systemd" TIMEOUT 120 SKIP_RETURN_CODE 77)
+
 # The .deb (scripts/deb: dpkg-buildpackage in a scratch copy of the tree,
 # then lintian, no errors or warnings), into BUILD/deb for systemd_nspawn.
 add_test(NAME deb_package

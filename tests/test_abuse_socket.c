@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "rawclient.h"
 #include "support.h"
 
@@ -206,10 +207,10 @@ raise_nofile(void)
 static long
 fds_settle(long want, int timeout_ms)
 {
-	double end = sup_now_ms() + timeout_ms;
+	double end = clock_now_ms() + timeout_ms;
 	long n;
 
-	while ((n = sup_proc_fds(daemon_pid)) != want && sup_now_ms() < end)
+	while ((n = sup_proc_fds(daemon_pid)) != want && clock_now_ms() < end)
 		sup_sleep_ms(20);
 	return n;
 }

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "support.h"
 
 static const char *sock;
@@ -50,11 +51,11 @@ static int
 wait_connected(int want, int timeout_ms)
 {
 	struct sup_http_resp r;
-	double end = sup_now_ms() + timeout_ms;
+	double end = clock_now_ms() + timeout_ms;
 	const char *needle =
 	    want ? "\"connected\":true" : "\"connected\":false";
 
-	while (sup_now_ms() < end) {
+	while (clock_now_ms() < end) {
 		if (sup_http(port, "GET", "/api/stats", NULL, &r, 2000) == 0 &&
 		    r.status == 200 && strstr(r.body, needle) != NULL)
 			return 0;
@@ -416,8 +417,8 @@ START_TEST(test_slow_browser_dropped)
 	events = count(big, "data: {");
 	ck_assert_msg(events >= 15, "%zu events in 1 s beside a stalled one",
 	              events);
-	end = sup_now_ms() + 45000;
-	while (!dropped && sup_now_ms() < end) {
+	end = clock_now_ms() + 45000;
+	while (!dropped && clock_now_ms() < end) {
 		sup_sleep_ms(250);
 		if (sup_http(port, "GET", "/metrics", NULL, &r, 2000) == 0 &&
 		    strstr(r.body, "\nmockres_dashboard_sse_dropped_total 1\n"))

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "support.h"
 #include "dashboard.h"
 
@@ -71,7 +72,7 @@ START_TEST(test_from_stats)
 	s.n_clients = 5;
 	s.clients = cip;
 	procs_init(&ps);
-	procs_from_stats(&ps, &s, getpid(), sup_now_ms());
+	procs_from_stats(&ps, &s, getpid(), clock_now_ms());
 	/* mockresd, workers by pid, one bench (its two connections summed),
 	 * the dashboard; no ctl. */
 	ck_assert_uint_eq(ps.n, 5);
@@ -89,9 +90,9 @@ START_TEST(test_from_stats)
 
 	/* The next push without the workers: they leave the table. */
 	s.n_clients = 0;
-	procs_from_stats(&ps, &s, getpid(), sup_now_ms());
+	procs_from_stats(&ps, &s, getpid(), clock_now_ms());
 	ck_assert_uint_eq(ps.n, 2);
-	procs_from_stats(&ps, NULL, getpid(), sup_now_ms());
+	procs_from_stats(&ps, NULL, getpid(), clock_now_ms());
 	ck_assert_uint_eq(ps.n, 1);
 	ck_assert_str_eq(procs_role_name(ps.p[0].role), "dashboard");
 }
@@ -104,12 +105,12 @@ START_TEST(test_sample_cpu)
 	double t0;
 
 	procs_init(&ps);
-	procs_from_stats(&ps, NULL, getpid(), sup_now_ms());
+	procs_from_stats(&ps, NULL, getpid(), clock_now_ms());
 	ck_assert_uint_eq(ps.n, 1);
-	t0 = sup_now_ms();
-	while (sup_now_ms() - t0 < 300) /* burn 300 ms of CPU */
+	t0 = clock_now_ms();
+	while (clock_now_ms() - t0 < 300) /* burn 300 ms of CPU */
 		x++;
-	procs_sample(&ps, sup_now_ms());
+	procs_sample(&ps, clock_now_ms());
 	ck_assert_msg(ps.p[0].cpu_percent > 30 && ps.p[0].cpu_percent < 150,
 	              "cpu %.1f%%", ps.p[0].cpu_percent);
 	ck_assert_uint_gt(ps.p[0].rss_kb, 100);
@@ -152,10 +153,10 @@ START_TEST(test_master_found)
 	s.n_clients = 1;
 	s.clients = &cip;
 	procs_init(&ps);
-	procs_from_stats(&ps, &s, getpid(), sup_now_ms());
-	procs_sample(&ps, sup_now_ms());
+	procs_from_stats(&ps, &s, getpid(), clock_now_ms());
+	procs_sample(&ps, clock_now_ms());
 	ck_assert_int_eq(ps.master, master);
-	procs_from_stats(&ps, &s, getpid(), sup_now_ms());
+	procs_from_stats(&ps, &s, getpid(), clock_now_ms());
 	for (i = 0; i < ps.n; i++)
 		if (ps.p[i].pid == master &&
 		    ps.p[i].role == PROC_FRONTEND_MASTER)

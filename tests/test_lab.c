@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "load.h"
 #include "support.h"
 
@@ -51,7 +52,7 @@ lab_start(const char *limit, const char *hold, const char *history_s)
 	ck_assert_int_eq(sup_wait_port(fe_port, 10000), 0);
 	/* Both workers report (they do once connected, requests or not),
 	 * and the dashboard has the merged stats. */
-	end = sup_now_ms() + 15000;
+	end = clock_now_ms() + 15000;
 	for (;;) {
 		uint64_t n = 0;
 		const char *p;
@@ -61,7 +62,7 @@ lab_start(const char *limit, const char *hold, const char *history_s)
 		    (p = strstr(resp.body, "\"http\":")) != NULL &&
 		    sup_json_u64(p, "reporters", &n) == 0 && n == WORKERS)
 			break;
-		ck_assert_msg(sup_now_ms() < end,
+		ck_assert_msg(clock_now_ms() < end,
 		              "the workers' reports never reached the "
 		              "dashboard");
 		sup_sleep_ms(50);
@@ -85,7 +86,7 @@ lab_stop(void)
 static void
 runs_wait(int n, int timeout_ms)
 {
-	double end = sup_now_ms() + timeout_ms;
+	double end = clock_now_ms() + timeout_ms;
 	const char *p;
 	int k;
 
@@ -98,7 +99,7 @@ runs_wait(int n, int timeout_ms)
 			k++;
 		if (strncmp(resp.body, "{\"current\":null", 15) == 0 && k == n)
 			return;
-		ck_assert_msg(sup_now_ms() < end,
+		ck_assert_msg(clock_now_ms() < end,
 		              "no %d finished run(s) in time: %s", n,
 		              resp.body);
 		sup_sleep_ms(100);
@@ -293,9 +294,9 @@ START_TEST(test_merge_with_a_worker_killed)
 	load_free(ld);
 	sup_sleep_ms(400); /* the last reports (every 250 ms) are sent */
 	kill(old, SIGKILL);
-	end = sup_now_ms() + 5000;
+	end = clock_now_ms() + 5000;
 	do {
-		ck_assert_msg(sup_now_ms() < end,
+		ck_assert_msg(clock_now_ms() < end,
 		              "the worker was not replaced");
 		sup_sleep_ms(10);
 		k = sup_proc_children(fe_pid, kids, 8);
@@ -358,7 +359,7 @@ START_TEST(test_final_report_on_drain)
 	st = sup_wait_exit(fe_pid, 20000);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	fe_pid = 0;
-	end = sup_now_ms() + 10000;
+	end = clock_now_ms() + 10000;
 	for (;;) {
 		ck_assert_int_eq(
 		    sup_http(dash_port, "GET", "/metrics", NULL, &resp, 5000),
@@ -366,7 +367,7 @@ START_TEST(test_final_report_on_drain)
 		if (strstr(resp.body, want) != NULL)
 			break;
 		ck_assert_msg(
-		    sup_now_ms() < end,
+		    clock_now_ms() < end,
 		    "the answers given in the drain were not "
 		    "reported: %.120s",
 		    strstr(resp.body, "mockres_http_requests_total{")

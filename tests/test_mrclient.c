@@ -10,6 +10,7 @@
 
 #include <event2/listener.h>
 
+#include "clock.h"
 #include "mockresd.h"
 #include "mrclient.h"
 #include "support.h"
@@ -116,9 +117,9 @@ turn(void)
 static void
 run_until(const int *counter, int want, int timeout_ms)
 {
-	double end = sup_now_ms() + timeout_ms;
+	double end = clock_now_ms() + timeout_ms;
 
-	while (*counter < want && sup_now_ms() < end)
+	while (*counter < want && clock_now_ms() < end)
 		turn();
 }
 

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "chaos.h"
 #include "support.h"
 
@@ -177,12 +178,12 @@ check_nsamples(void)
 void
 chaos_wait(int ms)
 {
-	double end = sup_now_ms() + ms;
+	double end = clock_now_ms() + ms;
 
 	do {
 		check_samples();
 		sup_sleep_ms(ms < 5 ? ms : 5);
-	} while (sup_now_ms() < end);
+	} while (clock_now_ms() < end);
 }
 
 int
@@ -203,7 +204,7 @@ check_limit_set(uint64_t limit)
 	const char *const reset[] = {"--json", "reset-peak", NULL};
 	static char out[65536];
 	struct chaos_snap s;
-	double end = sup_now_ms() + 10000;
+	double end = clock_now_ms() + 10000;
 
 	check_limit = limit;
 	check_limit_armed = 0;
@@ -214,7 +215,7 @@ check_limit_set(uint64_t limit)
 		if (check_snap(&s) == 0 && s.limit == limit &&
 		    s.in_flight <= limit)
 			break;
-		if (sup_now_ms() > end) {
+		if (clock_now_ms() > end) {
 			chaos_log("check: in_flight stayed above the new limit "
 			          "%llu for 10 s; peak not checked until the "
 			          "next change",
@@ -458,13 +459,13 @@ check_final(void)
 	/* Nothing spins while idle; the stream and the watch flow. */
 	ev0 = traffic_sse_events();
 	s0 = check_nsamples();
-	t0 = sup_now_ms();
+	t0 = clock_now_ms();
 	chaos_wait(2000);
 	ev1 = traffic_sse_events();
 	s1 = check_nsamples();
 	for (i = 0; i < n; i++) {
 		double cpu =
-		    (sup_proc_cpu_ms(pids[i]) - c0[i]) / (sup_now_ms() - t0);
+		    (sup_proc_cpu_ms(pids[i]) - c0[i]) / (clock_now_ms() - t0);
 
 		if (cpu > CHECK_CPU_MAX)
 			check_fail("%s (pid %d) used %.0f%% of a core while "

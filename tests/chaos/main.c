@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "chaos.h"
 #include "parse.h"
 #include "support.h"
@@ -44,7 +45,7 @@ chaos_rand(uint64_t *rng)
 double
 chaos_elapsed_s(void)
 {
-	return (sup_now_ms() - chaos_t0_ms) / 1000.0;
+	return (clock_now_ms() - chaos_t0_ms) / 1000.0;
 }
 
 void
@@ -130,7 +131,7 @@ main(int argc, char *argv[])
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	chaos_raise_nofile();
-	chaos_t0_ms = sup_now_ms();
+	chaos_t0_ms = clock_now_ms();
 	chaos_log("seed %llu, %llu s (replay: scripts/chaos %llu --seed "
 	          "%llu); request timeout %d ms, fd limit %d, logs in %s",
 	          (unsigned long long)seed, (unsigned long long)seconds,

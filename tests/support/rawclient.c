@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "frame.h"
 #include "rawclient.h"
 #include "support.h"
@@ -83,7 +84,7 @@ raw_read_full(int fd, unsigned char *buf, size_t len, double end)
 	ssize_t n;
 
 	while (len > 0) {
-		int left = (int)(end - sup_now_ms());
+		int left = (int)(end - clock_now_ms());
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			return -1;
@@ -101,7 +102,7 @@ raw_read_full(int fd, unsigned char *buf, size_t len, double end)
 Mockres__Response *
 raw_recv(int fd, int timeout_ms, int *eof)
 {
-	double end = sup_now_ms() + timeout_ms;
+	double end = clock_now_ms() + timeout_ms;
 	unsigned char hdr[4], *body;
 	Mockres__Response *resp;
 	uint32_t len;
@@ -129,13 +130,13 @@ raw_recv(int fd, int timeout_ms, int *eof)
 int
 raw_wait_closed(int fd, int timeout_ms)
 {
-	double end = sup_now_ms() + timeout_ms;
+	double end = clock_now_ms() + timeout_ms;
 	struct pollfd pfd = {fd, POLLIN, 0};
 	char buf[65536];
 	ssize_t n;
 
 	for (;;) {
-		int left = (int)(end - sup_now_ms());
+		int left = (int)(end - clock_now_ms());
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			return 0;

@@ -81,12 +81,6 @@ sup_path(const char *name)
 	return p;
 }
 
-double
-sup_now_ms(void)
-{
-	return (double)clock_now_us() / 1000.0;
-}
-
 void
 sup_sleep_ms(int ms)
 {
@@ -168,7 +162,7 @@ sup_spawn_nofile(const char *const argv[], const char *logname, long nofile)
 int
 sup_wait_exit(pid_t pid, int timeout_ms)
 {
-	double end = sup_now_ms() + timeout_ms;
+	double end = clock_now_ms() + timeout_ms;
 	int status;
 	pid_t r;
 
@@ -178,7 +172,7 @@ sup_wait_exit(pid_t pid, int timeout_ms)
 			return status;
 		if (r == -1)
 			return -1;
-		if (sup_now_ms() > end)
+		if (clock_now_ms() > end)
 			return -1;
 		sup_sleep_ms(5);
 	}
@@ -284,12 +278,12 @@ sup_tcp_connect(int port)
 static int
 sup_wait_connect(const char *path, int port, int timeout_ms)
 {
-	double end = sup_now_ms() + timeout_ms;
+	double end = clock_now_ms() + timeout_ms;
 	int fd;
 
 	while ((fd = path ? sup_unix_connect(path) : sup_tcp_connect(port)) ==
 	       -1) {
-		if (sup_now_ms() > end)
+		if (clock_now_ms() > end)
 			return -1;
 		sup_sleep_ms(10);
 	}
@@ -387,7 +381,7 @@ sup_read_all(int fd, char *buf, size_t len, double end)
 	char sink[4096];
 
 	for (;;) {
-		int left = (int)(end - sup_now_ms());
+		int left = (int)(end - clock_now_ms());
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			break;
@@ -411,7 +405,7 @@ sup_run(const char *const argv[], char *out, size_t outlen, char *err,
 {
 	char tmpl_err[300];
 	int outp[2], status, efd = -1;
-	double end = sup_now_ms() + timeout_ms;
+	double end = clock_now_ms() + timeout_ms;
 	pid_t pid;
 
 	snprintf(tmpl_err, sizeof(tmpl_err), "%s/stderr.XXXXXX", sup_tmpdir());
@@ -445,7 +439,7 @@ sup_run(const char *const argv[], char *out, size_t outlen, char *err,
 		sup_read_all(outp[0], sink, sizeof(sink), end);
 	}
 	close(outp[0]);
-	if ((status = sup_wait_exit(pid, (int)(end - sup_now_ms()) + 50)) ==
+	if ((status = sup_wait_exit(pid, (int)(end - clock_now_ms()) + 50)) ==
 	    -1) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -480,7 +474,7 @@ ssize_t
 sup_http_raw(int port, const char *raw, size_t len, char *out, size_t outlen,
              int timeout_ms)
 {
-	double end = sup_now_ms() + timeout_ms;
+	double end = clock_now_ms() + timeout_ms;
 	size_t off = 0;
 	ssize_t n;
 	int fd;
@@ -504,7 +498,7 @@ sup_http(int port, const char *method, const char *path,
 {
 	static char raw[1 << 17];
 	char req[16384];
-	double t0 = sup_now_ms();
+	uint64_t t0 = clock_now_us();
 	const char *hend, *body;
 	ssize_t n;
 	int len;
@@ -517,7 +511,7 @@ sup_http(int port, const char *method, const char *path,
 	if (len < 0 || (size_t)len >= sizeof(req))
 		return -1;
 	n = sup_http_raw(port, req, (size_t)len, raw, sizeof(raw), timeout_ms);
-	r->ms = sup_now_ms() - t0;
+	r->ms = (double)(clock_now_us() - t0) / 1000.0;
 	if (n <= 0 || sscanf(raw, "HTTP/1.%*d %d", &r->status) != 1)
 		return -1;
 	if ((hend = strstr(raw, "\r\n\r\n")) == NULL)

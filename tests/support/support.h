@@ -63,7 +63,6 @@ struct evbuffer;
 /* All of B as a NUL-terminated string, malloc'd; B is left empty. */
 char *sup_take(struct evbuffer *b);
 
-double sup_now_ms(void);
 void sup_sleep_ms(int ms);
 
 /* A TCP port on 127.0.0.1 that was free a moment ago. */

@@ -5,11 +5,14 @@
  * same path is a start-up error; anything that is not a socket is never
  * removed.  The socket is created mode 0660.
  *
- * At exit the daemon removes its socket file only if the path still names
- * the file it created (same device and inode): a daemon stopping while
- * its holds drain no longer accepts, so a new daemon started meanwhile
- * takes the path for stale and binds its own socket there, which the old
- * one must not delete on its way out.
+ * A daemon gives up its path when it stops accepting (mockresd.c,
+ * mockresd_stop_accepting), while its socket is still bound: it removes
+ * the file only if the path still names the file it created (same device
+ * and inode, which cannot have been reused while the socket holds it),
+ * and never touches the path again.  A daemon started while the old one
+ * drains its holds then finds no file and binds its own.  (Checking the
+ * device and inode at exit instead failed: by then the old socket is
+ * closed, and the successor's file may get the inode number just freed.)
  */
 #include <errno.h>
 #include <libgen.h>

@@ -21,8 +21,8 @@
 #include "sockpath.h"
 
 static const char *mockresd_path;
-static int mockresd_owns_path; /* we created the file: remove it at exit */
-static struct listen_file mockresd_file; /* ... if it is still there */
+static int mockresd_owns_path; /* we created the file and still hold it */
+static struct listen_file mockresd_file; /* which file that is */
 static int mockresd_done;                /* leave the loop after this turn */
 
 static void
@@ -93,6 +93,29 @@ mockresd_drain_cb(evutil_socket_t fd, short what, void *arg)
 	mockresd_done = 1;
 }
 
+/*
+ * Stops accepting, and gives up the socket path at the same moment: the
+ * file is removed while our socket is still bound to it, so the path
+ * still names our own socket (its inode cannot have been freed and given
+ * to another), and a daemon started after this finds no file and binds a
+ * fresh one.  From here on the path is never touched again: a check at
+ * exit could not tell our old file from a successor's (once our socket
+ * is closed, the successor's may get the very inode number ours had).
+ */
+static void
+mockresd_stop_accepting(void)
+{
+	if (mockresd_owns_path) {
+		listen_unlink(mockresd_path, &mockresd_file);
+		mockresd_owns_path = 0;
+	}
+	if (mrd->listener != NULL) {
+		accept_unguard(mrd->listener);
+		evconnlistener_free(mrd->listener);
+		mrd->listener = NULL;
+	}
+}
+
 static void
 mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -115,11 +138,7 @@ mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 	mrd->drain = evtimer_new(mrd->base, mockresd_drain_cb, NULL);
 	if (mrd->drain == NULL || evtimer_add(mrd->drain, &drain) == -1)
 		fatalx("cannot arm the shutdown's drain deadline");
-	if (mrd->listener != NULL) {
-		accept_unguard(mrd->listener);
-		evconnlistener_free(mrd->listener);
-		mrd->listener = NULL;
-	}
+	mockresd_stop_accepting();
 }
 
 /*
@@ -357,8 +376,7 @@ main(int argc, char *argv[])
 	sdnotify_send("READY=1");
 	mockresd_loop();
 
-	if (mockresd_owns_path)
-		listen_unlink(mockresd_path, &mockresd_file);
+	mockresd_stop_accepting(); /* if a signal did not already */
 	log_info("exiting: admitted %llu, rejected %llu, completed %llu, "
 	         "timed out %llu, cancelled %llu",
 	         (unsigned long long)mrd->engine.admitted,
@@ -374,10 +392,6 @@ main(int argc, char *argv[])
 		conn_close(c, NULL);
 	resource_free(mrd);
 	report_free_all();
-	if (mrd->listener != NULL) {
-		accept_unguard(mrd->listener);
-		evconnlistener_free(mrd->listener);
-	}
 	if (mrd->drain != NULL)
 		event_free(mrd->drain);
 	event_free(sigterm);

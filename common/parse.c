@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,55 @@ parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The length of a run of decimal digits at S. */
+static size_t
+parse_digits(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9')
+		n++;
+	return n;
+}
+
+int
+parse_double(const char *s, double min, double max, double *out)
+{
+	const char *p = s;
+	size_t whole, frac = 0;
+	char *end;
+	double v;
+
+	if (s == NULL)
+		return -1;
+	if (*p == '+' || *p == '-')
+		p++;
+	whole = parse_digits(p);
+	p += whole;
+	if (*p == '.') {
+		frac = parse_digits(p + 1);
+		p += 1 + frac;
+	}
+	if (whole + frac == 0)
+		return -1;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (parse_digits(p) == 0)
+			return -1;
+		p += parse_digits(p);
+	}
+	if (*p != '\0')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end != p || !isfinite(v) || v < min || v > max)
 		return -1;
 	*out = v;
 	return 0;

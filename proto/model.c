@@ -146,23 +146,6 @@ model_enum_list(const char *const *names, char *buf, size_t len)
 		                        i ? ", " : "", names[i]);
 }
 
-/* A finite decimal number in [min, max], nothing else. */
-static int
-model_parse_double(const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v;
-
-	if (s[0] == '\0' || strchr("+-0123456789.", s[0]) == NULL)
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || *end != '\0' || !isfinite(v) || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int
 model_key_set(struct model *m, const struct model_key *k, const char *value,
               char *err, size_t errlen)
@@ -195,7 +178,7 @@ model_key_set(struct model *m, const struct model_key *k, const char *value,
 		*(uint64_t *)(void *)field = u;
 		return 0;
 	case MODEL_DOUBLE:
-		if (model_parse_double(value, k->min, k->max, &d) == -1) {
+		if (parse_double(value, k->min, k->max, &d) == -1) {
 			snprintf(err, errlen,
 			         "%s must be a number %g..%g, not '%.40s'",
 			         k->name, k->min, k->max, value);

@@ -522,6 +522,40 @@ START_TEST(test_stale_and_live_socket)
 }
 END_TEST
 
+/*
+ * A hexadecimal float is no value (issue 21): --usl-kappa 0x1p-1 (0.5)
+ * and the same in $MOCKRES_MODEL are usage errors, exit 2, with the
+ * reason; the decimal 0.5 starts.
+ */
+START_TEST(test_hex_float_refused)
+{
+	const char *flag[] = {MOCKRESD_BIN,  "--socket", NULL,
+	                      "--usl-kappa", "0x1p-1",   NULL};
+	const char *env[] = {"/usr/bin/env", "MOCKRES_MODEL=usl-kappa=0x1p-1",
+	                     MOCKRESD_BIN,   "--socket",
+	                     NULL,           NULL};
+	const char *decimal[] = {"--usl-kappa", "0.5", NULL};
+	const char *model[] = {"--json", "model", NULL};
+	char out[4096], err[1024];
+	double kappa;
+
+	flag[2] = env[4] = sup_path("hex.sock");
+	ck_assert_int_eq(
+	    sup_run(flag, out, sizeof(out), err, sizeof(err), 10000), 2);
+	ck_assert_msg(strstr(err, "usl-kappa must be a number") != NULL, "%s",
+	              err);
+	ck_assert_int_eq(
+	    sup_run(env, out, sizeof(out), err, sizeof(err), 10000), 2);
+	ck_assert_msg(strstr(err, "usl-kappa must be a number") != NULL, "%s",
+	              err);
+	daemon_pid = sup_mockresd("mockresd.sock", decimal, &sock);
+	ck_assert_int_eq(sup_ctl(sock, model, out, sizeof(out)), 0);
+	ck_assert_int_eq(sup_json_double(out, "usl_kappa", &kappa), 0);
+	ck_assert_double_eq_tol(kappa, 0.5, 1e-12);
+	stop_daemon();
+}
+END_TEST
+
 START_TEST(test_socket_mode)
 {
 	struct stat st;
@@ -812,6 +846,6 @@ SUP_MAIN("mockresd", NULL, NULL, 60, test_limit_15_of_20, test_serial_waits,
          test_limit_0_live, test_bad_frames_isolated, test_one_byte_writes,
          test_validation, test_watch, test_non_reader_cut_off,
          test_graceful_sigterm, test_sigterm_drain_deadline,
-         test_stale_and_live_socket, test_socket_mode,
+         test_stale_and_live_socket, test_hex_float_refused, test_socket_mode,
          test_successor_socket_kept, test_sighup, test_report_conns,
          test_setup_change_resets_peaks)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "parse.h"
 #include "support.h"
 
 static char err[MODEL_ERR_MAX];
@@ -121,6 +122,14 @@ START_TEST(test_bad_input_changes_nothing)
 	    "hold-sigma=nan",
 	    "hold-sigma=inf",
 	    "hold-sigma=0.5x",
+	    "usl-kappa=0x1p-1", /* hexadecimal: decimal only */
+	    "usl-kappa=0X.8",
+	    "hold-sigma=0x1",
+	    "hold-sigma=infinity",
+	    "hold-sigma= 1",
+	    "hold-sigma=1e",
+	    "hold-sigma=.",
+	    "hold-sigma=1.5e+",
 	    "usl-kappa=-0.1",
 	    "hold-dist=gaussian",
 	    "queue-discipline=lifo",
@@ -152,6 +161,35 @@ START_TEST(test_bad_input_changes_nothing)
 	ck_assert_int_eq(model_set(&m, "hold-dist", "x", err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "hold-dist must be one of fixed, uniform, "
 	                      "lognormal, not 'x'");
+}
+END_TEST
+
+/* Decimal numbers in every usual form, and only them. */
+START_TEST(test_parse_double_decimal_only)
+{
+	static const struct {
+		const char *s;
+		double v;
+	} good[] = {{"0", 0},       {"1", 1},       {"0.5", 0.5},
+	            {".5", 0.5},    {"5.", 5},      {"+0.25", 0.25},
+	            {"1e-2", 0.01}, {"1E-2", 0.01}, {"2.5e+0", 2.5},
+	            {"-0", 0},      {"0.01", 0.01}};
+	static const char *const bad[] = {
+	    "",    "0x1p-1", "0X1",  "0x0", "inf",  "nan",  "-inf",
+	    " 1",  "1 ",     "1e",   "e1",  ".",    "+",    "1.5e+",
+	    "1,5", "0.5x",   "1..2", "--1", "1e2.", "1e400"};
+	double v;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_msg(parse_double(good[i].s, -10, 10, &v) == 0,
+		              "'%s' refused", good[i].s);
+		ck_assert_double_eq_tol(v, good[i].v, 1e-12);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(parse_double(bad[i], -1e300, 1e300, &v) == -1,
+		              "'%s' accepted", bad[i]);
+	ck_assert_int_eq(parse_double("1.5", 0, 1, &v), -1); /* range */
 }
 END_TEST
 
@@ -249,5 +287,5 @@ END_TEST
 
 SUP_MAIN("model", NULL, NULL, 0, test_defaults_are_io,
          test_presets_as_documented, test_every_preset_applies, test_apply_spec,
-         test_bad_input_changes_nothing, test_wire_round_trip, test_key_table,
-         test_pb_keep_only_given)
+         test_bad_input_changes_nothing, test_parse_double_decimal_only,
+         test_wire_round_trip, test_key_table, test_pb_keep_only_given)

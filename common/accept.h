@@ -19,7 +19,7 @@
 
 #define ACCEPT_PAUSE_MS  1000  /* no accept() for this long after one fails */
 #define ACCEPT_LOG_MS    10000 /* at most one log line per this interval */
-#define ACCEPT_GUARD_MAX 4     /* guarded listeners per process */
+#define ACCEPT_GUARD_MAX 8     /* guarded listeners per process */
 
 struct evconnlistener;
 

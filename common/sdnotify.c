@@ -43,25 +43,39 @@ sdnotify_send(const char *state)
 }
 
 int
-sdnotify_listen_fd(void)
+sdnotify_listen_fds(int *out, int max)
 {
 	const char *pid = getenv("LISTEN_PID");
 	const char *fds = getenv("LISTEN_FDS");
-	uint64_t p, n;
-	int fd = -1;
+	uint64_t p, n, i;
+	int count = 0;
 
 	if (pid != NULL && fds != NULL &&
 	    parse_u64(pid, 1, UINT32_MAX, &p) == 0 && (pid_t)p == getpid() &&
 	    parse_u64(fds, 1, 64, &n) == 0) {
-		fd = 3;
-		/* systemd passes it blocking unless NonBlocking=yes: an
-		 * event loop's accept would then hang on an empty queue. */
-		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
-		    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
-			fd = -1;
+		for (i = 0; i < n && count < max; i++) {
+			int fd = 3 + (int)i;
+
+			/* systemd passes them blocking unless
+			 * NonBlocking=yes: an event loop's accept would then
+			 * hang on an empty queue. */
+			if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+			    fcntl(fd, F_SETFL,
+			          fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+				continue;
+			out[count++] = fd;
+		}
 	}
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	return fd;
+	return count;
+}
+
+int
+sdnotify_listen_fd(void)
+{
+	int fd;
+
+	return sdnotify_listen_fds(&fd, 1) == 1 ? fd : -1;
 }

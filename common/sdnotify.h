@@ -17,4 +17,11 @@ int sdnotify_send(const char *state);
  */
 int sdnotify_listen_fd(void);
 
+/*
+ * Every socket passed by systemd (fds 3..), at most MAX into FDS, made
+ * close-on-exec and non-blocking; the LISTEN_* variables are unset.
+ * Returns how many (0 when none was passed to this process).
+ */
+int sdnotify_listen_fds(int *fds, int max);
+
 #endif

@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 
+#include "endpoint.h"
 #include "mockres.pb-c.h"
 #include "mrclient.h"
 
@@ -46,7 +47,9 @@ enum ctl_exit {
 
 struct ctl {
 	struct event_base *base;
-	const char *path;
+	const char *path;   /* mockresd's address as given (ep.text) */
+	struct endpoint ep; /* where mockresd is */
+	struct tlsconf tls; /* for a tls:// one */
 	int json;
 	int clients; /* status prints the client list */
 	/* A serial use's hold, waited for on top of CTL_REPLY_TIMEOUT_S,
@@ -57,7 +60,10 @@ struct ctl {
 };
 
 /* ctl_call.c */
-/* A new connection in *OUT; returns CTL_OK or the exit code (said). */
+/* A new connection in *OUT, ready (over TLS: connected, handshake done,
+ * hello answered, within the connection's deadlines); returns CTL_OK or
+ * the exit code (said).  With RECONNECT, a failure is said and retried,
+ * and *OUT is set all the same. */
 int ctl_call_connect(struct ctl *, struct mrclient **out, Mockres__Role role,
                      int reconnect);
 typedef int (*ctl_reply_fn)(struct ctl *, const Mockres__Response *);
@@ -69,7 +75,8 @@ int ctl_call(struct ctl *, Mockres__Request *, ctl_reply_fn);
 
 /* ctl_exit.c: each says what failed and returns the exit code. */
 int ctl_exit_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int ctl_exit_unreachable(const struct ctl *, int error);
+/* MC's last failure (mrclient_error): exit 3. */
+int ctl_exit_unreachable(const struct mrclient *mc);
 /* CTL_OK for OK, ADMITTED and DONE; otherwise says why. */
 int ctl_exit_status(const Mockres__Response *);
 /* The same, and a reply that should carry stats but does not is an error. */

@@ -27,6 +27,7 @@ struct bench_slot {
 
 struct bench {
 	struct ctl *ctl;
+	struct mrclient *lost_mc; /* a connection that was lost */
 	Mockres__UseMode mode;
 	int64_t hold_ms; /* < 0: the daemon's model */
 	uint64_t total;
@@ -67,6 +68,7 @@ bench_reply(const Mockres__Response *resp, void *arg)
 
 	if (resp == NULL) {
 		b->lost++;
+		b->lost_mc = s->mc;
 		b->failed = 1;
 		event_base_loopbreak(b->ctl->base);
 		return;
@@ -240,7 +242,7 @@ bench_run(struct bench *b, struct mrclient **conns, uint64_t nconns,
 	secs = (double)(clock_now_us() - t0) / 1e6;
 	if (b->failed) {
 		if (b->lost > 0)
-			ctl_exit_unreachable(b->ctl, ECONNRESET);
+			ctl_exit_unreachable(b->lost_mc);
 		return CTL_UNREACHABLE;
 	}
 	qsort(b->lat_us, b->done, sizeof(*b->lat_us), bench_cmp);

@@ -9,10 +9,25 @@
 #include "clock.h"
 #include "ctl.h"
 
+struct ctl_connect_state {
+	int done;
+	int up;
+};
+
+static void
+ctl_connect_state_cb(struct mrclient *mc, int up, int error, void *arg)
+{
+	struct ctl_connect_state *st = arg;
+
+	st->done = 1;
+	st->up = up;
+}
+
 int
 ctl_call_connect(struct ctl *ctl, struct mrclient **out, Mockres__Role role,
                  int reconnect)
 {
+	struct ctl_connect_state st = {0, 0};
 	struct mrclient *mc;
 
 	mc = mrclient_new(ctl->base, ctl->path, role, "mockresctl");
@@ -20,9 +35,17 @@ ctl_call_connect(struct ctl *ctl, struct mrclient **out, Mockres__Role role,
 		fprintf(stderr, "mockresctl: %s\n", strerror(errno));
 		return CTL_ERROR;
 	}
+	mrclient_set_tls(mc, &ctl->tls);
 	mrclient_set_reconnect(mc, reconnect);
-	if (mrclient_start(mc) == -1 && !reconnect) {
-		ctl_exit_unreachable(ctl, errno);
+	mrclient_set_state_cb(mc, ctl_connect_state_cb, &st);
+	/* A Unix socket answers at once; TLS within its deadlines. */
+	if (mrclient_start(mc) == -1 && errno == EINPROGRESS)
+		while (!st.done)
+			if (event_base_loop(ctl->base, EVLOOP_ONCE) == -1)
+				break;
+	mrclient_set_state_cb(mc, NULL, NULL);
+	if (!mrclient_connected(mc) && !reconnect) {
+		ctl_exit_unreachable(mc);
 		mrclient_free(mc);
 		return CTL_UNREACHABLE;
 	}
@@ -46,7 +69,7 @@ ctl_call_cb(const Mockres__Response *resp, void *arg)
 
 	st->done = 1;
 	if (resp == NULL)
-		st->rc = ctl_exit_unreachable(st->ctl, ECONNRESET);
+		st->rc = ctl_exit_unreachable(st->ctl->mc);
 	else
 		st->rc = st->fn(st->ctl, resp);
 	event_base_loopbreak(st->ctl->base);
@@ -137,7 +160,7 @@ ctl_call(struct ctl *ctl, Mockres__Request *req, ctl_reply_fn fn)
 	                           0)) != CTL_OK)
 		return rc;
 	if ((id = mrclient_send(ctl->mc, req, ctl_call_cb, &st, 0)) == 0)
-		return ctl_exit_unreachable(ctl, errno);
+		return ctl_exit_unreachable(ctl->mc);
 	st.life_us = clock_now_us();
 	if ((timer = evtimer_new(ctl->base, ctl_call_timeout, &st)) == NULL ||
 	    evtimer_add(timer, &tv) == -1 ||

@@ -5,8 +5,6 @@
  * Every message is one line on stderr, "mockresctl: " first, saying what
  * failed and what to do.
  */
-#include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,18 +26,9 @@ ctl_exit_usage(const char *fmt, ...)
 }
 
 int
-ctl_exit_unreachable(const struct ctl *ctl, int error)
+ctl_exit_unreachable(const struct mrclient *mc)
 {
-	const char *hint = "is mockresd running?";
-	char why[128];
-
-	if (error == EACCES || error == EPERM)
-		hint = "are you root or in the mockres group?";
-	snprintf(why, sizeof(why), "%s",
-	         error ? strerror(error) : "connection closed");
-	why[0] = (char)tolower((unsigned char)why[0]); /* mid-sentence */
-	fprintf(stderr, "mockresctl: cannot reach mockresd at %s: %s (%s)\n",
-	        ctl->path, why, hint);
+	fprintf(stderr, "mockresctl: %s\n", mrclient_error(mc));
 	return CTL_UNREACHABLE;
 }
 
@@ -63,10 +52,14 @@ ctl_exit_status(const Mockres__Response *resp)
 		                 : "timed out waiting for the resource");
 		return CTL_BUSY;
 	case MOCKRES__STATUS__DENIED:
-		fprintf(stderr,
-		        "mockresctl: %s (run as root or as the user "
-		        "mockresd runs as)\n",
-		        error[0] ? error : "permission denied");
+		/* mockresd's reason may say what to do already (over TLS:
+		 * which CNs may). */
+		fprintf(stderr, "mockresctl: %s%s\n",
+		        error[0] ? error : "permission denied",
+		        error[0] && error[strlen(error) - 1] == ')'
+		            ? ""
+		            : " (run as root or as the user mockresd runs "
+		              "as)");
 		return CTL_DENIED;
 	default:
 		fprintf(stderr, "mockresctl: mockresd answered %s%s%s\n",

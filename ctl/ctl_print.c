@@ -198,19 +198,28 @@ ctl_print_clients(const struct ctl *ctl, const Mockres__Stats *s)
 		if (s->clients[i]->name != NULL &&
 		    (int)strlen(s->clients[i]->name) > w)
 			w = (int)strlen(s->clients[i]->name);
-	printf("%-8s %-6s %-16s %-*s %9s %10s %10s %10s\n", "PID", "UID",
+	printf("%-8s %-6s %-16s %-*s %9s %10s %10s %10s  %s\n", "PID", "UID",
 	       "ROLE", w, "NAME", "IN_FLIGHT", "ADMITTED", "REJECTED",
-	       "COMPLETED");
+	       "COMPLETED", "HOST");
 	for (i = 0; i < s->n_clients; i++) {
 		const Mockres__ClientInfo *c = s->clients[i];
+		char uid[16];
 
-		printf("%-8u %-6u %-16s %-*s %9llu %10llu %10llu %10llu\n",
-		       c->pid, c->uid, names_role(c->role), w,
+		/* Over TLS: no uid; the certificate's CN instead. */
+		if (c->has_uid)
+			snprintf(uid, sizeof(uid), "%u", c->uid);
+		else
+			snprintf(uid, sizeof(uid), "-");
+		printf("%-8u %-6s %-16s %-*s %9llu %10llu %10llu %10llu  "
+		       "%s%s%s\n",
+		       c->pid, uid, names_role(c->role), w,
 		       c->name && c->name[0] ? c->name : "-",
 		       (unsigned long long)c->in_flight,
 		       (unsigned long long)c->admitted,
 		       (unsigned long long)c->rejected,
-		       (unsigned long long)c->completed);
+		       (unsigned long long)c->completed,
+		       c->host && c->host[0] ? c->host : "-",
+		       c->cn ? " CN=" : "", c->cn ? c->cn : "");
 	}
 	if (s->clients_connected > s->n_clients)
 		printf("(%u more not listed)\n",

@@ -58,11 +58,8 @@ ctl_watch_state_cb(struct mrclient *mc, int up, int error, void *arg)
 		if (!w->reported_down) {
 			if (w->tty)
 				printf("\n");
-			fprintf(stderr,
-			        "mockresctl: lost mockresd at %s (%s); "
-			        "retrying\n",
-			        w->ctl->path,
-			        error ? strerror(error) : "connection closed");
+			fprintf(stderr, "mockresctl: %s; retrying\n",
+			        mrclient_error(mc));
 			w->reported_down = 1;
 		}
 		return;

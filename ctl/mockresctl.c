@@ -303,8 +303,11 @@ ctl_usage(FILE *f)
 	size_t i;
 	int n, pad;
 
-	fprintf(f, "usage: mockresctl [--socket PATH] [--json] [-v] COMMAND "
-	           "[ARGS]\n\ncommands:\n");
+	fprintf(f,
+	        "usage: mockresctl [--socket PATH | --socket tls://HOST:PORT "
+	        "[--tls-cert FILE\n"
+	        "                  --tls-key FILE --tls-ca FILE]] [--json] "
+	        "[-v] COMMAND [ARGS]\n\ncommands:\n");
 	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
 		n = fprintf(f, "  %s", ctl_cmds[i].usage);
 		pad = CTL_USAGE_COL - n;
@@ -321,12 +324,20 @@ ctl_usage(FILE *f)
 		        ctl_cmds[i].admin ? " *" : "");
 	}
 	fprintf(f, "\n  * to change mockresd: run as root or as the user "
-	           "mockresd runs as\n");
+	           "mockresd runs as\n"
+	           "    (over TLS: a certificate whose CN mockresd lists as an "
+	           "admin)\n");
 	fprintf(f,
 	        "\n"
 	        "  --socket PATH  mockresd's socket (default: $MOCKRES_SOCKET, "
 	        "else\n"
-	        "                 " SOCKPATH_DEFAULT ")\n"
+	        "                 " SOCKPATH_DEFAULT "), or "
+	        "tls://HOST:PORT\n"
+	        "  --tls-cert FILE, --tls-key FILE  this client's certificate "
+	        "and key, PEM\n"
+	        "                 ($MOCKRES_TLS_CERT, $MOCKRES_TLS_KEY)\n"
+	        "  --tls-ca FILE  the CA mockresd's certificate must be signed "
+	        "by ($MOCKRES_TLS_CA)\n"
 	        "  --json         machine-readable output\n"
 	        "\n"
 	        "exit status: 0 ok, 1 resource busy, 2 usage error, 3 mockresd "
@@ -357,14 +368,19 @@ main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 	    {"socket", required_argument, NULL, 's'},
+	    {"tls-cert", required_argument, NULL, 'c'},
+	    {"tls-key", required_argument, NULL, 'k'},
+	    {"tls-ca", required_argument, NULL, 'a'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct tlsconf_files files = {NULL, NULL, NULL};
 	struct ctl ctl;
-	const char *flag = NULL, *why;
+	const char *flag = NULL;
+	char err[512];
 	int ch, verbose = 0, rc;
 
 	memset(&ctl, 0, sizeof(ctl));
@@ -372,6 +388,15 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 's':
 			flag = optarg;
+			break;
+		case 'c':
+			files.cert = optarg;
+			break;
+		case 'k':
+			files.key = optarg;
+			break;
+		case 'a':
+			files.ca = optarg;
 			break;
 		case 'j':
 			ctl.json = 1;
@@ -393,14 +418,21 @@ main(int argc, char *argv[])
 	if (optind == argc)
 		return ctl_exit_usage("no command given");
 	log_init("mockresctl", verbose);
+	/* OpenSSL may write an alert to a mockresd that has gone. */
 	signal(SIGPIPE, SIG_IGN);
-	if ((ctl.path = sockpath_resolve(flag, &why)) == NULL)
-		return ctl_exit_usage("%s", why);
+	if (endpoint_client(flag, &files, &ctl.ep, &ctl.tls, err,
+	                    sizeof(err)) == -1) {
+		fprintf(stderr, "mockresctl: %s\n", err);
+		return CTL_USAGE;
+	}
+	ctl.path = ctl.ep.text;
 	if ((ctl.base = event_base_new()) == NULL) {
 		fprintf(stderr, "mockresctl: cannot create an event base\n");
+		tlsconf_free(&ctl.tls);
 		return CTL_ERROR;
 	}
 	rc = ctl_run(&ctl, argc - optind, argv + optind);
 	event_base_free(ctl.base);
+	tlsconf_free(&ctl.tls);
 	return rc;
 }

@@ -16,7 +16,7 @@
 #include "rlimit.h"
 #include "parse.h"
 #include "sdnotify.h"
-#include "sockpath.h"
+#include "endpoint.h"
 
 #define DASH_BACKLOG 1024
 
@@ -25,8 +25,10 @@ dashboard_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: mockres-dashboard [--listen ADDR:PORT] [--socket PATH] "
-	    "[-v]\n"
+	    "usage: mockres-dashboard [--listen ADDR:PORT] [--socket PATH |\n"
+	    "                         --socket tls://HOST:PORT [--tls-cert "
+	    "FILE\n"
+	    "                         --tls-key FILE --tls-ca FILE]] [-v]\n"
 	    "\n"
 	    "The live page of mockres: the in-flight count sampled every "
 	    "20 ms,\n"
@@ -39,7 +41,15 @@ dashboard_usage(FILE *f)
 	    "                      [ADDR]:PORT for IPv6)\n"
 	    "  --socket PATH       mockresd's socket (default: "
 	    "$MOCKRES_SOCKET,\n"
-	    "                      else " SOCKPATH_DEFAULT ")\n"
+	    "                      else " SOCKPATH_DEFAULT "), or "
+	    "tls://HOST:PORT\n"
+	    "  --tls-cert FILE, --tls-key FILE  the dashboard's client "
+	    "certificate and\n"
+	    "                      key, PEM ($MOCKRES_TLS_CERT, "
+	    "$MOCKRES_TLS_KEY)\n"
+	    "  --tls-ca FILE       the CA mockresd's certificate must be "
+	    "signed by\n"
+	    "                      ($MOCKRES_TLS_CA)\n"
 	    "  -v, --verbose       debug logs\n"
 	    "  --help, --version\n");
 }
@@ -64,7 +74,8 @@ struct dashboard_config {
 	const char *listen; /* as given, for messages */
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	const char *sockpath;
+	struct endpoint ep; /* mockresd: a Unix socket or tls://HOST:PORT */
+	struct tlsconf tls; /* for a tls:// one */
 	uint64_t history_s;
 	int verbose;
 };
@@ -79,6 +90,9 @@ dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 	static const struct option opts[] = {
 	    {"listen", required_argument, NULL, 'l'},
 	    {"socket", required_argument, NULL, 's'},
+	    {"tls-cert", required_argument, NULL, 'c'},
+	    {"tls-key", required_argument, NULL, 'k'},
+	    {"tls-ca", required_argument, NULL, 'a'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    /* Hidden: a shorter history, for tests (docs/dashboard.md). */
 	    {"history-seconds", required_argument, NULL, 'H'},
@@ -86,7 +100,9 @@ dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *socket_flag = NULL, *why;
+	struct tlsconf_files files = {NULL, NULL, NULL};
+	const char *socket_flag = NULL;
+	char err[512];
 	int ch;
 
 	memset(cf, 0, sizeof(*cf));
@@ -99,6 +115,15 @@ dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 			break;
 		case 's':
 			socket_flag = optarg;
+			break;
+		case 'c':
+			files.cert = optarg;
+			break;
+		case 'k':
+			files.key = optarg;
+			break;
+		case 'a':
+			files.ca = optarg;
 			break;
 		case 'v':
 			cf->verbose = 1;
@@ -138,8 +163,9 @@ dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 		        cf->listen);
 		return 2;
 	}
-	if ((cf->sockpath = sockpath_resolve(socket_flag, &why)) == NULL) {
-		fprintf(stderr, "mockres-dashboard: %s\n", why);
+	if (endpoint_client(socket_flag, &files, &cf->ep, &cf->tls, err,
+	                    sizeof(err)) == -1) {
+		fprintf(stderr, "mockres-dashboard: %s\n", err);
 		return 2;
 	}
 	return -1;
@@ -185,7 +211,7 @@ main(int argc, char *argv[])
 	                 sysconf(_SC_CLK_TCK)) == -1 ||
 	    traffic_init(&d->traffic) == -1)
 		fatalx("out of memory for the history");
-	feed_init(d, cf.sockpath);
+	feed_init(d, cf.ep.text, &cf.tls);
 	if (web_init(d, listener) == -1)
 		fatalx("cannot set up the HTTP server");
 
@@ -198,7 +224,7 @@ main(int argc, char *argv[])
 		fatalx("cannot set up signal handling");
 
 	log_info("serving http://%s/ for mockresd at %s", cf.listen,
-	         cf.sockpath);
+	         cf.ep.text);
 	sdnotify_send("READY=1");
 	event_base_dispatch(base);
 
@@ -212,5 +238,6 @@ main(int argc, char *argv[])
 	event_free(sigint);
 	event_free(sighup);
 	event_base_free(base);
+	tlsconf_free(&cf.tls);
 	return 0;
 }

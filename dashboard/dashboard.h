@@ -308,7 +308,10 @@ struct feed {
 };
 
 struct dash;
-void feed_init(struct dash *, const char *sockpath);
+struct tlsconf;
+/* TARGET: mockresd's address; TLS: its TLS side (NULL for a Unix socket),
+ * kept by the caller while the feed lives. */
+void feed_init(struct dash *, const char *target, const struct tlsconf *tls);
 void feed_free(struct dash *);
 
 /* web.c: the HTTP surface. */

@@ -171,11 +171,8 @@ feed_state(struct mrclient *mc, int up, int error, void *arg)
 
 	if (!up) {
 		if (!f->reported_down)
-			log_warnx("mockresd unreachable at %s (%s); retrying "
-			          "until it is back",
-			          mrclient_path(mc),
-			          error ? strerror(error)
-			                : "connection closed");
+			log_warnx("%s; retrying until it is back",
+			          mrclient_error(mc));
 		f->reported_down = 1;
 		f->http_pending = 0; /* its callback ran with NULL */
 		if (f->connected) {
@@ -225,7 +222,7 @@ feed_slow(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-feed_init(struct dash *d, const char *sockpath)
+feed_init(struct dash *d, const char *target, const struct tlsconf *tls)
 {
 	struct timeval slow = clock_tv(DASH_SLOW_MS);
 	struct timeval http = clock_tv(DASH_HTTP_MS);
@@ -240,10 +237,11 @@ feed_init(struct dash *d, const char *sockpath)
 	feed_sample_procs(d, NULL, clock_now_ms(), 1);
 	feed_publish(d);
 
-	f->mc = mrclient_new(d->base, sockpath, MOCKRES__ROLE__ROLE_DASHBOARD,
+	f->mc = mrclient_new(d->base, target, MOCKRES__ROLE__ROLE_DASHBOARD,
 	                     "mockres-dashboard");
 	if (f->mc == NULL)
 		fatalx("cannot make the mockresd client");
+	mrclient_set_tls(f->mc, tls);
 	mrclient_set_reconnect(f->mc, 1);
 	mrclient_set_state_cb(f->mc, feed_state, d);
 	f->reported_down = 0;

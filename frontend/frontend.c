@@ -21,8 +21,12 @@ frontend_usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: mockres-frontend [--listen ADDR:PORT] [--workers N]\n"
-	    "                        [--socket PATH] [--dashboard-url URL]\n"
-	    "                        [--request-timeout MS] [-v]\n"
+	    "                        [--socket PATH | --socket "
+	    "tls://HOST:PORT\n"
+	    "                        [--tls-cert FILE --tls-key FILE "
+	    "--tls-ca FILE]]\n"
+	    "                        [--dashboard-url URL] "
+	    "[--request-timeout MS] [-v]\n"
 	    "\n"
 	    "The mockres HTTP frontend: GET /part1/serial and /part1/async\n"
 	    "use the mock resource of mockresd; N pre-forked workers.\n"
@@ -33,7 +37,16 @@ frontend_usage(FILE *f)
 	    "CPU (default)\n"
 	    "  --socket PATH        mockresd's socket (default: "
 	    "$MOCKRES_SOCKET,\n"
-	    "                       else " SOCKPATH_DEFAULT ")\n"
+	    "                       else " SOCKPATH_DEFAULT "),\n"
+	    "                       or tls://HOST:PORT\n"
+	    "  --tls-cert FILE, --tls-key FILE  the workers' client "
+	    "certificate and\n"
+	    "                       key, PEM, whose CN mockresd lists as a "
+	    "frontend\n"
+	    "                       ($MOCKRES_TLS_CERT, $MOCKRES_TLS_KEY)\n"
+	    "  --tls-ca FILE        the CA mockresd's certificate must be "
+	    "signed by\n"
+	    "                       ($MOCKRES_TLS_CA)\n"
 	    "  --dashboard-url URL  where GET / and /part1 redirect (default\n"
 	    "                       " FRONTEND_DASHBOARD_DEFAULT ")\n"
 	    "  --request-timeout MS  answer 504 when mockresd has not "
@@ -87,6 +100,9 @@ frontend_args(int argc, char *argv[], struct frontend_config *conf)
 	    {"listen", required_argument, NULL, 'l'},
 	    {"workers", required_argument, NULL, 'w'},
 	    {"socket", required_argument, NULL, 's'},
+	    {"tls-cert", required_argument, NULL, 'c'},
+	    {"tls-key", required_argument, NULL, 'k'},
+	    {"tls-ca", required_argument, NULL, 'a'},
 	    {"dashboard-url", required_argument, NULL, 'd'},
 	    {"request-timeout", required_argument, NULL, 't'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -96,7 +112,9 @@ frontend_args(int argc, char *argv[], struct frontend_config *conf)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *socket_flag = NULL, *why;
+	struct tlsconf_files files = {NULL, NULL, NULL};
+	const char *socket_flag = NULL;
+	char err[512];
 	uint64_t n;
 	int ch;
 
@@ -127,6 +145,15 @@ frontend_args(int argc, char *argv[], struct frontend_config *conf)
 			break;
 		case 's':
 			socket_flag = optarg;
+			break;
+		case 'c':
+			files.cert = optarg;
+			break;
+		case 'k':
+			files.key = optarg;
+			break;
+		case 'a':
+			files.ca = optarg;
 			break;
 		case 'd':
 			if (!frontend_valid_url(optarg)) {
@@ -183,10 +210,13 @@ frontend_args(int argc, char *argv[], struct frontend_config *conf)
 		        conf->listen_str);
 		return 2;
 	}
-	if ((conf->socket_path = sockpath_resolve(socket_flag, &why)) == NULL) {
-		fprintf(stderr, "mockres-frontend: %s\n", why);
+	/* The TLS files are read here, once, before any worker starts. */
+	if (endpoint_client(socket_flag, &files, &conf->ep, &conf->tls, err,
+	                    sizeof(err)) == -1) {
+		fprintf(stderr, "mockres-frontend: %s\n", err);
 		return 2;
 	}
+	conf->socket_path = conf->ep.text;
 	return -1;
 }
 

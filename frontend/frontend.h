@@ -28,6 +28,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "endpoint.h"
+
 #define FRONTEND_LISTEN_DEFAULT    "127.0.0.1:4000"
 #define FRONTEND_DASHBOARD_DEFAULT "http://127.0.0.1:4001/"
 #define FRONTEND_WORKERS_MAX       256
@@ -65,7 +67,9 @@ struct frontend_config {
 	socklen_t listen_len;
 	const char *listen_str;
 	unsigned workers;
-	const char *socket_path;
+	const char *socket_path; /* mockresd's address as given (ep.text) */
+	struct endpoint ep;      /* a Unix socket or tls://HOST:PORT */
+	struct tlsconf tls;      /* for a tls:// one: made once, here */
 	const char *dashboard_url;
 	int http_timing; /* 0 with the hidden --no-http-timing (bench/run) */
 	uint64_t request_timeout_ms;

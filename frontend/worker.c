@@ -69,16 +69,10 @@ worker_mrclient_state_cb(struct mrclient *mc, int up, int error, void *arg)
 	}
 	if (!wk->mrd_warned) {
 		wk->mrd_warned = 1;
-		if (error != 0)
-			log_warnx("mockresd at %s: %s; answering 503 and "
-			          "retrying in the background",
-			          mrclient_path(mc), strerror(error));
-		else
-			log_warnx(
-			    "mockresd at %s closed the connection "
-			    "(stopped or restarted?); answering 503 "
-			    "until it is back, retrying in the background",
-			    mrclient_path(mc));
+		log_warnx("%s%s; answering 503 until it is back, retrying "
+		          "in the background",
+		          mrclient_error(mc),
+		          error == 0 ? " (stopped or restarted?)" : "");
 	}
 }
 
@@ -229,6 +223,7 @@ worker_main(const struct frontend_config *conf, unsigned slot, int fd,
 	                    MOCKRES__ROLE__ROLE_FRONTEND_WORKER, name);
 	if (w.mc == NULL)
 		fatal("mrclient_new");
+	mrclient_set_tls(w.mc, &conf->tls);
 	mrclient_set_reconnect(w.mc, 1);
 	mrclient_set_state_cb(w.mc, worker_mrclient_state_cb, NULL);
 	if (liveness_init(w.base) == -1)

@@ -1,8 +1,10 @@
 /*
  * fconn.c: a framed connection: the read loop, the once-per-turn flush
- * and the output cap (see fconn.h).
+ * and the output cap, over a transport (see fconn.h).
  */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -41,31 +43,20 @@ fconn_queue_free(struct fconn_queue *q)
 	q->ev = NULL;
 }
 
-/*
- * Writes BEV's queued frames now, with one writev, instead of waiting for
- * the bufferevent's EV_WRITE.  Returns 0 when all was written, 1 when the
- * socket took only part (EV_WRITE is then enabled: the bufferevent writes
- * the rest, and fconn_write_cb disables it again), -1 on a socket error.
- */
-static int
-fconn_write_now(struct bufferevent *bev)
+/* Puts FC on its queue, for the end of the turn. */
+static void
+fconn_mark(struct fconn *fc)
 {
-	struct evbuffer *out = bufferevent_get_output(bev);
-	int n;
+	struct fconn_queue *q = fc->queue;
 
-	if (evbuffer_get_length(out) == 0)
-		return 0;
-	/* A socket bufferevent keeps its output frozen to all but itself;
-	 * it unfreezes it around its own writes in just this way. */
-	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, bufferevent_getfd(bev));
-	evbuffer_freeze(out, 1);
-	if (n == -1 && errno != EAGAIN && errno != EINTR)
-		return -1;
-	if (evbuffer_get_length(out) == 0)
-		return 0;
-	bufferevent_enable(bev, EV_WRITE);
-	return 1;
+	if (fc->dirty)
+		return;
+	fc->dirty = 1;
+	TAILQ_INSERT_TAIL(&q->dirty, fc, dirty_entry);
+	if (q->ev != NULL && !q->armed) {
+		q->armed = 1;
+		event_active(q->ev, EV_TIMEOUT, 1);
+	}
 }
 
 void
@@ -77,9 +68,9 @@ fconn_queue_flush(struct fconn_queue *q)
 	while ((fc = TAILQ_FIRST(&q->dirty)) != NULL) {
 		TAILQ_REMOVE(&q->dirty, fc, dirty_entry);
 		fc->dirty = 0;
-		if (fc->writing)
-			continue; /* the bufferevent is on it */
-		switch (fconn_write_now(fc->bev)) {
+		if (fc->writing || !fc->up)
+			continue; /* the bufferevent is on it, or not yet */
+		switch (fc->tp->write_now(fc)) {
 		case -1:
 			fc->ops->down(fc->arg, errno, NULL);
 			break;
@@ -92,28 +83,41 @@ fconn_queue_flush(struct fconn_queue *q)
 
 int
 fconn_open(struct fconn *fc, struct event_base *base, evutil_socket_t fd,
-           const struct fconn_ops *ops, void *arg, struct arena *arena,
-           struct fconn_queue *q, size_t read_high, size_t output_max)
+           const struct fconn_setup *s, void *arg)
 {
-	fc->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (fc->bev == NULL) {
-		close(fd);
-		return -1;
-	}
-	fc->ops = ops;
+	int r;
+
+	fc->bev = NULL;
+	fc->tp = s->tp;
+	fc->ops = s->ops;
 	fc->arg = arg;
-	fc->arena = arena;
-	fc->queue = q;
-	fc->output_max = output_max;
+	fc->arena = s->arena;
+	fc->queue = s->queue;
+	fc->read_high = s->read_high;
+	fc->output_max = s->output_max;
+	fc->tls = NULL;
 	fc->dirty = 0;
 	fc->writing = 0;
 	fc->reading = 0;
+	fc->up = 0;
+	fc->heard = 0;
+	if ((r = fc->tp->open(fc, base, fd, s->tp_arg)) == -1)
+		return -1;
 	bufferevent_setcb(fc->bev, fconn_read_cb, fconn_write_cb,
 	                  fconn_event_cb, fc);
-	bufferevent_setwatermark(fc->bev, EV_READ, 0, read_high);
-	bufferevent_disable(fc->bev, EV_WRITE); /* on by default */
-	bufferevent_enable(fc->bev, EV_READ);
-	return 0;
+	fc->up = r == 1;
+	return r;
+}
+
+static void
+fconn_unqueue(struct fconn *fc)
+{
+	fc->writing = 0;
+	fc->up = 0;
+	if (fc->dirty) {
+		TAILQ_REMOVE(&fc->queue->dirty, fc, dirty_entry);
+		fc->dirty = 0;
+	}
 }
 
 void
@@ -121,42 +125,37 @@ fconn_close(struct fconn *fc)
 {
 	if (fc->bev == NULL)
 		return;
-	bufferevent_free(fc->bev);
+	fc->tp->close(fc, 0);
 	fc->bev = NULL;
-	fc->writing = 0;
-	if (fc->dirty) {
-		TAILQ_REMOVE(&fc->queue->dirty, fc, dirty_entry);
-		fc->dirty = 0;
-	}
+	fconn_unqueue(fc);
+}
+
+void
+fconn_close_graceful(struct fconn *fc)
+{
+	if (fc->bev == NULL)
+		return;
+	fc->tp->close(fc, fc->up);
+	fc->bev = NULL;
+	fconn_unqueue(fc);
 }
 
 int
 fconn_send(struct fconn *fc, const ProtobufCMessage *msg)
 {
-	struct evbuffer *out;
-	struct fconn_queue *q = fc->queue;
-
 	if (fc->bev == NULL) {
 		errno = ENOTCONN;
 		return -1;
 	}
-	out = bufferevent_get_output(fc->bev);
-	if (evbuffer_get_length(out) > fc->output_max) {
+	if (fc->tp->pending(fc) > fc->output_max) {
 		errno = ENOBUFS;
 		return -1;
 	}
-	if (frame_write(out, msg) == -1) {
+	if (frame_write(fc->tp->output(fc), msg) == -1) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (!fc->dirty) {
-		fc->dirty = 1;
-		TAILQ_INSERT_TAIL(&q->dirty, fc, dirty_entry);
-		if (q->ev != NULL && !q->armed) {
-			q->armed = 1;
-			event_active(q->ev, EV_TIMEOUT, 1);
-		}
-	}
+	fconn_mark(fc);
 	return 0;
 }
 
@@ -164,6 +163,12 @@ int
 fconn_is_open(const struct fconn *fc)
 {
 	return fc->bev != NULL;
+}
+
+int
+fconn_is_up(const struct fconn *fc)
+{
+	return fc->bev != NULL && fc->up;
 }
 
 int
@@ -177,13 +182,37 @@ fconn_output_len(const struct fconn *fc)
 {
 	if (fc->bev == NULL)
 		return 0;
-	return evbuffer_get_length(bufferevent_get_output(fc->bev));
+	return fc->tp->pending(fc);
 }
 
 int
 fconn_over_cap(const struct fconn *fc)
 {
 	return fconn_output_len(fc) > fc->output_max;
+}
+
+const char *
+fconn_transport_name(const struct fconn *fc)
+{
+	return fc->tp != NULL ? fc->tp->name : "none";
+}
+
+void
+fconn_peer(const struct fconn *fc, struct fconn_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (fc->bev != NULL)
+		fc->tp->peer(fc, p);
+}
+
+void
+fconn_describe(const struct fconn *fc, int error, char *buf, size_t len)
+{
+	if (fc->tp != NULL && fc->bev != NULL)
+		fc->tp->describe(fc, error, buf, len);
+	else
+		snprintf(buf, len, "%s",
+		         error ? strerror(error) : "connection closed");
 }
 
 /*
@@ -202,6 +231,7 @@ fconn_read_cb(struct bufferevent *bev, void *arg)
 	int r;
 
 	fc->reading = 1;
+	fc->heard = 1;
 	while (fc->bev == bev && (r = frame_peek(in, &body, &len)) != 0) {
 		if (r == -1) {
 			fc->ops->down(
@@ -234,15 +264,27 @@ fconn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct fconn *fc = arg;
 
+	if (!fc->writing)
+		return;
 	fc->writing = 0;
-	bufferevent_disable(bev, EV_WRITE);
+	fc->tp->written(fc);
 }
 
 static void
 fconn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct fconn *fc = arg;
-	int error = (what & BEV_EVENT_ERROR) ? EVUTIL_SOCKET_ERROR() : 0;
+	int error = 0;
 
+	if (fc->tp->event(fc, what, &error)) {
+		if (fc->up)
+			return; /* CONNECTED again: nothing new */
+		fc->up = 1;
+		if (fc->tp->pending(fc) > 0)
+			fconn_mark(fc); /* what was sent while opening */
+		if (fc->ops->up != NULL)
+			fc->ops->up(fc->arg);
+		return;
+	}
 	fc->ops->down(fc->arg, error, NULL);
 }

@@ -18,6 +18,14 @@
 #define MOCKRES_WATCH_MIN_MS   10      /* a watch's interval, or 0 = stop */
 #define MOCKRES_WATCH_MAX_MS   60000
 #define MOCKRES_NAME_MAX       63 /* bytes of a client's name (hello) */
+#define MOCKRES_HOST_MAX       64 /* bytes of a client's host name (hello) */
+
+/* The network transport (TLS over TCP). */
+#define MOCKRES_CONNECT_MS 3000 /* a client's name lookup and connect */
+#define MOCKRES_HANDSHAKE_MS                                                   \
+	3000                     /* a TLS handshake (a client's: and the       \
+	                            first answer) */
+#define MOCKRES_LISTEN_TLS_MAX 4 /* mockresd's --listen-tls addresses */
 
 /* The resource model (proto/model.h). */
 #define MOCKRES_HOLD_MS_DEFAULT 500

@@ -1,7 +1,9 @@
 /*
  * mrclient.c: a multiplexed, reconnecting mockresd connection.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@
 
 #include "arena.h"
 #include "clock.h"
+#include "dial.h"
+#include "endpoint.h"
 #include "fconn.h"
 #include "log.h"
 #include "mockres_limits.h"
@@ -35,11 +39,17 @@ struct mrclient_pending {
 
 struct mrclient {
 	struct event_base *base;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct endpoint ep;
+	const struct tlsconf *tls; /* for a tls:// endpoint */
+	struct fconn_setup setup;
 	Mockres__Role role;
 	char name[MOCKRES_NAME_MAX + 1];
+	char host[MOCKRES_HOST_MAX + 1];
 	struct fconn fc;          /* the connection; closed while down */
 	struct fconn_queue queue; /* writes the turn's requests at its end */
+	struct dial *dial;        /* a TCP connect in progress */
+	int ready;                /* requests may be sent */
+	char error[320];          /* the last failure, for a person */
 	struct event *retry_ev;
 	int reconnect;
 	int backoff_ms;
@@ -67,22 +77,31 @@ static const struct fconn_ops mrclient_fconn_ops = {
 };
 
 struct mrclient *
-mrclient_new(struct event_base *base, const char *path, Mockres__Role role,
+mrclient_new(struct event_base *base, const char *target, Mockres__Role role,
              const char *name)
 {
 	struct mrclient *mc;
-	size_t len = strlen(path);
+	char err[256];
 
-	if (len >= sizeof(mc->path)) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
 	if ((mc = calloc(1, sizeof(*mc))) == NULL)
 		return NULL;
+	if (endpoint_parse(target, &mc->ep, err, sizeof(err)) == -1) {
+		free(mc);
+		errno = EINVAL;
+		return NULL;
+	}
 	mc->base = base;
-	memcpy(mc->path, path, len + 1);
 	mc->role = role;
 	snprintf(mc->name, sizeof(mc->name), "%s", name ? name : "");
+	if (gethostname(mc->host, sizeof(mc->host)) == -1)
+		mc->host[0] = '\0';
+	mc->host[sizeof(mc->host) - 1] = '\0';
+	mc->setup.tp = &fconn_unix;
+	mc->setup.ops = &mrclient_fconn_ops;
+	mc->setup.arena = &mc->arena;
+	mc->setup.queue = &mc->queue;
+	mc->setup.read_high = MRCLIENT_READ_HIGH;
+	mc->setup.output_max = MRCLIENT_OUTPUT_MAX;
 	mc->backoff_ms = MRCLIENT_BACKOFF_MIN;
 	mc->free_head = MRCLIENT_SLOT_NONE;
 	mc->retry_ev = evtimer_new(base, mrclient_retry_cb, mc);
@@ -109,16 +128,28 @@ mrclient_set_reconnect(struct mrclient *mc, int on)
 	mc->reconnect = on;
 }
 
+void
+mrclient_set_tls(struct mrclient *mc, const struct tlsconf *tls)
+{
+	mc->tls = tls != NULL && tls->ctx != NULL ? tls : NULL;
+}
+
 int
 mrclient_connected(const struct mrclient *mc)
 {
-	return fconn_is_open(&mc->fc);
+	return mc->ready && fconn_is_open(&mc->fc);
 }
 
 const char *
 mrclient_path(const struct mrclient *mc)
 {
-	return mc->path;
+	return mc->ep.text;
+}
+
+const char *
+mrclient_error(const struct mrclient *mc)
+{
+	return mc->error[0] ? mc->error : "not connected yet";
 }
 
 size_t
@@ -216,27 +247,73 @@ mrclient_schedule_retry(struct mrclient *mc)
 		mc->backoff_ms = MRCLIENT_BACKOFF_MAX;
 }
 
+/* The last failure, in a sentence (see mrclient_error). */
+static void mrclient_say(struct mrclient *mc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+mrclient_say(struct mrclient *mc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(mc->error, sizeof(mc->error), fmt, ap);
+	va_end(ap);
+}
+
+/* A Unix connect failed with ERROR: why, and what to do. */
+static void
+mrclient_say_unix(struct mrclient *mc, int error)
+{
+	char why[128];
+
+	snprintf(why, sizeof(why), "%s",
+	         error ? strerror(error) : "connection closed");
+	why[0] = (char)tolower((unsigned char)why[0]); /* mid-sentence */
+	mrclient_say(mc, "cannot reach mockresd at %s: %s (%s)", mc->ep.text,
+	             why,
+	             error == EACCES || error == EPERM
+	                 ? "are you root or in the mockres group?"
+	                 : "is mockresd running?");
+}
+
+/* Down: the connection (or the dial) is gone; mc->error says why. */
 static void
 mrclient_down(struct mrclient *mc, int error)
 {
+	dial_cancel(mc->dial);
+	mc->dial = NULL;
 	if (fconn_is_open(&mc->fc)) {
 		fconn_close(&mc->fc);
-		log_debug("disconnected from mockresd at %s", mc->path);
+		log_debug("disconnected from mockresd at %s", mc->ep.text);
 	}
+	mc->ready = 0;
 	mrclient_fail_pending(mc);
 	mrclient_schedule_retry(mc);
 	if (mc->state_cb != NULL)
 		mc->state_cb(mc, 0, error, mc->state_arg);
 }
 
-/* The connection ended (EOF, a socket error, a bad frame header). */
+/* The connection ended (EOF, a socket error, a bad frame header), or its
+ * opening failed. */
 static void
 mrclient_fconn_down(void *arg, int error, const char *why)
 {
 	struct mrclient *mc = arg;
+	char reason[256];
 
-	if (why != NULL)
-		log_warnx("mockresd at %s: %s", mc->path, why);
+	if (why != NULL) {
+		log_warnx("mockresd at %s: %s", mc->ep.text, why);
+		mrclient_say(mc, "mockresd at %s: %s", mc->ep.text, why);
+	} else if (!mc->ready) {
+		/* The opening failed: the transport says why and what to
+		 * do. */
+		fconn_describe(&mc->fc, error, mc->error, sizeof(mc->error));
+	} else {
+		fconn_describe(&mc->fc, error, reason, sizeof(reason));
+		mrclient_say(mc, "lost mockresd at %s: %s", mc->ep.text,
+		             reason);
+	}
 	mrclient_down(mc, error);
 }
 
@@ -245,7 +322,8 @@ mrclient_undecodable(void *arg, const unsigned char *body, uint32_t len)
 {
 	struct mrclient *mc = arg;
 
-	log_warnx("undecodable reply from mockresd at %s", mc->path);
+	log_warnx("undecodable reply from mockresd at %s", mc->ep.text);
+	mrclient_say(mc, "undecodable reply from mockresd at %s", mc->ep.text);
 	mrclient_down(mc, EPROTO);
 }
 
@@ -258,6 +336,9 @@ mrclient_hello(struct mrclient *mc)
 	hello.has_role = 1;
 	hello.role = mc->role;
 	hello.name = mc->name;
+	hello.host = mc->host;
+	hello.has_pid = 1;
+	hello.pid = (uint32_t)getpid();
 	req.op_case = MOCKRES__REQUEST__OP_HELLO;
 	req.hello = &hello;
 	/* id 0 is never a pending slot: the reply is dropped. */
@@ -266,11 +347,75 @@ mrclient_hello(struct mrclient *mc)
 	return fconn_send(&mc->fc, &req.base);
 }
 
+/* The connection is ready for requests: tell the owner. */
+static void
+mrclient_ready(struct mrclient *mc)
+{
+	mc->ready = 1;
+	mc->backoff_ms = MRCLIENT_BACKOFF_MIN;
+	mc->error[0] = '\0';
+	log_debug("connected to mockresd at %s", mc->ep.text);
+	if (mc->state_cb != NULL)
+		mc->state_cb(mc, 1, 0, mc->state_arg);
+}
+
+/* Adopts FD with the endpoint's transport and says hello.  1 ready (a
+ * Unix socket), 0 opening (TLS: ready when mockresd answers the hello),
+ * -1 (errno; FD closed). */
 static int
-mrclient_connect(struct mrclient *mc)
+mrclient_adopt(struct mrclient *mc, evutil_socket_t fd)
+{
+	int r;
+
+	if ((r = fconn_open(&mc->fc, mc->base, fd, &mc->setup, mc)) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (mrclient_hello(mc) == -1) {
+		fconn_close(&mc->fc);
+		errno = EIO;
+		return -1;
+	}
+	return r;
+}
+
+static void
+mrclient_dialled(int fd, int error, const char *why, void *arg)
+{
+	struct mrclient *mc = arg;
+
+	mc->dial = NULL;
+	if (fd == -1) {
+		mrclient_say(mc, "cannot connect to mockresd at %s: %s (%s)",
+		             mc->ep.text, why,
+		             error == ECONNREFUSED
+		                 ? "is mockresd listening there, with "
+		                   "--listen-tls?"
+		             : error == ETIMEDOUT
+		                 ? "is the host up and the port open to us?"
+		                 : "is the address right?");
+		mrclient_schedule_retry(mc);
+		if (mc->state_cb != NULL)
+			mc->state_cb(mc, 0, error, mc->state_arg);
+		return;
+	}
+	if (mrclient_adopt(mc, fd) == -1) {
+		error = errno;
+		mrclient_say(mc, "cannot set up TLS with mockresd at %s: %s",
+		             mc->ep.text, strerror(error));
+		mrclient_schedule_retry(mc);
+		if (mc->state_cb != NULL)
+			mc->state_cb(mc, 0, error, mc->state_arg);
+	}
+	/* Else the hello's answer makes it ready (mrclient_message). */
+}
+
+/* A Unix socket: connected or refused at once. */
+static int
+mrclient_connect_unix(struct mrclient *mc)
 {
 	struct sockaddr_un sun;
-	socklen_t len = sockpath_addr(mc->path, &sun);
+	socklen_t len = sockpath_addr(mc->ep.path, &sun);
 	int fd, saved;
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -284,30 +429,43 @@ mrclient_connect(struct mrclient *mc)
 		errno = saved;
 		return -1;
 	}
-	return mrclient_attach(mc, fd);
+	return mrclient_adopt(mc, fd) == -1 ? -1 : 0;
 }
 
 int
 mrclient_attach(struct mrclient *mc, evutil_socket_t fd)
 {
-	if (fconn_is_open(&mc->fc)) {
+	if (fconn_is_open(&mc->fc) || mc->dial != NULL) {
 		errno = EISCONN;
 		return -1;
 	}
-	if (fconn_open(&mc->fc, mc->base, fd, &mrclient_fconn_ops, mc,
-	               &mc->arena, &mc->queue, MRCLIENT_READ_HIGH,
-	               MRCLIENT_OUTPUT_MAX) == -1) {
-		errno = ENOMEM;
+	mc->setup.tp = &fconn_unix;
+	if (mrclient_adopt(mc, fd) == -1)
 		return -1;
-	}
+	mc->ready = 1;
 	mc->backoff_ms = MRCLIENT_BACKOFF_MIN;
-	if (mrclient_hello(mc) == -1) {
-		fconn_close(&mc->fc);
-		errno = EIO;
+	log_debug("connected to mockresd at %s", mc->ep.text);
+	return 0;
+}
+
+/* A TLS connection: the dial, then the handshake, then the hello's
+ * answer.  0 started, -1 (errno). */
+static int
+mrclient_connect_tls(struct mrclient *mc)
+{
+	if (mc->tls == NULL) {
+		mrclient_say(mc,
+		             "mockresd at %s: no TLS settings (give "
+		             "--tls-cert, --tls-key and --tls-ca)",
+		             mc->ep.text);
+		errno = EINVAL;
 		return -1;
 	}
-	log_debug("connected to mockresd at %s", mc->path);
-	return 0;
+	mc->setup.tp = &fconn_tls;
+	mc->setup.tp_arg = (void *)(uintptr_t)mc->tls; /* only read */
+	mc->dial = dial_start(mc->base, mc->ep.host, mc->ep.port,
+	                      mrclient_dialled, mc);
+	return mc->dial != NULL ? 0 : -1;
 }
 
 int
@@ -315,15 +473,26 @@ mrclient_start(struct mrclient *mc)
 {
 	int saved;
 
-	if (fconn_is_open(&mc->fc))
-		return 0;
-	evtimer_del(mc->retry_ev);
-	if (mrclient_connect(mc) == 0) {
-		if (mc->state_cb != NULL)
-			mc->state_cb(mc, 1, 0, mc->state_arg);
-		return 0;
+	if (fconn_is_open(&mc->fc) || mc->dial != NULL) {
+		errno = mc->ready ? 0 : EINPROGRESS;
+		return mc->ready ? 0 : -1;
 	}
-	saved = errno;
+	evtimer_del(mc->retry_ev);
+	if (mc->ep.kind == ENDPOINT_TLS) {
+		if (mrclient_connect_tls(mc) == 0) {
+			errno = EINPROGRESS;
+			return -1;
+		}
+		saved = errno;
+	} else {
+		mc->setup.tp = &fconn_unix;
+		if (mrclient_connect_unix(mc) == 0) {
+			mrclient_ready(mc);
+			return 0;
+		}
+		saved = errno;
+		mrclient_say_unix(mc, saved);
+	}
 	mrclient_schedule_retry(mc);
 	if (mc->state_cb != NULL)
 		mc->state_cb(mc, 0, saved, mc->state_arg);
@@ -343,11 +512,17 @@ mrclient_message(void *arg, ProtobufCMessage *msg)
 {
 	struct mrclient *mc = arg;
 	const Mockres__Response *resp = (const Mockres__Response *)msg;
-	struct mrclient_pending *p = mrclient_slot_find(mc, resp->id);
+	struct mrclient_pending *p;
 	mrclient_reply_cb cb;
 	void *cb_arg;
 
-	if (p == NULL)
+	if (!mc->ready) {
+		/* The hello's answer: over TLS, mockresd took our
+		 * certificate. */
+		mrclient_ready(mc);
+		return;
+	}
+	if ((p = mrclient_slot_find(mc, resp->id)) == NULL)
 		return; /* cancelled, or the hello's reply */
 	cb = p->cb;
 	cb_arg = p->arg;
@@ -363,7 +538,7 @@ mrclient_send(struct mrclient *mc, Mockres__Request *req, mrclient_reply_cb cb,
 {
 	struct mrclient_pending *p;
 
-	if (!fconn_is_open(&mc->fc)) {
+	if (!mrclient_connected(mc)) {
 		errno = ENOTCONN;
 		return 0;
 	}
@@ -420,8 +595,11 @@ mrclient_watch(struct mrclient *mc, uint32_t interval_ms, int clients,
 void
 mrclient_drop(struct mrclient *mc, int error)
 {
-	if (fconn_is_open(&mc->fc))
+	if (fconn_is_open(&mc->fc) || mc->dial != NULL) {
+		mrclient_say(mc, "dropped mockresd at %s: %s", mc->ep.text,
+		             strerror(error));
 		mrclient_down(mc, error);
+	}
 }
 
 void
@@ -438,7 +616,8 @@ mrclient_free(struct mrclient *mc)
 {
 	if (mc == NULL)
 		return;
-	fconn_close(&mc->fc);
+	dial_cancel(mc->dial);
+	fconn_close_graceful(&mc->fc);
 	event_free(mc->retry_ev);
 	fconn_queue_free(&mc->queue);
 	free(mc->slots);

@@ -7,9 +7,18 @@
  * that talks to mockresd (frontend workers, the dashboard, mockresctl)
  * uses it.
  *
- * - The connection says hello (role and name) as soon as it is up.
+ * - mockresd is a Unix socket path or tls://HOST:PORT (endpoint.h); the
+ *   connection is an fconn with the matching transport, so nothing here
+ *   or above asks which it is.
+ * - The connection says hello (role, name, host and pid) as soon as it
+ *   is open.  A Unix connection is ready at once; a TLS one when mockresd
+ *   has answered the hello (only then is it known that mockresd took our
+ *   certificate), within MOCKRES_CONNECT_MS for the connect and
+ *   MOCKRES_HANDSHAKE_MS for the handshake and that answer.
  * - With reconnect on, a lost or refused connection is retried with a
  *   back-off of 10 ms doubling to 250 ms, forever.
+ * - mrclient_error() says, in one line, why the last attempt failed and
+ *   what to do.
  * - When the connection drops, every outstanding reply callback runs once
  *   with resp == NULL: the request's fate is unknown to the caller.
  * - Caps: at most MRCLIENT_PENDING_MAX outstanding requests and
@@ -20,9 +29,10 @@
  * Layout (proto/): mrclient.c keeps the pending requests (a slot table;
  * the slot is in the id), says hello and reconnects; the connection
  * itself is an fconn (fconn.c: the read loop, the once-per-turn write,
- * the output cap), the same code mockresd's side runs; frame.c is the
- * framing, arena.c the decoding memory, sockpath.c the socket's address,
- * mockres_limits.h the protocol's limits.
+ * the output cap; fconn_unix.c and fconn_tls.c the transports), the same
+ * code mockresd's side runs; dial.c makes TCP connections, tlsconf.c the
+ * TLS settings, endpoint.c reads the address; frame.c is the framing,
+ * arena.c the decoding memory, mockres_limits.h the protocol's limits.
  */
 #ifndef MOCKRES_MRCLIENT_H
 #define MOCKRES_MRCLIENT_H
@@ -46,17 +56,26 @@ typedef void (*mrclient_reply_cb)(const Mockres__Response *resp, void *arg);
 typedef void (*mrclient_state_cb)(struct mrclient *mc, int up, int error,
                                   void *arg);
 
-struct mrclient *mrclient_new(struct event_base *base, const char *path,
+/* TARGET: a Unix socket path or tls://HOST:PORT (a tls:// one needs
+ * mrclient_set_tls before it starts).  NULL with errno (EINVAL: not a
+ * valid address). */
+struct mrclient *mrclient_new(struct event_base *base, const char *target,
                               Mockres__Role role, const char *name);
 void mrclient_free(struct mrclient *mc);
 
 void mrclient_set_state_cb(struct mrclient *mc, mrclient_state_cb cb,
                            void *arg);
 void mrclient_set_reconnect(struct mrclient *mc, int on);
+/* The TLS settings for a tls:// target (kept by the caller while MC
+ * lives). */
+struct tlsconf;
+void mrclient_set_tls(struct mrclient *mc, const struct tlsconf *tls);
 
 /*
- * Makes the first connection attempt now.  Returns 0 if connected, -1 with
- * errno set otherwise (with reconnect on, attempts continue in the loop).
+ * Makes the first connection attempt now.  Returns 0 if connected (a Unix
+ * socket), -1 with errno EINPROGRESS if the state callback will tell
+ * (TLS), or -1 with another errno if it failed (the state callback was
+ * told; with reconnect on, attempts continue in the loop).
  */
 int mrclient_start(struct mrclient *mc);
 
@@ -68,8 +87,15 @@ int mrclient_start(struct mrclient *mc);
  */
 int mrclient_attach(struct mrclient *mc, evutil_socket_t fd);
 
+/* Ready for requests. */
 int mrclient_connected(const struct mrclient *mc);
+/* mockresd's address as given: the path or tls://HOST:PORT. */
 const char *mrclient_path(const struct mrclient *mc);
+/* Why the last attempt failed or the connection was lost, and what to do:
+ * one line for a person ("cannot reach mockresd at PATH: connection
+ * refused (is mockresd running?)", "TLS handshake with HOST:PORT failed:
+ * ...").  Valid until the next attempt. */
+const char *mrclient_error(const struct mrclient *mc);
 size_t mrclient_pending(const struct mrclient *mc);
 
 /*

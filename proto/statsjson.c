@@ -108,11 +108,20 @@ statsjson_string(struct evbuffer *out, const char *s)
 void
 statsjson_client(struct evbuffer *out, const Mockres__ClientInfo *ci)
 {
+	evbuffer_add_printf(out, "{\"pid\":%u,", ci->pid);
+	if (ci->has_uid)
+		evbuffer_add_printf(out, "\"uid\":%u,", ci->uid);
+	else
+		evbuffer_add(out, "\"uid\":null,", 11);
 	evbuffer_add_printf(out,
-	                    "{\"pid\":%u,\"uid\":%u,\"role\":\"%s\","
-	                    "\"name\":",
-	                    ci->pid, ci->uid, names_role(ci->role));
+	                    "\"role\":\"%s\",\"name\":", names_role(ci->role));
 	statsjson_string(out, ci->name);
+	evbuffer_add(out, ",\"host\":", 8);
+	statsjson_string(out, ci->host);
+	if (ci->cn != NULL) {
+		evbuffer_add(out, ",\"cn\":", 6);
+		statsjson_string(out, ci->cn);
+	}
 	evbuffer_add_printf(
 	    out,
 	    ",\"in_flight\":%llu,\"admitted\":%llu,"

@@ -1,10 +1,16 @@
 /*
  * conn.c: client connections of mockresd.
  *
- * A connection is a framed connection (proto/fconn.h): each decoded
+ * A connection is a framed connection (proto/fconn.h), on a Unix socket
+ * or over TLS: nothing here asks which.  It is up at once (Unix) or once
+ * its TLS handshake is done, within MOCKRES_HANDSHAKE_MS; only then is
+ * its identity known (conn_up: trust_rights) and do frames flow.  A
+ * handshake that fails is logged with the peer's address and the reason,
+ * at most one line per RATELOG_MS with the count of the others, and the
+ * connection is freed: it costs nothing once closed.  Each decoded
  * Request goes up to the protocol through mrd->handler (dispatch.c's),
- * replies are queued on it.  Caps: CONN_MAX
- * clients (more are closed at accept), CONN_OUTPUT_MAX bytes of unread
+ * replies are queued on it.  Caps: CONN_MAX clients, opening ones
+ * included (more are closed at accept), CONN_OUTPUT_MAX bytes of unread
  * replies (a client that does not read is disconnected).  A closed
  * connection's struct lives on while uses point to it, so that their end
  * is still accounted to it; its replies are dropped.
@@ -35,6 +41,7 @@ static void conn_message(void *, ProtobufCMessage *);
 static void conn_undecodable(void *, const unsigned char *, uint32_t);
 static void conn_down(void *, int, const char *);
 static void conn_maybe_free(void *);
+static void conn_up(void *);
 
 static const struct fconn_ops conn_fconn_ops = {
     .desc = &mockres__request__descriptor,
@@ -42,6 +49,7 @@ static const struct fconn_ops conn_fconn_ops = {
     .undecodable = conn_undecodable,
     .down = conn_down,
     .closed = conn_maybe_free,
+    .up = conn_up,
 };
 
 void
@@ -55,23 +63,69 @@ conn_init(struct mockresd *d, struct event_base *base)
 	TAILQ_INIT(&d->conns);
 	fconn_queue_init(&d->replies, NULL); /* no event: cannot fail */
 	arena_init(&d->arena);
+	if (gethostname(d->hostname, sizeof(d->hostname)) == -1)
+		d->hostname[0] = '\0';
+	d->hostname[sizeof(d->hostname) - 1] = '\0';
+}
+
+/* "client 7 (pid 812)" or "client 7 (10.0.0.2:51234, CN fe1)". */
+static const char *
+conn_label(const struct conn *c)
+{
+	static char buf[64 + FCONN_ADDR_MAX + FCONN_CN_MAX];
+
+	if (c->addr[0] != '\0' && strcmp(c->addr, "local") != 0)
+		snprintf(buf, sizeof(buf), "client %llu (%s%s%s)",
+		         (unsigned long long)c->number, c->addr,
+		         c->cn[0] ? ", CN " : "", c->cn);
+	else
+		snprintf(buf, sizeof(buf), "client %llu (pid %d)",
+		         (unsigned long long)c->number, (int)c->pid);
+	return buf;
+}
+
+/* C is open: who it is, and so what it may do. */
+static void
+conn_up(void *arg)
+{
+	struct conn *c = arg;
+	struct fconn_peer p;
+
+	fconn_peer(&c->fc, &p);
+	c->up = 1;
+	c->pid = p.has_cred ? p.pid : 0;
+	c->uid = p.has_cred ? p.uid : (uid_t)-1;
+	snprintf(c->cn, sizeof(c->cn), "%s", p.verified_cn ? p.cn : "");
+	snprintf(c->addr, sizeof(c->addr), "%s", p.addr);
+	/* On a Unix socket the peer is on this host, whatever it says. */
+	if (p.has_cred)
+		snprintf(c->host, sizeof(c->host), "%s", mrd->hostname);
+	c->rights = trust_rights(c);
+	log_debug("%s connected over %s: uid %d, rights%s%s%s", conn_label(c),
+	          fconn_transport_name(&c->fc), p.has_cred ? (int)c->uid : -1,
+	          c->rights == 0 ? " none" : "",
+	          (c->rights & TRUST_STEER) ? " steer" : "",
+	          (c->rights & TRUST_REPORT) ? " report" : "");
 }
 
 void
-conn_accept(evutil_socket_t fd)
+conn_accept(evutil_socket_t fd, const struct fconn_transport *tp, void *tp_arg)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	struct fconn_setup setup = {
+	    .tp = tp,
+	    .tp_arg = tp_arg,
+	    .ops = &conn_fconn_ops,
+	    .arena = &mrd->arena,
+	    .queue = &mrd->replies,
+	    .read_high = CONN_READ_HIGH,
+	    .output_max = CONN_OUTPUT_MAX,
+	};
 	struct conn *c;
+	int r;
 
 	if (mrd->nconns >= CONN_MAX) {
 		log_warnx("refusing a client: %d clients connected already",
 		          CONN_MAX);
-		close(fd);
-		return;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
-		log_warn("SO_PEERCRED");
 		close(fd);
 		return;
 	}
@@ -80,21 +134,24 @@ conn_accept(evutil_socket_t fd)
 		close(fd);
 		return;
 	}
-	if (fconn_open(&c->fc, mrd->base, fd, &conn_fconn_ops, c, &mrd->arena,
-	               &mrd->replies, CONN_READ_HIGH, CONN_OUTPUT_MAX) == -1) {
+	if ((r = fconn_open(&c->fc, mrd->base, fd, &setup, c)) == -1) {
 		free(c);
 		return;
 	}
 	c->number = ++mrd->conn_number;
-	c->pid = cred.pid;
-	c->uid = cred.uid;
-	c->admin = cred.uid == 0 || cred.uid == mrd->uid;
 	c->role = MOCKRES__ROLE__ROLE_UNKNOWN;
+	c->uid = (uid_t)-1;
 	engine_owner_init(&c->owner);
 	TAILQ_INSERT_TAIL(&mrd->conns, c, entry);
 	mrd->nconns++;
-	log_debug("client %llu connected: pid %d uid %u",
-	          (unsigned long long)c->number, (int)c->pid, (unsigned)c->uid);
+	if (r == 1) {
+		conn_up(c);
+	} else {
+		struct fconn_peer p;
+
+		fconn_peer(&c->fc, &p); /* its address, for the logs */
+		snprintf(c->addr, sizeof(c->addr), "%s", p.addr);
+	}
 }
 
 /* A closed connection is freed once no use points to it and its read
@@ -115,11 +172,9 @@ conn_close(struct conn *c, const char *why)
 	if (!fconn_is_open(&c->fc))
 		return;
 	if (why != NULL)
-		log_warnx("closing client %llu (pid %d): %s",
-		          (unsigned long long)c->number, (int)c->pid, why);
+		log_warnx("closing %s: %s", conn_label(c), why);
 	else
-		log_debug("client %llu (pid %d) disconnected",
-		          (unsigned long long)c->number, (int)c->pid);
+		log_debug("%s disconnected", conn_label(c));
 	fconn_close(&c->fc);
 	if (c->watch_ev != NULL) {
 		event_free(c->watch_ev);
@@ -189,13 +244,38 @@ conn_undecodable(void *arg, const unsigned char *body, uint32_t len)
 		mrd->handler->undecodable(c, id);
 }
 
+/* A TLS handshake failed: one line per RATELOG_MS, with a count. */
+static void
+conn_refused(struct conn *c, int error)
+{
+	char why[384];
+	uint64_t held;
+
+	if (!ratelog_allow(&mrd->tls_refused, clock_now_ms(), &held))
+		return;
+	fconn_describe(&c->fc, error, why, sizeof(why));
+	if (held > 0)
+		log_warnx("%s (and %llu more failed handshakes not logged in "
+		          "the last %d s)",
+		          why, (unsigned long long)held, RATELOG_MS / 1000);
+	else
+		log_warnx("%s", why);
+}
+
 static void
 conn_down(void *arg, int error, const char *why)
 {
 	struct conn *c = arg;
+	char reason[256];
 
-	if (why == NULL && error != 0)
-		log_debug("client %llu: %s", (unsigned long long)c->number,
-		          strerror(error));
+	if (!c->up) {
+		conn_refused(c, error);
+		conn_close(c, NULL);
+		return;
+	}
+	if (why == NULL && error != 0) {
+		fconn_describe(&c->fc, error, reason, sizeof(reason));
+		log_debug("%s: %s", conn_label(c), reason);
+	}
 	conn_close(c, why);
 }

@@ -7,6 +7,7 @@
  * reply; the admin operations are in steer.c.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,12 +15,13 @@
 #include "log.h"
 #include "mockresd.h"
 
+/* Printable ASCII, at most MAX bytes. */
 static int
-dispatch_name_ok(const char *name)
+dispatch_printable(const char *name, size_t max)
 {
 	size_t i, n = strlen(name);
 
-	if (n > MOCKRES_NAME_MAX)
+	if (n > max)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (name[i] < 0x20 || name[i] > 0x7e)
@@ -35,14 +37,30 @@ dispatch_hello(struct conn *c, uint64_t id, const Mockres__Hello *h)
 		reply_bad(c, id, "hello: unknown role");
 		return;
 	}
-	if (h->name != NULL && !dispatch_name_ok(h->name)) {
+	if (h->name != NULL && !dispatch_printable(h->name, MOCKRES_NAME_MAX)) {
 		reply_bad(c, id,
-		          "hello: name must be at most 63 printable "
-		          "ASCII characters");
+		          "hello: name must be at most " MOCKRES_STR(
+		              MOCKRES_NAME_MAX) " printable ASCII characters");
 		return;
 	}
+	if (h->host != NULL && !dispatch_printable(h->host, MOCKRES_HOST_MAX)) {
+		reply_bad(c, id,
+		          "hello: host must be at most " MOCKRES_STR(
+		              MOCKRES_HOST_MAX) " printable ASCII characters");
+		return;
+	}
+	/* Labels, not rights (trust.c): a frontend-worker role is shown
+	 * only for a peer that may report. */
 	c->role = h->has_role ? h->role : MOCKRES__ROLE__ROLE_UNKNOWN;
 	snprintf(c->name, sizeof(c->name), "%s", h->name ? h->name : "");
+	/* The kernel's pid and this host for a Unix peer; what a TLS peer
+	 * says about itself otherwise. */
+	if (c->uid == (uid_t)-1) {
+		if (h->host != NULL)
+			snprintf(c->host, sizeof(c->host), "%s", h->host);
+		if (h->has_pid && h->pid <= INT32_MAX)
+			c->pid = (pid_t)h->pid;
+	}
 	reply_status(c, id, MOCKRES__STATUS__OK, NULL);
 }
 
@@ -115,11 +133,10 @@ dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 		return;
 	}
 	if (u->has_hold_ms) {
-		if (!c->admin) {
+		if (!trust_may_steer(c)) {
 			reply_status(
 			    c, id, MOCKRES__STATUS__DENIED,
-			    "permission denied: only root or mockresd's own "
-			    "user may give a use its own hold_ms");
+			    trust_denied(c, "give a use its own hold_ms"));
 			return;
 		}
 		if (u->hold_ms > MOCKRES_HOLD_MS_MAX) {

@@ -1,5 +1,7 @@
 /*
- * listen.c: mockresd's listening socket.
+ * listen.c: mockresd's listening sockets: the Unix one, and the TCP ones
+ * of TLS (listen_inet: one per --listen-tls; an IPv6 one takes IPv6 only,
+ * so that [::]:4002 and 0.0.0.0:4002 can both be given).
  *
  * A socket file left by a dead daemon is replaced; a live daemon on the
  * same path is a start-up error; anything that is not a socket is never
@@ -16,6 +18,7 @@
  */
 #include <errno.h>
 #include <libgen.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,6 +28,7 @@
 
 #include "log.h"
 #include "mockresd.h"
+#include "parse.h"
 #include "sockpath.h"
 
 /* Is something accepting on PATH?  1 yes, 0 no (stale), -1 error. */
@@ -140,4 +144,62 @@ listen_unlink(const char *path, const struct listen_file *file)
 	}
 	if (unlink(path) == -1)
 		log_warn("cannot remove %s", path);
+}
+
+int
+listen_inet(const char *addr, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (parse_listen_addr(addr, &ss, &len) == -1) {
+		snprintf(err, errlen,
+		         "--listen-tls must be ADDR:PORT (0.0.0.0:4002, "
+		         "127.0.0.1:4002 or [::]:4002), not '%s'",
+		         addr);
+		return -1;
+	}
+	fd =
+	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "cannot listen on %s: %s", addr,
+		         strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    (ss.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) ==
+	         -1) ||
+	    bind(fd, (struct sockaddr *)&ss, len) == -1 ||
+	    listen(fd, 1024) == -1) {
+		int saved = errno;
+
+		close(fd);
+		snprintf(err, errlen, "cannot listen on %s: %s%s", addr,
+		         strerror(saved),
+		         saved == EADDRINUSE
+		             ? " (another mockresd? choose another "
+		               "--listen-tls port)"
+		         : saved == EADDRNOTAVAIL
+		             ? " (no interface of this host has that address)"
+		             : "");
+		return -1;
+	}
+	return fd;
+}
+
+int
+listen_family(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type;
+	socklen_t tlen = sizeof(type);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1 ||
+	    type != SOCK_STREAM)
+		return -1;
+	return ss.ss_family;
 }

@@ -1,9 +1,9 @@
 /*
- * mockresd.c: the resource daemon's start-up, its loop with the
- * end-of-turn hook, signals and shutdown.
+ * mockresd.c: the resource daemon's start-up (its sockets: the Unix one,
+ * the TLS ones, or systemd's), its loop with the end-of-turn hook,
+ * signals and shutdown.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +13,10 @@
 
 #include "accept.h"
 #include "clock.h"
+#include "dial.h"
 #include "log.h"
 #include "rlimit.h"
 #include "mockresd.h"
-#include "parse.h"
 #include "sdnotify.h"
 #include "sockpath.h"
 
@@ -25,53 +25,32 @@ static int mockresd_owns_path; /* we created the file and still hold it */
 static struct listen_file mockresd_file; /* which file that is */
 static int mockresd_done;                /* leave the loop after this turn */
 
-static void
-mockresd_usage(FILE *f)
-{
-	size_t i;
-
-	fprintf(
-	    f,
-	    "usage: mockresd [--socket PATH] [--limit N] [--MODEL-KEY VALUE "
-	    "...] [-v]\n"
-	    "\n"
-	    "The mockres resource daemon: admits uses of a mock resource, "
-	    "queues them\n"
-	    "for a slot or refuses them (BUSY) past --limit, and serves each "
-	    "as its\n"
-	    "model says.\n"
-	    "\n"
-	    "  --socket PATH  listen here (default: $MOCKRES_SOCKET, else\n"
-	    "                 " SOCKPATH_DEFAULT "; or systemd's socket)\n"
-	    "  --limit N      uses in the resource at once (in service + "
-	    "waiting),\n"
-	    "                 0 = no limit (default 15)\n"
-	    "  -v, --verbose  debug logs\n"
-	    "  --help, --version\n"
-	    "\n"
-	    "The model (also $MOCKRES_MODEL: a preset name and/or "
-	    "key=value words;\n"
-	    "flags win; `mockresctl model` shows it, `mockresctl model set` "
-	    "changes it):\n");
-	for (i = 0; i < model_nkeys(); i++)
-		fprintf(f, "  --%-18s %s\n", model_key_name(i),
-		        model_key_help(i));
-	fprintf(f, "\nPresets (MOCKRES_MODEL=NAME):\n");
-	{
-		const struct model_preset_info *p;
-		size_t n;
-
-		p = model_presets(&n);
-		for (i = 0; i < n; i++)
-			fprintf(f, "  %-14s %s\n", p[i].name, p[i].summary);
-	}
-}
+/* The listening sockets, before the loop exists. */
+struct mockresd_sockets {
+	int unix_fd;
+	int tls_fds[MOCKRES_LISTEN_TLS_MAX];
+	char tls_what[MOCKRES_LISTEN_TLS_MAX][64];
+	size_t ntls;
+	int from_systemd_tcp; /* systemd passed TCP sockets */
+};
 
 static void
 mockresd_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
                    struct sockaddr *sa, int salen, void *arg)
 {
-	conn_accept(fd);
+	conn_accept(fd, &fconn_unix, NULL);
+}
+
+/* A TCP connection: the kernel watches the peer too (tcp_tune), and its
+ * TLS handshake starts. */
+static void
+mockresd_accept_tls_cb(struct evconnlistener *l, evutil_socket_t fd,
+                       struct sockaddr *sa, int salen, void *arg)
+{
+	if (tcp_tune(fd) == -1)
+		log_debug("TCP options on an accepted connection: %s",
+		          strerror(errno));
+	conn_accept(fd, &fconn_tls, &mrd->tls);
 }
 
 /*
@@ -94,7 +73,8 @@ mockresd_drain_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Stops accepting, and gives up the socket path at the same moment: the
+ * Stops accepting (on the Unix socket and every TLS one), and gives up
+ * the socket path at the same moment: the
  * file is removed while our socket is still bound to it, so the path
  * still names our own socket (its inode cannot have been freed and given
  * to another), and a daemon started after this finds no file and binds a
@@ -105,6 +85,8 @@ mockresd_drain_cb(evutil_socket_t fd, short what, void *arg)
 static void
 mockresd_stop_accepting(void)
 {
+	size_t i;
+
 	if (mockresd_owns_path) {
 		listen_unlink(mockresd_path, &mockresd_file);
 		mockresd_owns_path = 0;
@@ -114,6 +96,11 @@ mockresd_stop_accepting(void)
 		evconnlistener_free(mrd->listener);
 		mrd->listener = NULL;
 	}
+	for (i = 0; i < mrd->ntls_listeners; i++) {
+		accept_unguard(mrd->tls_listeners[i]);
+		evconnlistener_free(mrd->tls_listeners[i]);
+	}
+	mrd->ntls_listeners = 0;
 }
 
 static void
@@ -190,16 +177,12 @@ mockresd_sighup_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static int
-mockresd_open_socket(const char *flag)
+mockresd_open_unix(const char *flag)
 {
 	char err[512];
 	const char *why;
 	int fd;
 
-	if ((fd = sdnotify_listen_fd()) != -1) {
-		log_debug("using the socket passed by systemd");
-		return fd;
-	}
 	if ((mockresd_path = sockpath_resolve(flag, &why)) == NULL)
 		fatalx("%s", why);
 	if (strcmp(mockresd_path, SOCKPATH_DEFAULT) == 0)
@@ -209,6 +192,132 @@ mockresd_open_socket(const char *flag)
 		fatalx("%s", err);
 	mockresd_owns_path = 1;
 	return fd;
+}
+
+/*
+ * Systemd's sockets, told apart by what they are: a Unix one is the
+ * socket of mockresd.socket; a TCP one is a TLS listener (a resource
+ * host's unit may pass one).  Systemd's TCP sockets replace
+ * --listen-tls; without a Unix one from systemd, --socket is bound as
+ * usual.
+ */
+static void
+mockresd_systemd_sockets(struct mockresd_sockets *so)
+{
+	int fds[1 + MOCKRES_LISTEN_TLS_MAX], n, i;
+
+	n = sdnotify_listen_fds(fds, (int)(sizeof(fds) / sizeof(fds[0])));
+	for (i = 0; i < n; i++) {
+		switch (listen_family(fds[i])) {
+		case AF_UNIX:
+			if (so->unix_fd != -1)
+				fatalx("systemd passed two Unix sockets (fds "
+				       "%d and %d): mockresd takes one",
+				       so->unix_fd, fds[i]);
+			so->unix_fd = fds[i];
+			break;
+		case AF_INET:
+		case AF_INET6:
+			so->tls_fds[so->ntls] = fds[i];
+			snprintf(so->tls_what[so->ntls],
+			         sizeof(so->tls_what[0]),
+			         "TLS on systemd's socket %d", fds[i]);
+			so->ntls++;
+			break;
+		default:
+			fatalx("systemd passed fd %d, which is not a stream "
+			       "socket (check ListenStream= in "
+			       "mockresd.socket)",
+			       fds[i]);
+		}
+	}
+	so->from_systemd_tcp = so->ntls > 0;
+}
+
+/*
+ * The TLS side, when there will be a TLS listener (NTLS of them): its files
+ * are checked before any socket is opened, so that a bad file is a
+ * start-up error with nothing left behind.
+ */
+static void
+mockresd_tls_setup(const struct mockresd_config *cf, size_t ntls,
+                   struct tlsconf *tc)
+{
+	char err[512];
+
+	memset(tc, 0, sizeof(*tc));
+	if (ntls == 0) {
+		if (tlsconf_files_any(&cf->tls) || cf->nadmins > 0 ||
+		    cf->nfrontends > 0)
+			log_warnx(
+			    "TLS settings given but no --listen-tls "
+			    "(or $MOCKRES_LISTEN_TLS): mockresd listens on "
+			    "its Unix socket only");
+		return;
+	}
+	if (tlsconf_server(tc, &cf->tls, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (cf->nadmins == 0)
+		log_info("no --tls-admin: no TLS client may steer mockresd");
+}
+
+static void
+mockresd_open_sockets(const struct mockresd_config *cf,
+                      struct mockresd_sockets *so, struct tlsconf *tc)
+{
+	char err[512];
+	size_t i;
+	int fd;
+
+	memset(so, 0, sizeof(*so));
+	so->unix_fd = -1;
+	mockresd_systemd_sockets(so);
+	mockresd_tls_setup(cf, so->ntls > 0 ? so->ntls : cf->nlisten_tls, tc);
+	if (so->ntls > 0 && cf->nlisten_tls > 0)
+		log_info(
+		    "systemd passed TCP sockets: --listen-tls is not used");
+	/* The TCP ones first: once the Unix socket answers, every listener
+	 * is up (what a test or a script waits for). */
+	for (i = 0; !so->from_systemd_tcp && i < cf->nlisten_tls; i++) {
+		if ((fd = listen_inet(cf->listen_tls[i], err, sizeof(err))) ==
+		    -1)
+			fatalx("%s", err);
+		so->tls_fds[so->ntls] = fd;
+		snprintf(so->tls_what[so->ntls], sizeof(so->tls_what[0]),
+		         "TLS on %s", cf->listen_tls[i]);
+		so->ntls++;
+	}
+	if (so->unix_fd == -1)
+		so->unix_fd = mockresd_open_unix(cf->socket_flag);
+	else
+		log_debug("using the Unix socket passed by systemd");
+}
+
+static void
+mockresd_listen(const struct mockresd_sockets *so)
+{
+	char what[128];
+	size_t i;
+
+	mrd->listener =
+	    evconnlistener_new(mrd->base, mockresd_accept_cb, NULL,
+	                       LEV_OPT_CLOSE_ON_FREE, -1, so->unix_fd);
+	if (mrd->listener == NULL)
+		fatalx("cannot listen on the socket");
+	/* Out of fds, pause accepting instead of spinning on EMFILE. */
+	snprintf(what, sizeof(what), "socket %s",
+	         mockresd_path ? mockresd_path : "from systemd");
+	if (accept_guard(mrd->listener, what) == -1)
+		fatalx("cannot guard the listener");
+	for (i = 0; i < so->ntls; i++) {
+		struct evconnlistener *l = evconnlistener_new(
+		    mrd->base, mockresd_accept_tls_cb, NULL,
+		    LEV_OPT_CLOSE_ON_FREE, -1, so->tls_fds[i]);
+
+		if (l == NULL || accept_guard(l, so->tls_what[i]) == -1)
+			fatalx("cannot listen: %s", so->tls_what[i]);
+		mrd->tls_listeners[mrd->ntls_listeners++] = l;
+	}
 }
 
 /*
@@ -230,135 +339,36 @@ mockresd_base(void)
 	return base;
 }
 
-/* Up to 6 fixed options, one per model key, and the terminator. */
-#define MOCKRESD_OPTS_MAX 32
-#define MOCKRESD_OPT_KEY  256 /* getopt value of model key i: 256 + i */
-
-struct mockresd_config {
-	const char *socket_flag;
-	uint64_t limit;
-	struct model model;
-	int verbose;
-};
-
-static int
-mockresd_args(int argc, char *argv[], struct mockresd_config *cf)
-{
-	static const struct option fixed[] = {
-	    {"socket", required_argument, NULL, 's'},
-	    {"limit", required_argument, NULL, 'l'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	};
-	struct option opts[MOCKRESD_OPTS_MAX];
-	char err[MODEL_ERR_MAX];
-	const char *env;
-	size_t i, n = 0;
-	int ch;
-
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		opts[n++] = fixed[i];
-	for (i = 0; i < model_nkeys() && n + 1 < MOCKRESD_OPTS_MAX; i++) {
-		opts[n].name = model_key_name(i);
-		opts[n].has_arg = required_argument;
-		opts[n].flag = NULL;
-		opts[n++].val = MOCKRESD_OPT_KEY + (int)i;
-	}
-	memset(&opts[n], 0, sizeof(opts[n]));
-
-	if ((env = getenv("MOCKRES_MODEL")) != NULL &&
-	    model_apply(&cf->model, env, cf->model.cores, err, sizeof(err)) ==
-	        -1) {
-		fprintf(stderr, "mockresd: MOCKRES_MODEL: %s\n", err);
-		return 2;
-	}
-	while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
-		if (ch >= MOCKRESD_OPT_KEY) {
-			if (model_set(
-			        &cf->model,
-			        model_key_name((size_t)(ch - MOCKRESD_OPT_KEY)),
-			        optarg, err, sizeof(err)) == -1) {
-				fprintf(stderr, "mockresd: --%s\n", err);
-				return 2;
-			}
-			continue;
-		}
-		switch (ch) {
-		case 's':
-			cf->socket_flag = optarg;
-			break;
-		case 'l':
-			if (parse_u64(optarg, 0, MOCKRES_LIMIT_MAX,
-			              &cf->limit) == -1) {
-				fprintf(stderr,
-				        "mockresd: --limit must be a whole "
-				        "number 0.." MOCKRES_STR(
-				            MOCKRES_LIMIT_MAX) " (0 = no "
-				                               "limit), not "
-				                               "'%s'\n",
-				        optarg);
-				return 2;
-			}
-			break;
-		case 'v':
-			cf->verbose = 1;
-			break;
-		case 'h':
-			mockresd_usage(stdout);
-			return 0;
-		case 'V':
-			printf("mockresd %s\n", MOCKRES_VERSION);
-			return 0;
-		default:
-			mockresd_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "mockresd: unexpected argument '%s'\n",
-		        argv[optind]);
-		mockresd_usage(stderr);
-		return 2;
-	}
-	return -1;
-}
-
 int
 main(int argc, char *argv[])
 {
 	struct mockresd_config cf;
+	struct mockresd_sockets so;
+	struct tlsconf tls;
 	struct mockresd state;
 	struct event_base *base;
 	struct event *sigterm, *sigint, *sighup;
 	struct conn *c;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	char what[128];
-	int fd, r;
+	size_t i;
+	int r;
 
-	memset(&cf, 0, sizeof(cf));
-	cf.limit = MOCKRES_LIMIT_DEFAULT;
-	model_defaults(&cf.model, ncpu > 0 ? (uint32_t)ncpu : 1);
-	if ((r = mockresd_args(argc, argv, &cf)) != -1)
+	config_defaults(&cf, ncpu > 0 ? (uint32_t)ncpu : 1);
+	if ((r = config_parse(argc, argv, &cf)) != -1)
 		return r;
 	log_init("mockresd", cf.verbose);
+	/* OpenSSL may write an alert to a peer that has gone. */
 	signal(SIGPIPE, SIG_IGN);
 	rlimit_raise_nofile();
 
-	fd = mockresd_open_socket(cf.socket_flag);
+	mockresd_open_sockets(&cf, &so, &tls);
 	if ((base = mockresd_base()) == NULL)
 		fatalx("cannot create the event base");
 	conn_init(&state, base);
+	mrd->tls = tls;
+	trust_init(cf.admins, cf.frontends);
 	dispatch_init((uint32_t)cf.limit, &cf.model);
-	mrd->listener = evconnlistener_new(mrd->base, mockresd_accept_cb, NULL,
-	                                   LEV_OPT_CLOSE_ON_FREE, -1, fd);
-	if (mrd->listener == NULL)
-		fatalx("cannot listen on the socket");
-	/* Out of fds, pause accepting instead of spinning on EMFILE. */
-	snprintf(what, sizeof(what), "socket %s",
-	         mockresd_path ? mockresd_path : "from systemd");
-	if (accept_guard(mrd->listener, what) == -1)
-		fatalx("cannot guard the listener");
+	mockresd_listen(&so);
 	sigterm = evsignal_new(mrd->base, SIGTERM, mockresd_signal_cb, NULL);
 	sigint = evsignal_new(mrd->base, SIGINT, mockresd_signal_cb, NULL);
 	sighup = evsignal_new(mrd->base, SIGHUP, mockresd_sighup_cb, NULL);
@@ -367,12 +377,19 @@ main(int argc, char *argv[])
 	    evsignal_add(sighup, NULL))
 		fatalx("cannot set up signal handling");
 
-	log_info("ready on %s: limit %u, model %s (hold %u ms, slots %u, "
+	log_info("ready on %s%s%s: limit %u, model %s (hold %u ms, slots %u, "
 	         "contention %s)",
 	         mockresd_path ? mockresd_path : "the systemd socket",
+	         so.ntls > 0 ? " and " : "",
+	         so.ntls == 0          ? ""
+	         : so.from_systemd_tcp ? "systemd's TCP sockets (TLS)"
+	         : cf.nlisten_tls == 1 ? cf.listen_tls[0]
+	                               : "the --listen-tls addresses",
 	         mrd->engine.limit, mrd->preset[0] ? mrd->preset : "custom",
 	         mrd->engine.model.hold_ms, mrd->engine.model.slots,
 	         model_contention_name(mrd->engine.model.contention));
+	for (i = 0; i < so.ntls && so.ntls > 1; i++)
+		log_info("listening: %s", so.tls_what[i]);
 	sdnotify_send("READY=1");
 	mockresd_loop();
 
@@ -392,6 +409,7 @@ main(int argc, char *argv[])
 		conn_close(c, NULL);
 	resource_free(mrd);
 	report_free_all();
+	tlsconf_free(&mrd->tls);
 	if (mrd->drain != NULL)
 		event_free(mrd->drain);
 	event_free(sigterm);

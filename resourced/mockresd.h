@@ -9,8 +9,12 @@
  *               tested alone)
  *   conn.c      transport: client connections on proto/fconn.c (accept,
  *               read frames, queue replies, write them once per turn,
- *               close); defines mrd, the daemon's one state; hands each
- *               request up through mrd->handler, never by name
+ *               close), a Unix socket or TLS alike; defines mrd, the
+ *               daemon's one state; hands each request up through
+ *               mrd->handler, never by name
+ *   trust.c     who may do what: the one place that turns a peer's
+ *               identity (SO_PEERCRED's uid, a certificate's CN) into
+ *               rights (steer, report)
  *   resource.c  the engine on the real clock, with one timer
  *   stats.c     the Stats snapshot of stats, watch and admin replies
  *   reply.c     the replies: a status, BAD_REQUEST, the stats
@@ -18,8 +22,9 @@
  *   report.c    the frontend workers' HTTP reports, merged
  *   dispatch.c  protocol: one switch on the request's operation; a use to
  *               the engine and its end back into a reply; the handler
- *   listen.c    the listening socket
- *   mockresd.c  the program: flags, signals, and the loop, whose
+ *   listen.c    the listening sockets (the Unix one, TLS's TCP ones)
+ *   config.c    the command line and the environment, checked once
+ *   mockresd.c  the program: sockets, signals, and the loop, whose
  *               end-of-turn hook (mockresd_turn_end) writes the turn's
  *               replies and decides when a shutting-down daemon exits
  *
@@ -45,6 +50,8 @@
 #include "arena.h"
 #include "fconn.h"
 #include "engine.h"
+#include "ratelog.h"
+#include "tlsconf.h"
 #include "mockres.pb-c.h"
 #include "mockres_limits.h"
 
@@ -74,11 +81,18 @@ struct conn {
 	TAILQ_ENTRY(conn) entry;
 	uint64_t number; /* 1, 2, ...: which client this is, for the logs */
 	struct fconn fc; /* closed once the client is gone */
+	int up;          /* opened (TLS: handshake done): identity known */
+	/* The peer.  Unix: SO_PEERCRED's pid and uid, mockresd's host.
+	 * TLS: the certificate's CN; pid and host from its hello (shown,
+	 * never trusted); uid (uid_t)-1. */
 	pid_t pid;
 	uid_t uid;
-	int admin;
+	unsigned rights; /* TRUST_* (trust.c) */
 	Mockres__Role role;
 	char name[MOCKRES_NAME_MAX + 1];
+	char host[MOCKRES_HOST_MAX + 1];
+	char cn[FCONN_CN_MAX + 1];
+	char addr[FCONN_ADDR_MAX];
 	struct engine_owner owner; /* its uses and their counts */
 	struct event *watch_ev;
 	uint64_t watch_id;
@@ -100,12 +114,39 @@ struct conn_handler {
 
 /* Zeroes D and makes it the state (mrd); call first. */
 void conn_init(struct mockresd *d, struct event_base *);
-void conn_accept(evutil_socket_t fd);
+/* FD from a listener whose connections use TP (with TP_ARG). */
+void conn_accept(evutil_socket_t fd, const struct fconn_transport *tp,
+                 void *tp_arg);
 void conn_reply(struct conn *, Mockres__Response *);
 void conn_close(struct conn *, const char *why);
 void conn_release(struct conn *); /* a use pointing here ended */
 void conn_flush_all(void);        /* write the turn's replies */
 int conn_all_written(void);       /* no reply is waiting to be sent */
+
+/* trust.c: who may do what.  Rights come from what the system verified,
+ * never from a hello: on a Unix socket, uid 0 or mockresd's own may steer
+ * and report; over TLS, a certificate CN named by --tls-admin may steer,
+ * one named by --tls-frontend may report; anyone else may only use the
+ * resource and read the stats. */
+#define TRUST_STEER  0x1u /* limit, hold, model, peak, a use's own hold */
+#define TRUST_REPORT 0x2u /* the frontend workers' HTTP reports */
+
+/* The CNs of --tls-admin and --tls-frontend (NULL-terminated). */
+void trust_init(const char *const *admins, const char *const *frontends);
+/* C's rights, from its verified identity (conn.c calls it once, when C is
+ * up). */
+unsigned trust_rights(const struct conn *);
+int trust_may_steer(const struct conn *);
+int trust_may_report(const struct conn *);
+/* May steer or report: a peer of the system itself (the client list,
+ * fast watches). */
+int trust_privileged(const struct conn *);
+/* The DENIED reason for C: what it would take, for its kind of peer.
+ * WHAT: "change the limit, ...". */
+const char *trust_denied(const struct conn *, const char *what);
+/* The role C shows in the client list: a frontend worker only if it may
+ * report (issue: a hello alone proves nothing). */
+Mockres__Role trust_role(const struct conn *);
 
 /* dispatch.c */
 void dispatch_init(uint32_t limit, const struct model *); /* after conn_init */
@@ -119,7 +160,7 @@ void reply_status(struct conn *, uint64_t id, Mockres__Status,
 void reply_bad(struct conn *, uint64_t id, const char *why);
 void reply_stats(struct conn *, uint64_t id, int with_clients);
 
-/* steer.c: the admin operations (uid 0 or mockresd's own) */
+/* steer.c: the admin operations (trust_may_steer) */
 void steer_limit(struct conn *, uint64_t id, const Mockres__SetLimit *);
 void steer_hold(struct conn *, uint64_t id, const Mockres__SetHold *);
 void steer_model(struct conn *, uint64_t id, const Mockres__SetModel *);
@@ -143,6 +184,34 @@ struct listen_file { /* the socket file we created, to remove only it */
 int listen_unix(const char *path, struct listen_file *, char *err,
                 size_t errlen);
 void listen_unlink(const char *path, const struct listen_file *);
+/* A TCP listener for TLS on ADDR ("0.0.0.0:4002", "[::]:4002"); the fd,
+ * or -1 with ERR. */
+int listen_inet(const char *addr, char *err, size_t errlen);
+/* What a socket systemd passed is: AF_UNIX, AF_INET, AF_INET6, or -1. */
+int listen_family(int fd);
+
+/* config.c (the program's, not the core's): the command line and the
+ * environment, read once. */
+#define CONFIG_NAMES_MAX 64 /* --tls-admin and --tls-frontend names */
+
+struct mockresd_config {
+	const char *socket_flag;
+	uint64_t limit;
+	struct model model;
+	int verbose;
+	const char *listen_tls[MOCKRES_LISTEN_TLS_MAX + 1];
+	size_t nlisten_tls;
+	struct tlsconf_files tls;
+	const char *admins[CONFIG_NAMES_MAX + 1]; /* NULL-terminated */
+	size_t nadmins;
+	const char *frontends[CONFIG_NAMES_MAX + 1];
+	size_t nfrontends;
+};
+
+void config_defaults(struct mockresd_config *, uint32_t ncpu);
+/* -1 to go on; else the exit code (0 after --help or --version, 2 for a
+ * bad flag or variable, said on stderr). */
+int config_parse(int argc, char *argv[], struct mockresd_config *);
 
 /* The daemon's one state. */
 struct mockresd {
@@ -156,8 +225,15 @@ struct mockresd {
 	struct conn_list conns;
 	struct fconn_queue replies; /* connections with replies this turn */
 	size_t nconns;
-	uint64_t conn_number; /* the last conn->number given */
-	struct evconnlistener *listener;
+	uint64_t conn_number;            /* the last conn->number given */
+	struct evconnlistener *listener; /* the Unix socket */
+	struct evconnlistener *tls_listeners[MOCKRES_LISTEN_TLS_MAX];
+	size_t ntls_listeners;
+	struct tlsconf tls;         /* the TLS side, if any listener is TLS */
+	struct ratelog tls_refused; /* failed handshakes, logged */
+	const char *const *tls_admins;    /* CNs, NULL-terminated */
+	const char *const *tls_frontends; /* CNs, NULL-terminated */
+	char hostname[MOCKRES_HOST_MAX + 1];
 	uid_t uid;
 	uint64_t start_us;
 	int shutting_down;

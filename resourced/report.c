@@ -1,8 +1,11 @@
 /*
  * report.c: the frontend workers' HTTP reports, merged (op report = 10).
  *
- * Each worker sends its counts since it started (cumulative) every 250 ms
- * while they change.  A reporter is its pid and its start time, so a
+ * Only a peer trust.c lets report may (on the Unix socket uid 0 or
+ * mockresd's own, over TLS a CN named by --tls-frontend); others get
+ * DENIED.  Each worker sends its counts since it started (cumulative)
+ * every 250 ms while they change.  A reporter is its host, pid and start
+ * time, so a
  * worker that reconnects replaces its own report instead of adding to it.
  * One merged total is kept as reports arrive (total += new - old), so it
  * costs nothing to serve, and a reporter's counts stay in it after its
@@ -26,6 +29,7 @@
  * the client list, so the reply fits one frame whatever the counts (see
  * HTTPSTATS_WIRE_MAX).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +44,7 @@
 struct report {
 	TAILQ_ENTRY(report) entry;
 	pid_t pid;
+	char host[MOCKRES_HOST_MAX + 1];
 	uint64_t started_us;
 	struct conn *conn; /* NULL once departed */
 	uint64_t first_us, last_us;
@@ -100,7 +105,8 @@ report_find(struct conn *c, uint64_t started_us, const char **why)
 	}
 	TAILQ_FOREACH(r, &rp.list, entry)
 	{
-		if (r->pid != c->pid || r->started_us != started_us)
+		if (r->pid != c->pid || r->started_us != started_us ||
+		    strcmp(r->host, c->host) != 0)
 			continue;
 		if (r->conn != NULL) {
 			*why = "report: another connection reports as this "
@@ -131,6 +137,7 @@ report_find(struct conn *c, uint64_t started_us, const char **why)
 		return NULL;
 	}
 	r->pid = c->pid;
+	snprintf(r->host, sizeof(r->host), "%s", c->host);
 	r->started_us = started_us;
 	r->conn = c;
 	httpstats_init(&r->stats);
@@ -147,6 +154,11 @@ report_take(struct conn *c, uint64_t id, const Mockres__HttpReport *hr)
 	struct report *r;
 
 	report_ready();
+	if (!trust_may_report(c)) {
+		report_status(c, id, MOCKRES__STATUS__DENIED,
+		              trust_denied(c, "report HTTP counts"));
+		return;
+	}
 	if (!hr->has_started_us || hr->started_us == 0) {
 		report_status(c, id, MOCKRES__STATUS__BAD_REQUEST,
 		              "report: started_us is missing");

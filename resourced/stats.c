@@ -34,14 +34,18 @@ stats_client(Mockres__ClientInfo *ci, const struct conn *c)
 	const struct engine_owner *o = &c->owner;
 
 	mockres__client_info__init(ci);
-	ci->has_pid = ci->has_uid = ci->has_role = 1;
+	ci->has_pid = ci->has_role = 1;
+	ci->has_uid = c->uid != (uid_t)-1; /* none over TLS */
 	ci->has_in_flight = ci->has_admitted = 1;
 	ci->has_rejected = ci->has_completed = 1;
 	ci->has_waiting = ci->has_timed_out = ci->has_cancelled = 1;
 	ci->pid = (uint32_t)c->pid;
 	ci->uid = (uint32_t)c->uid;
-	ci->role = c->role;
+	ci->role = trust_role(c);
 	ci->name = (char *)c->name;
+	ci->host = (char *)c->host;
+	if (c->cn[0] != '\0')
+		ci->cn = (char *)c->cn;
 	ci->in_flight = o->in_flight;
 	ci->admitted = o->admitted;
 	ci->rejected = o->rejected;
@@ -96,6 +100,8 @@ stats_fill(Mockres__Stats *s, int with_clients)
 	{
 		if (n == STATS_CLIENTS_MAX)
 			break;
+		if (!c->up)
+			continue; /* still in its TLS handshake */
 		stats_client(&stats_info[n], c);
 		stats_infop[n] = &stats_info[n];
 		n++;

@@ -1,8 +1,9 @@
 /*
  * steer.c: the operations that change the running daemon: the limit, the
- * hold, the model, the peak.  Only a peer whose SO_PEERCRED uid is 0 or
- * mockresd's own may call them (conn->admin); a declared role grants
- * nothing.  Each answers the new stats, or BAD_REQUEST and changes nothing.
+ * hold, the model, the peak.  Only a peer trust.c lets steer may call
+ * them (on the Unix socket uid 0 or mockresd's own, over TLS a CN named by
+ * --tls-admin); a declared role grants nothing.  Each answers the new
+ * stats, or BAD_REQUEST and changes nothing.
  *
  * A change of the limit or of the model (the hold is part of it) is a new
  * experiment: the peaks start again from the current counts, as after
@@ -16,15 +17,27 @@
 #include "log.h"
 #include "mockresd.h"
 
+/* Who steered, for the log: "pid 812" or "CN admin1 (10.0.0.5:40222)". */
+static const char *
+steer_who(const struct conn *c)
+{
+	static char who[FCONN_CN_MAX + FCONN_ADDR_MAX + 16];
+
+	if (c->cn[0] != '\0')
+		snprintf(who, sizeof(who), "CN %s (%s)", c->cn, c->addr);
+	else
+		snprintf(who, sizeof(who), "pid %d", (int)c->pid);
+	return who;
+}
+
 static int
 steer_allowed(struct conn *c, uint64_t id)
 {
-	if (c->admin)
+	if (trust_may_steer(c))
 		return 1;
-	reply_status(
-	    c, id, MOCKRES__STATUS__DENIED,
-	    "permission denied: only root or mockresd's own user may change "
-	    "the limit, the hold, the model or the peak");
+	reply_status(c, id, MOCKRES__STATUS__DENIED,
+	             trust_denied(c, "change the limit, the hold, the model "
+	                             "or the peak"));
 	return 0;
 }
 
@@ -59,7 +72,7 @@ steer_limit(struct conn *c, uint64_t id, const Mockres__SetLimit *s)
 	}
 	engine_set_limit(&mrd->engine, s->limit);
 	steer_new_experiment();
-	log_info("limit set to %u by pid %d", s->limit, (int)c->pid);
+	log_info("limit set to %u by %s", s->limit, steer_who(c));
 	reply_stats(c, id, 0);
 }
 
@@ -78,7 +91,7 @@ steer_hold(struct conn *c, uint64_t id, const Mockres__SetHold *s)
 	}
 	m.hold_ms = s->hold_ms;
 	steer_apply(&m, 0);
-	log_info("hold set to %u ms by pid %d", s->hold_ms, (int)c->pid);
+	log_info("hold set to %u ms by %s", s->hold_ms, steer_who(c));
 	reply_stats(c, id, 0);
 }
 
@@ -110,7 +123,7 @@ steer_model(struct conn *c, uint64_t id, const Mockres__SetModel *s)
 		reseed |= s->model->has_seed;
 	}
 	steer_apply(&m, reseed);
-	log_info("model set by pid %d: %s", (int)c->pid,
+	log_info("model set by %s: %s", steer_who(c),
 	         mrd->preset[0] ? mrd->preset : "custom");
 	reply_stats(c, id, 0);
 }

@@ -439,10 +439,11 @@ can_switch_uid(void)
 
 /*
  * As uid 65534 (the socket opened up to 0666 for it): a hello claiming to
- * be a frontend worker is accepted as a label, and set_limit, set_hold,
- * reset_peak, set_model and a use with its own hold_ms are still DENIED;
- * the settings do not move.  Runs in a child
- * that drops its uid; the child's exit status carries the verdict.
+ * be a frontend worker is accepted as a label but not shown as that role
+ * (only a peer that may report is listed as a frontend worker), its HTTP
+ * report is DENIED, and set_limit, set_hold, reset_peak, set_model and a
+ * use with its own hold_ms are DENIED too; the settings do not move.  Runs in a
+ * child that drops its uid; the child's exit status carries the verdict.
  */
 START_TEST(test_role_grants_nothing)
 {
@@ -495,6 +496,41 @@ START_TEST(test_role_grants_nothing)
 		sm.preset = "pool";
 		use.has_hold_ms = 1;
 		use.hold_ms = 1;
+		/* Its HTTP report is refused (issue 21: only peers trusted
+		 * to report may), and the role it claimed is not shown. */
+		{
+			Mockres__HttpReport rep = MOCKRES__HTTP_REPORT__INIT;
+			Mockres__StatsRequest st = MOCKRES__STATS_REQUEST__INIT;
+			size_t k;
+
+			rep.has_started_us = 1;
+			rep.started_us = 12345;
+			req.id = 20;
+			req.op_case = MOCKRES__REQUEST__OP_REPORT;
+			req.report = &rep;
+			raw_send_req(fd, &req);
+			r = raw_recv(fd, 10000, &eof);
+			if (r == NULL || r->status != MOCKRES__STATUS__DENIED ||
+			    r->error == NULL ||
+			    strstr(r->error, "permission denied") == NULL)
+				_exit(30);
+			mockres__response__free_unpacked(r, NULL);
+			st.has_clients = st.clients = 1;
+			req.id = 21;
+			req.op_case = MOCKRES__REQUEST__OP_STATS;
+			req.stats = &st;
+			raw_send_req(fd, &req);
+			r = raw_recv(fd, 10000, &eof);
+			if (r == NULL || r->stats == NULL)
+				_exit(31);
+			for (k = 0; k < r->stats->n_clients; k++)
+				if (r->stats->clients[k]->pid ==
+				        (uint32_t)getpid() &&
+				    r->stats->clients[k]->role !=
+				        MOCKRES__ROLE__ROLE_UNKNOWN)
+					_exit(32);
+			mockres__response__free_unpacked(r, NULL);
+		}
 		for (i = 0; i < 5; i++) {
 			static const Mockres__Request__OpCase op[] = {
 			    MOCKRES__REQUEST__OP_SET_LIMIT,

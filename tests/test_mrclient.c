@@ -24,7 +24,7 @@ static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
           int len, void *arg)
 {
-	conn_accept(fd);
+	conn_accept(fd, &fconn_unix, NULL);
 }
 
 static void

@@ -38,7 +38,8 @@ expect() {
 expect "mockresctl " bench clients hold limit model reset-peak status use watch
 expect "mockresctl st" status
 expect "mockresctl r" reset-peak
-expect "mockresctl --" --help --json --socket --verbose --version
+expect "mockresctl --" --help --json --socket --tls-ca --tls-cert --tls-key --verbose --version
+expect "mockresctl --socket tls://h:4002 --tls-ca ca.crt --json mo" model
 expect "mockresctl --socket /tmp/x.sock --json mo" model
 expect "mockresctl watch -" -i
 expect "mockresctl use --" --async --hold-ms

@@ -68,7 +68,7 @@ fuzz_connect_mockresd(void)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	               sv) == -1)
 		abort();
-	conn_accept(sv[1]);
+	conn_accept(sv[1], &fconn_unix, NULL);
 	if (mrclient_attach(wk->mc, sv[0]) == -1)
 		abort();
 	liveness_up();

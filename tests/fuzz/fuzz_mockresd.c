@@ -64,10 +64,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	               sv) == -1)
 		abort();
-	conn_accept(sv[0]);
+	conn_accept(sv[0], &fconn_unix, NULL);
 	if ((c = TAILQ_FIRST(&d.conns)) == NULL)
 		abort();
-	c->admin = data[0] & 1;
+	c->rights = (data[0] & 1) ? TRUST_STEER | TRUST_REPORT : 0;
 	data++;
 	size--;
 

@@ -68,8 +68,7 @@ void
 history_add(struct history *h, uint64_t t_ms, const Mockres__Stats *s)
 {
 	struct history_sample *sm = &h->samples[h->next_s];
-	uint64_t waiting = 0,
-	         timed_out = 0; /* the engine's fields (issue 11) */
+	uint64_t waiting = s->waiting, timed_out = s->timed_out;
 
 	memset(sm, 0, sizeof(*sm));
 	sm->t_ms = t_ms;

@@ -66,6 +66,8 @@ A(httpreq_body, 400, "Bad Request",
   "a GET or HEAD request must not carry a body");
 A(httpreq_method, 405, "Method Not Allowed",
   "method not allowed: use GET or HEAD");
+A(httpreq_method_listed, 405, "Method Not Allowed",
+  "method not allowed here: use one the Allow field lists");
 A(httpreq_options, 200, "OK", "");
 #undef A
 
@@ -154,6 +156,13 @@ httpreq_refuse(struct evhttp_request *req, const struct httpreq_answer *a)
 const struct httpreq_answer *
 httpreq_check(struct evhttp_request *req)
 {
+	return httpreq_check_methods(req, 0, HTTPREQ_ALLOW);
+}
+
+const struct httpreq_answer *
+httpreq_check_methods(struct evhttp_request *req, unsigned extra,
+                      const char *allow)
+{
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	const char *uri = evhttp_request_get_uri(req);
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
@@ -203,15 +212,18 @@ httpreq_check(struct evhttp_request *req)
 	if (uri[0] != '/' && strcmp(uri, "*") != 0 && cmd != EVHTTP_REQ_CONNECT)
 		return httpreq_refuse(req, &httpreq_target);
 
-	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+	if (cmd == EVHTTP_REQ_POST && (extra & EVHTTP_REQ_POST))
+		return NULL; /* the body is the route's to check */
+	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD ||
+	    (cmd == EVHTTP_REQ_DELETE && (extra & EVHTTP_REQ_DELETE)))
 		return body ? httpreq_refuse(req, &httpreq_body) : NULL;
 
-	evhttp_add_header(out, "Allow", HTTPREQ_ALLOW);
+	evhttp_add_header(out, "Allow", allow);
 	if (body)
 		httpreq_close_after(req);
 	if (cmd == EVHTTP_REQ_OPTIONS && strcmp(uri, "*") == 0)
 		return &httpreq_options;
-	return &httpreq_method;
+	return extra ? &httpreq_method_listed : &httpreq_method;
 }
 
 int

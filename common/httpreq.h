@@ -72,6 +72,17 @@ struct httpreq_answer {
 const struct httpreq_answer *httpreq_check(struct evhttp_request *req);
 
 /*
+ * As httpreq_check, for a route that also takes the methods in EXTRA (a
+ * mask of EVHTTP_REQ_POST and EVHTTP_REQ_DELETE): a POST is let through
+ * with its body (the route checks it; evhttp has read it, capped by the
+ * server's body_max), a DELETE like a GET.  ALLOW is the Allow field of
+ * a 405 ("GET, HEAD, POST, DELETE").  The dashboard's /api/guess.
+ */
+const struct httpreq_answer *httpreq_check_methods(struct evhttp_request *req,
+                                                   unsigned extra,
+                                                   const char *allow);
+
+/*
  * Adds to an answer of LEN bytes of CTYPE what evhttp 2.1 leaves out: for
  * a HEAD request the Content-Type and Content-Length the GET answer would
  * carry (RFC 9110, 9.3.2).  Returns 0 when no body may be sent (HEAD),

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dashboard.h"
+#include "core.h"
 
 void
 average_reset(struct average *a)

@@ -79,6 +79,8 @@ feed_sample_procs(struct dash *d, const Mockres__Stats *s, uint64_t now_ms,
 static void
 feed_keep(struct feed *f, const Mockres__Stats *s)
 {
+	char err[MODEL_ERR_MAX];
+
 	f->stats = *s;
 	f->stats.n_clients = 0;
 	f->stats.clients = NULL;
@@ -86,7 +88,11 @@ feed_keep(struct feed *f, const Mockres__Stats *s)
 	if (s->model != NULL) {
 		f->model = *s->model;
 		f->stats.model = &f->model;
-	}
+		model_defaults(&f->mdl, 1);
+		f->have_mdl =
+		    model_from_pb(&f->mdl, s->model, err, sizeof(err)) == 0;
+	} else
+		f->have_mdl = 0;
 	if (s->wait_ms != NULL) {
 		f->wait_ms = *s->wait_ms;
 		f->stats.wait_ms = &f->wait_ms;
@@ -129,18 +135,28 @@ feed_reply(const Mockres__Response *resp, void *arg)
 	feed_publish(d);
 }
 
+/* The HTTP stats: to the traffic, then with the latest push and the
+ * history to the runs. */
 static void
 feed_http_reply(const Mockres__Response *resp, void *arg)
 {
 	struct dash *d = arg;
+	struct feed *f = &d->feed;
 	uint64_t now = clock_now_us();
+	struct runs_input in;
 
-	d->feed.http_pending = 0;
+	f->http_pending = 0;
 	if (resp == NULL || resp->status != MOCKRES__STATUS__OK ||
 	    resp->stats == NULL)
 		return;
 	traffic_update(&d->traffic, resp->stats, now);
-	runs_update(&d->runs, &d->traffic, now, &d->history);
+	in.traffic = &d->traffic;
+	in.history = &d->history;
+	in.stats = f->connected ? &f->stats : NULL;
+	in.model = f->connected && f->have_mdl ? &f->mdl : NULL;
+	in.nhosts = 1;
+	in.hosts = (const char(*)[RUN_HOST_LEN]) & f->host;
+	runs_update(&d->runs, &in, now);
 }
 
 /* Every DASH_HTTP_MS: the merged HTTP stats, one request at a time. */
@@ -230,6 +246,10 @@ feed_init(struct dash *d, const char *target, const struct tlsconf *tls)
 
 	memset(f, 0, sizeof(*f));
 	mockres__stats__init(&f->stats);
+	/* The hosts of a run's setup: this one (the processes mockresd
+	 * lists are on it until they say otherwise). */
+	if (gethostname(f->host, sizeof(f->host) - 1) == -1)
+		snprintf(f->host, sizeof(f->host), "localhost");
 	average_reset(&f->avg);
 	procs_init(&f->procs);
 	if ((f->json = evbuffer_new()) == NULL)

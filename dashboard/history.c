@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dashboard.h"
+#include "core.h"
 
 int
 history_init(struct history *h, unsigned window_s, long clk_tck)
@@ -180,6 +180,30 @@ history_peaks(const struct history *h, uint64_t from_ms, uint64_t to_ms,
 			*in_flight = sm->in_flight;
 		if (sm->waiting > *waiting)
 			*waiting = sm->waiting;
+	}
+}
+
+void
+history_series(const struct history *h, uint64_t from_ms, uint64_t to_ms,
+               size_t n, uint32_t *in_flight, uint32_t *waiting)
+{
+	const struct history_sample *sm;
+	uint64_t span = to_ms > from_ms ? to_ms - from_ms : 1;
+	size_t i, k;
+
+	memset(in_flight, 0, n * sizeof(*in_flight));
+	memset(waiting, 0, n * sizeof(*waiting));
+	if (n == 0)
+		return;
+	for (i = history_first_sample(h, from_ms); i < h->ns; i++) {
+		sm = history_sample_at(h, i);
+		if (sm->t_ms > to_ms)
+			break;
+		k = (size_t)((sm->t_ms - from_ms) * n / (span + 1));
+		if (sm->in_flight > in_flight[k])
+			in_flight[k] = sm->in_flight;
+		if (sm->waiting > waiting[k])
+			waiting[k] = sm->waiting;
 	}
 }
 

@@ -3,7 +3,7 @@
  * one HELP and one TYPE line per family, counters ending in _total, label
  * values escaped (roles are fixed words, but the rule is kept).
  */
-#include "dashboard.h"
+#include "core.h"
 
 static void
 metrics_family(struct evbuffer *out, const char *name, const char *type,

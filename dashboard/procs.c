@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dashboard.h"
+#include "core.h"
 #include "names.h"
 
 /* The names are the protocol's (proto/names.c). */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dashboard.h"
+#include "core.h"
 
 #define REFBUF_PREFIX "data: "
 

@@ -12,7 +12,7 @@
  * dashboard's own fields.  Every field that comes from mockresd, and the
  * average of its samples, is left out rather than repeated stale.
  */
-#include "dashboard.h"
+#include "core.h"
 #include "statsjson.h"
 
 void

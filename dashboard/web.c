@@ -1,6 +1,8 @@
 /*
  * web.c: the HTTP surface of the dashboard (docs/design.md):
- *   GET /            the page, embedded at build time
+ *   GET /            the page, embedded at build time, with its script
+ *                    (/app.js) and style sheet (/app.css): the CSP allows
+ *                    no inline script or style
  *   GET /events      Server-Sent Events, one snapshot per watch push
  *   GET /api/stats   a snapshot, with every field
  *   GET /api/history ?seconds=N (1..600, default 600) &step=MS (20..60000,
@@ -14,6 +16,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
@@ -28,9 +31,10 @@
 #define WEB_MAX_HEADERS 8192
 #define WEB_MAX_BODY    4096
 
-static const char web_csp[] = "default-src 'none'; script-src 'unsafe-inline'; "
-                              "style-src 'unsafe-inline'; connect-src 'self'; "
-                              "img-src data:";
+static const char web_csp[] =
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'";
 
 /* Answers REQ with BODY (moved out), or with TEXT if BODY is NULL. */
 static void
@@ -53,14 +57,16 @@ web_reply(struct evhttp_request *req, int code, const char *reason,
 		evbuffer_free(b);
 }
 
+/* A file embedded at build time: the page, its script, its style. */
 static void
-web_page(struct evhttp_request *req)
+web_asset(struct evhttp_request *req, const unsigned char *data, size_t len,
+          const char *ctype)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *b = evbuffer_new();
 
-	if (b == NULL || evbuffer_add_reference(b, page_html, page_html_len,
-	                                        NULL, NULL) == -1) {
+	if (b == NULL ||
+	    evbuffer_add_reference(b, data, len, NULL, NULL) == -1) {
 		if (b != NULL)
 			evbuffer_free(b);
 		web_reply(req, 500, "Internal Server Error", "text/plain", NULL,
@@ -69,7 +75,7 @@ web_page(struct evhttp_request *req)
 	}
 	evhttp_add_header(h, "Cache-Control", "no-cache");
 	evhttp_add_header(h, "Content-Security-Policy", web_csp);
-	web_reply(req, 200, "OK", "text/html; charset=utf-8", b, NULL);
+	web_reply(req, 200, "OK", ctype, b, NULL);
 	evbuffer_free(b);
 }
 
@@ -181,14 +187,157 @@ web_history(struct evhttp_request *req, struct dash *d)
 static void
 web_runs(struct evhttp_request *req, struct dash *d)
 {
+	const char *q =
+	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	struct evkeyval *kv;
+	struct evbuffer *b;
+	int bad = 0, csv = 0;
+
+	TAILQ_INIT(&params);
+	if (q != NULL && evhttp_parse_query_str(q, &params) == -1)
+		bad = 1;
+	TAILQ_FOREACH(kv, &params, next)
+	{
+		if (strcmp(kv->key, "format") == 0 &&
+		    strcmp(kv->value, "csv") == 0)
+			csv = 1;
+		else if (strcmp(kv->key, "format") != 0 ||
+		         strcmp(kv->value, "json") != 0)
+			bad = 1;
+	}
+	evhttp_clear_headers(&params);
+	if (bad) {
+		web_bad_query(req, "/api/runs takes format=json or format=csv");
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		web_oom(req, b);
+		return;
+	}
+	if (!csv) {
+		runs_json(b, &d->runs);
+		web_json(req, b);
+		return;
+	}
+	runs_csv(b, &d->runs);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	                  "Content-Disposition",
+	                  "attachment; filename=\"mockres-runs.csv\"");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	                  "Cache-Control", "no-store");
+	web_reply(req, 200, "OK", "text/csv; charset=utf-8; header=present", b,
+	          NULL);
+	evbuffer_free(b);
+}
+
+/* No Origin (curl, a script), or the dashboard's own: "http://" or
+ * "https://" and the Host the request was sent to. */
+static int
+web_same_origin(struct evhttp_request *req)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *origin = evhttp_find_header(in, "Origin");
+	const char *host = evhttp_find_header(in, "Host");
+	const char *rest;
+
+	if (origin == NULL)
+		return 1;
+	if (host == NULL || *host == '\0')
+		return 0;
+	if (strncasecmp(origin, "http://", 7) == 0)
+		rest = origin + 7;
+	else if (strncasecmp(origin, "https://", 8) == 0)
+		rest = origin + 8;
+	else
+		return 0;
+	return strcasecmp(rest, host) == 0;
+}
+
+static int
+web_is_json(struct evhttp_request *req)
+{
+	const char *ct = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Content-Type");
+	size_t n = sizeof("application/json") - 1;
+
+	return ct != NULL && strncasecmp(ct, "application/json", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* The guess as JSON (or null), with a newline. */
+static void
+web_guess_reply(struct evhttp_request *req, const struct guess *g)
+{
 	struct evbuffer *b = evbuffer_new();
 
 	if (b == NULL) {
 		web_oom(req, b);
 		return;
 	}
-	runs_json(b, &d->runs);
+	guess_json(b, g);
+	evbuffer_add(b, "\n", 1);
 	web_json(req, b);
+}
+
+/* POST: checks, then keeps the guess for the next run that begins. */
+static void
+web_guess_post(struct evhttp_request *req, struct dash *d)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char why[160], body[224];
+	struct guess g;
+
+	if (!web_same_origin(req)) {
+		web_reply(req, 403, "Forbidden", "text/plain", NULL,
+		          "a guess is taken only from the dashboard's own "
+		          "page (the Origin must be this server)\n");
+		return;
+	}
+	if (!web_is_json(req)) {
+		web_reply(
+		    req, 415, "Unsupported Media Type", "text/plain", NULL,
+		    "a guess is sent as Content-Type: application/json\n");
+		return;
+	}
+	if (len > GUESS_BODY_MAX) {
+		httpreq_close_after(req);
+		web_reply(req, 413, "Payload Too Large", "text/plain", NULL,
+		          "a guess is at most 1024 bytes\n");
+		return;
+	}
+	if (guess_parse(&g, (const char *)evbuffer_pullup(in, -1), len, why,
+	                sizeof(why)) == -1) {
+		snprintf(body, sizeof(body), "bad guess: %s\n", why);
+		web_reply(req, 400, "Bad Request", "text/plain", NULL, body);
+		return;
+	}
+	runs_guess_set(&d->runs, &g);
+	web_guess_reply(req, &d->runs.guess);
+}
+
+static void
+web_guess(struct evhttp_request *req, struct dash *d)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_POST:
+		web_guess_post(req, d);
+		break;
+	case EVHTTP_REQ_DELETE:
+		if (!web_same_origin(req)) {
+			web_reply(req, 403, "Forbidden", "text/plain", NULL,
+			          "a guess is dropped only from the "
+			          "dashboard's own page\n");
+			return;
+		}
+		runs_guess_clear(&d->runs);
+		web_guess_reply(req, NULL);
+		break;
+	default:
+		web_guess_reply(req, &d->runs.guess);
+		break;
+	}
 }
 
 static void
@@ -242,14 +391,27 @@ web_route(struct evhttp_request *req, void *arg)
 	const struct httpreq_answer *a;
 	char line[160];
 
-	if ((a = httpreq_check(req)) != NULL) {
+	if (path != NULL && strcmp(path, "/api/guess") == 0)
+		a = httpreq_check_methods(req,
+		                          EVHTTP_REQ_POST | EVHTTP_REQ_DELETE,
+		                          "GET, HEAD, POST, DELETE");
+	else
+		a = httpreq_check(req);
+	if (a != NULL) {
 		snprintf(line, sizeof(line), "%s%s", a->text,
 		         a->text[0] != '\0' ? "\n" : "");
 		web_reply(req, a->code, a->reason, "text/plain", NULL, line);
 		return;
 	}
 	if (path == NULL || *path == '\0' || strcmp(path, "/") == 0)
-		web_page(req);
+		web_asset(req, page_html, page_html_len,
+		          "text/html; charset=utf-8");
+	else if (strcmp(path, "/app.js") == 0)
+		web_asset(req, page_js, page_js_len,
+		          "text/javascript; charset=utf-8");
+	else if (strcmp(path, "/app.css") == 0)
+		web_asset(req, page_css, page_css_len,
+		          "text/css; charset=utf-8");
 	else if (strcmp(path, "/events") == 0)
 		web_events(req, d);
 	else if (strcmp(path, "/api/stats") == 0)
@@ -258,13 +420,15 @@ web_route(struct evhttp_request *req, void *arg)
 		web_history(req, d);
 	else if (strcmp(path, "/api/runs") == 0)
 		web_runs(req, d);
+	else if (strcmp(path, "/api/guess") == 0)
+		web_guess(req, d);
 	else if (strcmp(path, "/metrics") == 0)
 		web_metrics(req, d);
 	else
 		web_reply(req, 404, "Not Found", "text/plain", NULL,
 		          "not found: the dashboard serves /, /events, "
-		          "/api/stats, /api/history, /api/runs and "
-		          "/metrics\n");
+		          "/api/stats, /api/history, /api/runs, /api/guess "
+		          "and /metrics\n");
 }
 
 int

@@ -21,27 +21,20 @@ statsjson_percentiles(struct evbuffer *out, const char *name,
 	                    (unsigned long long)p->count);
 }
 
-/* "model":{...} with the keys of proto/model.c, '-' written as '_'. */
-static void
-statsjson_model(struct evbuffer *out, const Mockres__Model *pb)
+void
+statsjson_model_object(struct evbuffer *out, const struct model *m)
 {
-	struct model m;
-	char err[MODEL_ERR_MAX], name[32], value[64];
+	char name[32], value[64];
 	size_t i, j;
 
-	if (pb == NULL)
-		return;
-	model_defaults(&m, 1);
-	if (model_from_pb(&m, pb, err, sizeof(err)) == -1)
-		return; /* not a model this build knows: leave it out */
-	evbuffer_add(out, ",\"model\":{", 10);
+	evbuffer_add(out, "{", 1);
 	for (i = 0; i < model_nkeys(); i++) {
 		const char *key = model_key_name(i);
 
 		for (j = 0; key[j] != '\0' && j + 1 < sizeof(name); j++)
 			name[j] = (char)(key[j] == '-' ? '_' : key[j]);
 		name[j] = '\0';
-		model_key_format(&m, i, value, sizeof(value));
+		model_key_format(m, i, value, sizeof(value));
 		evbuffer_add_printf(out, "%s\"%s\":", i ? "," : "", name);
 		if (strchr("0123456789", value[0]) != NULL)
 			evbuffer_add(out, value, strlen(value));
@@ -49,6 +42,22 @@ statsjson_model(struct evbuffer *out, const Mockres__Model *pb)
 			statsjson_string(out, value);
 	}
 	evbuffer_add(out, "}", 1);
+}
+
+/* ,"model":{...}, unless PB is not a model this build knows. */
+static void
+statsjson_model(struct evbuffer *out, const Mockres__Model *pb)
+{
+	struct model m;
+	char err[MODEL_ERR_MAX];
+
+	if (pb == NULL)
+		return;
+	model_defaults(&m, 1);
+	if (model_from_pb(&m, pb, err, sizeof(err)) == -1)
+		return;
+	evbuffer_add(out, ",\"model\":", 9);
+	statsjson_model_object(out, &m);
 }
 
 void

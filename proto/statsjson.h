@@ -12,6 +12,11 @@
 /* Appends "in_flight":N,"limit":N,... (no braces) for S. */
 void statsjson_fields(struct evbuffer *out, const Mockres__Stats *s);
 
+/* Appends model M as a JSON object: the keys of proto/model.c, '-'
+ * written as '_' ({"hold_ms":500,"hold_dist":"fixed",...}). */
+struct model;
+void statsjson_model_object(struct evbuffer *out, const struct model *m);
+
 /* Appends one client as a JSON object (pid, uid, role, name, counts). */
 void statsjson_client(struct evbuffer *out, const Mockres__ClientInfo *ci);
 

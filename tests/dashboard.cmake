@@ -47,3 +47,5 @@ if(NODE_BIN)
 endif()
 mockres_check_test(test_dashboard_runs SOURCES test_dashboard_runs.c
   LIBS dashboard_core LABELS unit TIMEOUT 30)
+mockres_check_test(test_dashboard_predict SOURCES test_dashboard_predict.c
+  LIBS dashboard_core LABELS unit TIMEOUT 30)

@@ -164,10 +164,43 @@ START_TEST(test_routes)
 	ck_assert_str_eq(h, "text/html; charset=utf-8");
 	ck_assert_ptr_nonnull(strstr(
 	    r.body, "<title>Concurrent Requests to Mock Resource</title>"));
+	/* Its script and style are its own files, from its own origin, and
+	 * the CSP allows nothing inline (and nothing from elsewhere). */
+	ck_assert_ptr_nonnull(strstr(r.body, "<script src=\"app.js\""));
+	ck_assert_ptr_nonnull(strstr(r.body, "href=\"app.css\""));
+	ck_assert_ptr_null(strstr(r.body, "<script>"));
+	ck_assert_ptr_null(strstr(r.body, "<style>"));
+	ck_assert_ptr_null(strstr(r.body, "http://"));
+	ck_assert_ptr_nonnull(
+	    sup_http_header(&r, "Content-Security-Policy", h, sizeof(h)));
+	ck_assert_ptr_nonnull(strstr(h, "script-src 'self';"));
+	ck_assert_ptr_nonnull(strstr(h, "style-src 'self';"));
+	ck_assert_ptr_null(strstr(h, "unsafe"));
+	ck_assert_int_eq(sup_http(port, "GET", "/app.js", NULL, &r, 5000), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(
+	    sup_http_header(&r, "Content-Type", h, sizeof(h)));
+	ck_assert_str_eq(h, "text/javascript; charset=utf-8");
 	ck_assert_ptr_nonnull(strstr(r.body, "EventSource"));
-	/* self-contained: nothing fetched from elsewhere */
-	ck_assert_ptr_null(strstr(r.body, "<script src"));
-	ck_assert_ptr_null(strstr(r.body, "stylesheet"));
+	ck_assert_int_eq(sup_http(port, "GET", "/app.css", NULL, &r, 5000), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(
+	    sup_http_header(&r, "Content-Type", h, sizeof(h)));
+	ck_assert_str_eq(h, "text/css; charset=utf-8");
+	/* /api/guess: GET, HEAD, POST, DELETE and nothing else. */
+	ck_assert_int_eq(sup_http(port, "PUT", "/api/guess", NULL, &r, 5000),
+	                 0);
+	ck_assert_int_eq(r.status, 405);
+	ck_assert_ptr_nonnull(sup_http_header(&r, "Allow", h, sizeof(h)));
+	ck_assert_str_eq(h, "GET, HEAD, POST, DELETE");
+	ck_assert_int_eq(sup_http(port, "DELETE", "/api/guess", NULL, &r, 5000),
+	                 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "null\n");
+	ck_assert_int_eq(sup_http(port, "DELETE", "/api/guess",
+	                          "Origin: http://evil.example\r\n", &r, 5000),
+	                 0);
+	ck_assert_int_eq(r.status, 403);
 
 	ck_assert_int_eq(sup_http(port, "HEAD", "/", NULL, &r, 5000), 0);
 	ck_assert_int_eq(r.status, 200);

@@ -116,6 +116,17 @@ START_TEST(test_history_roles)
 }
 END_TEST
 
+/* What the feed hands the runs: the traffic alone. */
+static void
+runs_feed(uint64_t now_us)
+{
+	struct runs_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.traffic = &t;
+	runs_update(&rs, &in, now_us);
+}
+
 /* The traffic as mockresd would report it. */
 static void
 traffic(uint64_t now_us, uint64_t first_us, uint64_t last_us, uint32_t active)
@@ -125,7 +136,7 @@ traffic(uint64_t now_us, uint64_t first_us, uint64_t last_us, uint32_t active)
 	t.first_us = first_us;
 	t.last_us = last_us;
 	t.active = active;
-	runs_update(&rs, &t, now_us, NULL);
+	runs_feed(now_us);
 }
 
 START_TEST(test_runs_cut)
@@ -181,7 +192,7 @@ START_TEST(test_runs_cut)
 		httpstats_add(&t.total, HTTPSTATS_ASYNC, 200, 300);
 	t.reset = 1;
 	t.valid = 1;
-	runs_update(&rs, &t, 30 * S, NULL);
+	runs_feed(30 * S);
 	for (i = 0; i < 5; i++)
 		httpstats_add(&t.total, HTTPSTATS_ASYNC, 200, 300);
 	traffic(30 * S + S / 2, 0, 29 * S, 0);
@@ -216,12 +227,166 @@ START_TEST(test_runs_keep_fifty)
 	runs_json(b, &rs);
 	j = sup_take(b);
 	ck_assert_int_eq(count(j, "{\"id\":"), RUNS_MAX);
-	ck_assert_ptr_nonnull(
-	    strstr(j, "{\"current\":null,\"runs\":[{\"id\":60,"));
+	ck_assert_ptr_nonnull(strstr(
+	    j, "{\"current\":null,\"guess\":null,\"runs\":[{\"id\":60,"));
 	free(j);
 	evbuffer_free(b);
 }
 END_TEST
 
+/*
+ * A run as an experiment: its setup as it began, its clients, its peaks
+ * (mockresd's own when it rose during the run), the lone first request,
+ * the prediction, the guess it took (and the next run none), a change of
+ * the setup during a run, and the CSV.
+ */
+static struct model pool_model;
+static Mockres__Stats st;
+
+static void
+feed_full(uint64_t now_us)
+{
+	struct runs_input in;
+	static const char hosts[1][RUN_HOST_LEN] = {"labhost"};
+
+	memset(&in, 0, sizeof(in));
+	in.traffic = &t;
+	in.history = &h;
+	in.stats = &st;
+	in.model = &pool_model;
+	in.nhosts = 1;
+	in.hosts = hosts;
+	runs_update(&rs, &in, now_us);
+}
+
+START_TEST(test_runs_experiment)
+{
+	const uint64_t S = 1000000;
+	struct evbuffer *b = evbuffer_new();
+	struct guess g;
+	char why[160], *j, *line;
+	uint64_t ms;
+	int i;
+
+	ck_assert_int_eq(history_init(&h, 60, 100), 0);
+	model_defaults(&pool_model, 2);
+	model_preset(&pool_model, "pool", 2);
+	mockres__stats__init(&st);
+	st.preset = "pool";
+	st.setup_changes = 3;
+	st.peak = 15; /* from before the change... */
+	st.peak_waiting = 0;
+	memset(&t, 0, sizeof(t));
+	httpstats_init(&t.total);
+	t.reporters = 2;
+	runs_init(&rs);
+	t.valid = 1;
+	feed_full(10 * S); /* the base */
+	ck_assert_int_eq(
+	    guess_parse(&g, "{\"duration_ms\":15000,\"peak_in_flight\":10}", 41,
+	                why, sizeof(why)),
+	    0);
+	runs_guess_set(&rs, &g);
+
+	/* 300 serial requests at 30 clients, 11 s to 26.45 s; one use alone
+	 * for the first 500 ms, then 10 in service and 20 waiting (the
+	 * samples saw 19 at most, mockresd 20). */
+	for (ms = 10000; ms <= 29000; ms += 20) {
+		Mockres__Stats x = MOCKRES__STATS__INIT;
+
+		if (ms >= 11000 && ms < 11500)
+			x.in_flight = 1;
+		else if (ms >= 11500 && ms <= 26450) {
+			x.in_flight = 10;
+			x.waiting = 19;
+		}
+		history_add(&h, ms, &x);
+	}
+	for (i = 0; i < 300; i++)
+		httpstats_add(&t.total, HTTPSTATS_SERIAL, 200, 1500000);
+	st.peak = 10;         /* a setup change reset them before the run ... */
+	st.peak_waiting = 20; /* ... and the run raised them */
+	st.setup_changes = 3;
+	rs.idle_changes = 2;
+	t.conns_peak = 30;
+	t.first_us = 11 * S;
+	t.last_us = 26 * S + S / 2 - 50000;
+	t.active = 0;
+	feed_full(27 * S);
+	ck_assert_int_eq(rs.in_run, 1);
+	ck_assert(!rs.guess.set); /* the run took it */
+	feed_full(29 * S);
+	ck_assert_int_eq(rs.in_run, 0);
+	ck_assert_uint_eq(rs.n, 1);
+	{
+		const struct run *r = runs_get(&rs, 0);
+		char sl[160];
+
+		ck_assert_uint_eq(r->clients, 30);
+		ck_assert_uint_eq(r->peak_in_flight, 10);
+		ck_assert_uint_eq(r->peak_waiting, 20);
+		ck_assert_int_eq(r->lone_first, 1);
+		ck_assert(r->guess.set);
+		ck_assert(r->predicted.ok);
+		ck_assert_double_eq_tol(r->predicted.duration_ms, 15450, 0.01);
+		ck_assert_str_eq(r->changed, "");
+		runs_setup_line(&r->setup, sl, sizeof(sl));
+		ck_assert_str_eq(sl, "pool · fixed 500 ms · 10 slots · limit "
+		                     "none · 2 workers");
+		ck_assert_uint_eq(r->spark_in[RUN_SPARK / 2], 10);
+		ck_assert_uint_eq(r->spark_wait[RUN_SPARK / 2], 19);
+	}
+
+	/* A second run: no guess; the limit changes during it. */
+	for (i = 0; i < 10; i++)
+		httpstats_add(&t.total, HTTPSTATS_ASYNC, 200, 300);
+	t.first_us = 40 * S;
+	t.last_us = 40 * S + 1000;
+	t.active = 1;
+	feed_full(40 * S + 100000);
+	ck_assert_int_eq(rs.in_run, 1);
+	st.limit = 5;
+	st.setup_changes = 4;
+	feed_full(40 * S + 300000);
+	t.active = 0;
+	feed_full(43 * S);
+	ck_assert_uint_eq(rs.n, 2);
+	ck_assert(!runs_get(&rs, 0)->guess.set);
+	ck_assert_str_eq(runs_get(&rs, 0)->changed,
+	                 "limit 0 -> 5 during the run");
+	ck_assert(!runs_get(&rs, 0)->predicted.ok);
+
+	/* JSON: the experiment's fields. */
+	runs_json(b, &rs);
+	j = sup_take(b);
+	ck_assert_ptr_nonnull(strstr(j, "\"clients\":30,"));
+	ck_assert_ptr_nonnull(strstr(j, "\"peak_waiting\":20,"));
+	ck_assert_ptr_nonnull(strstr(j, "\"hosts\":[\"labhost\"],\"model\":{"
+	                                "\"hold_ms\":500,"));
+	ck_assert_ptr_nonnull(strstr(j, "\"slots\":10,"));
+	ck_assert_ptr_nonnull(strstr(j, "\"guess\":{\"made_unix_ms\":"));
+	ck_assert_ptr_nonnull(strstr(j, "\"predicted\":{\"formula\":"));
+	ck_assert_ptr_nonnull(strstr(j, "\"predicted\":null,\"predicted_why\":"
+	                                "\"the setup changed"));
+	free(j);
+
+	/* CSV: a header and one row per run and route. */
+	runs_csv(b, &rs);
+	j = sup_take(b);
+	ck_assert_int_eq(count(j, "\r\n"), 3);
+	ck_assert_ptr_nonnull(strstr(j, "run,start_utc,route,requests,"));
+	line = strstr(j, "\r\n2,");
+	ck_assert_ptr_nonnull(line);
+	ck_assert_ptr_nonnull(strstr(line, ",async,10,"));
+	ck_assert_ptr_nonnull(strstr(j, "\r\n1,"));
+	ck_assert_ptr_nonnull(strstr(j, ",serial,300,"));
+	ck_assert_ptr_nonnull(strstr(j, ",\"pool · fixed 500 ms · 10 slots"));
+	free(j);
+	evbuffer_free(b);
+	history_free(&h);
+}
+END_TEST
+
 SUP_MAIN("dashboard_runs", NULL, NULL, 0, test_history_ring_and_json,
-         test_history_roles, test_runs_cut, test_runs_keep_fifty)
+         test_history_roles, test_runs_cut, test_runs_keep_fifty,
+         test_runs_experiment)

@@ -7,7 +7,11 @@
  * - history: with a 4 s window (--history-seconds), /api/history covers
  *   the whole window once it has passed, and its parameters are checked;
  * - merge: the workers' histograms add up, including a worker killed with
- *   SIGKILL and replaced mid-run (its counts up to its last report stay).
+ *   SIGKILL and replaced mid-run (its counts up to its last report stay);
+ * - experiments: under pool, 300 serial requests at 30 clients give a run
+ *   whose setup says 10 slots, whose clients are 30 and whose peak
+ *   waiting is mockresd's; a guess posted before it is in its row and the
+ *   next run has none; POST /api/guess refusals; the CSV.
  */
 #include <check.h>
 #include <signal.h>
@@ -25,6 +29,41 @@ static char sock[256];
 static pid_t mrd_pid, fe_pid, dash_pid;
 static int fe_port, dash_port;
 static struct sup_http_resp resp;
+
+static void lab_start(const char *limit, const char *hold,
+                      const char *history_s);
+
+/* POST /api/guess with ORIGIN and CTYPE (NULL: left out); the status,
+ * the body in resp. */
+static int
+guess_post(const char *origin, const char *ctype, const char *body)
+{
+	static char raw[8192], out[8192];
+	char head[512];
+	const char *b;
+	ssize_t n;
+	int len;
+
+	len =
+	    snprintf(head, sizeof(head),
+	             "POST /api/guess HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	             "Connection: close\r\n%s%s%s%s%s%s"
+	             "Content-Length: %zu\r\n\r\n",
+	             dash_port, origin ? "Origin: " : "", origin ? origin : "",
+	             origin ? "\r\n" : "", ctype ? "Content-Type: " : "",
+	             ctype ? ctype : "", ctype ? "\r\n" : "", strlen(body));
+	ck_assert(len > 0 && (size_t)len + strlen(body) < sizeof(raw));
+	snprintf(raw, sizeof(raw), "%s%s", head, body);
+	n = sup_http_raw(dash_port, raw, strlen(raw), out, sizeof(out) - 1,
+	                 5000);
+	ck_assert_int_gt(n, 0);
+	out[n] = '\0';
+	memset(&resp, 0, sizeof(resp));
+	ck_assert_int_eq(sscanf(out, "HTTP/1.1 %d", &resp.status), 1);
+	if ((b = strstr(out, "\r\n\r\n")) != NULL)
+		snprintf(resp.body, sizeof(resp.body), "%s", b + 4);
+	return resp.status;
+}
 
 static void
 lab_start(const char *limit, const char *hold, const char *history_s)
@@ -379,6 +418,108 @@ START_TEST(test_final_report_on_drain)
 }
 END_TEST
 
+/*
+ * Under pool, 300 serial requests at 30 clients (10 in service, 20
+ * waiting): the run's setup says 10 slots, its clients are 30 and its
+ * peak waiting is mockresd's.  A guess posted before it is in its row;
+ * the next run has none.  The refusals of POST /api/guess, and the CSV.
+ */
+START_TEST(test_experiment_rows)
+{
+	const char *pool[] = {"model", "preset", "pool", NULL};
+	char out[4096], big[1200];
+	struct load *ld;
+	struct sup_stats st;
+	const char *r0, *r1;
+	uint64_t v = 0;
+	int rows = 0;
+	char *p;
+
+	lab_start("0", "500", NULL);
+	ck_assert_int_eq(sup_ctl(sock, pool, out, sizeof(out)), 0);
+
+	/* Refused: a foreign origin, over 1 KiB, not JSON, another type. */
+	ck_assert_int_eq(guess_post("http://evil.example", "application/json",
+	                            "{\"failed\":0}"),
+	                 403);
+	memset(big, ' ', sizeof(big));
+	big[0] = '{';
+	snprintf(big + sizeof(big) - 14, 14, "\"failed\":0}");
+	ck_assert_int_eq(guess_post(NULL, "application/json", big), 413);
+	ck_assert_int_eq(guess_post(NULL, "application/json", "serial, 30 s"),
+	                 400);
+	ck_assert_ptr_nonnull(strstr(resp.body, "bad guess"));
+	ck_assert_int_eq(guess_post(NULL, "text/plain", "{\"failed\":0}"), 415);
+	ck_assert_int_eq(
+	    sup_http(dash_port, "GET", "/api/guess", NULL, &resp, 5000), 0);
+	ck_assert_str_eq(resp.body, "null\n");
+	/* Taken: from no origin (curl) or the dashboard's own. */
+	snprintf(out, sizeof(out), "http://127.0.0.1:%d", dash_port);
+	ck_assert_int_eq(guess_post(out, "application/json; charset=utf-8",
+	                            "{\"route\":\"serial\",\"duration_ms\":"
+	                            "15000,\"peak_in_flight\":10}"),
+	                 200);
+	ck_assert_int_eq(
+	    sup_http(dash_port, "GET", "/api/guess", NULL, &resp, 5000), 0);
+	ck_assert_ptr_nonnull(strstr(resp.body, "\"duration_ms\":15000"));
+
+	ld = lab_load("/part1/serial", 30, 300);
+	ck_assert_int_eq(load_wait_sent(ld, 300, 60000), 0);
+	ck_assert_int_eq(load_wait_phase(ld, 0, 30000), 0);
+	ck_assert_int_eq(load_stop(ld), 0);
+	ck_assert_uint_eq(load_sum_status(ld, 0, LOAD_200), 300);
+	load_free(ld);
+	runs_wait(1, 20000);
+	ck_assert_int_eq(sup_stats(sock, &st), 0);
+	ck_assert_uint_eq(st.peak_waiting, 20);
+	ck_assert_ptr_nonnull(r0 = strstr(resp.body, "\"runs\":[{"));
+	ck_assert_int_eq(sup_json_u64(r0, "peak_waiting", &v), 0);
+	ck_assert_uint_eq(v, st.peak_waiting);
+	ck_assert_int_eq(sup_json_u64(r0, "clients", &v), 0);
+	ck_assert_uint_eq(v, 30);
+	ck_assert_int_eq(sup_json_u64(r0, "slots", &v), 0);
+	ck_assert_uint_eq(v, 10);
+	ck_assert_ptr_nonnull(strstr(r0, "\"preset\":\"pool\""));
+	ck_assert_ptr_nonnull(strstr(r0, "\"guess\":{\"made_unix_ms\":"));
+	ck_assert_ptr_nonnull(strstr(r0, "\"predicted\":{\"formula\":"));
+	ck_assert_ptr_nonnull(strstr(resp.body, "{\"current\":null,\"guess\":"
+	                                        "null,"));
+
+	/* A second run: no guess. */
+	sup_sleep_ms(500);
+	ld = lab_load("/part1/async", 4, 40);
+	ck_assert_int_eq(load_wait_sent(ld, 40, 60000), 0);
+	ck_assert_int_eq(load_wait_phase(ld, 0, 30000), 0);
+	ck_assert_int_eq(load_stop(ld), 0);
+	load_free(ld);
+	runs_wait(2, 20000);
+	ck_assert_ptr_nonnull(r0 = strstr(resp.body, "\"runs\":[{"));
+	ck_assert_ptr_nonnull(r1 = strstr(r0 + 1, "{\"id\":1,"));
+	p = strstr(r0, "\"guess\":");
+	ck_assert_ptr_nonnull(p);
+	ck_assert(p < r1);
+	ck_assert_int_eq(strncmp(p, "\"guess\":null", 12), 0);
+
+	/* The CSV: a header, then one row per run and route. */
+	ck_assert_int_eq(sup_http(dash_port, "GET", "/api/runs?format=csv",
+	                          NULL, &resp, 5000),
+	                 0);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_ptr_nonnull(strstr(resp.headers, "text/csv"));
+	for (p = resp.body; (p = strstr(p, "\r\n")) != NULL; p += 2)
+		rows++;
+	ck_assert_int_eq(rows, 3);
+	ck_assert_ptr_nonnull(strstr(resp.body, "\r\n2,"));
+	ck_assert_ptr_nonnull(strstr(resp.body, ",async,40,"));
+	ck_assert_ptr_nonnull(strstr(resp.body, ",serial,300,"));
+	ck_assert_int_eq(sup_http(dash_port, "GET", "/api/runs?format=xml",
+	                          NULL, &resp, 5000),
+	                 0);
+	ck_assert_int_eq(resp.status, 400);
+	lab_stop();
+}
+END_TEST
+
 SUP_MAIN("lab", NULL, NULL, 120, test_runs_count_by_code,
          test_history_covers_the_window, test_merge_with_a_worker_killed,
-         test_final_report_on_drain)
+         test_final_report_on_drain, test_experiment_rows)

@@ -4,6 +4,11 @@
 // temporary socket and free ports, then:
 // - runs `ab -n 200 -c 20 .../part1/serial`, opens the page and finds that
 //   run in the runs table with 200 requests and a p50 within 5% of ab's;
+// - runs the seed's async spike (`ab -k -n 3000 -c 50`): the serial row's
+//   own chart still has a visible line (its own scale: non-background
+//   pixels over at least a third of its height), every run shows its
+//   setup line, and at 1280 and 1024 px the runs table is no wider than
+//   its container;
 // - starts a long async ab run, reloads the page during it and finds the
 //   spike on the chart (the history reaches the reloaded page);
 // - for in-flight values from 0 to 10^6, at widths from a phone's to
@@ -115,7 +120,38 @@ try {
     `runs table: 200 serial requests, p50 ${p50} ms within 5% of ab's median ${median} ms`);
   await sleep(2500); // a gap, so that the next ab is a run of its own
 
-  // 2. Reload during an async run: the spike is on the chart at once.
+  // 2. The seed's async spike: each run's own chart keeps the serial one
+  // readable, every row has its setup line, nothing is cut at 1280/1024.
+  await procs.run(ab, ["-k", "-n", "3000", "-c", "50", `${front}/part1/async`]);
+  await until("the spike's run in the runs table", async () =>
+    (await page.locator('#runs tr.route[data-route="async"]').count()) > 0, 15000);
+  const serialInk = await page.evaluate(() => {
+    const c = document.querySelector('#runs tr.route[data-route="serial"] canvas.runspark');
+    const g = c.getContext("2d"), d = g.getImageData(0, 0, c.width, c.height).data;
+    let rows = 0;
+    for (let y = 0; y < c.height; y++)
+      for (let x = 0; x < c.width; x++)
+        if (d[(y * c.width + x) * 4 + 3] > 0) { rows++; break; }
+    return rows / c.height;
+  });
+  check(serialInk >= 1 / 3, `after a spike of 3000, the serial row's own chart has ink over ${(serialInk * 100).toFixed(0)}% of its height (>= 33%)`);
+  for (const width of [1280, 1024]) {
+    await page.setViewportSize({ width, height: 1000 });
+    await sleep(300);
+    const m = await page.evaluate(() => {
+      const t = document.getElementById("runstable"), w = document.getElementById("runswrap");
+      const heads = [...document.querySelectorAll("#runs tr.runhead")];
+      return { table: t.scrollWidth, wrap: w.clientWidth, runs: heads.length,
+               setups: heads.filter((h) => (h.querySelector(".setup") || {}).textContent?.includes(" workers")).length,
+               lines: heads.map((h) => h.querySelector(".setup").textContent) };
+    });
+    check(m.table <= m.wrap, `${width} px: the runs table (${m.table} px) fits its container (${m.wrap} px)`);
+    check(m.runs >= 2 && m.setups === m.runs, `${width} px: each of the ${m.runs} runs shows its setup line (${m.lines[0]})`);
+  }
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  await sleep(2500);
+
+  // 3. Reload during an async run: the spike is on the chart at once.
   await procs.run(args.mockresctl, ["--socket", sock, "hold", "3000"]);
   const abAsync = procs.run(ab, ["-k", "-n", "40000", "-c", "20", `${front}/part1/async`], 120000);
   await until("the async run under way", async () =>
@@ -126,7 +162,7 @@ try {
   check(true, "reloaded during an async run, the chart shows the spike (>= 1000 in flight)");
   await abAsync;
   await until("the async run in the runs table", async () =>
-    (await page.locator('#runs tr[data-route="async"]:not(.running)').count()) > 0, 15000);
+    (await page.locator('#runs tr[data-route="async"][data-requests="40000"]:not(.running)').count()) > 0, 15000);
   check(true, "the async run has its row, beside the serial one");
   await procs.run(args.mockresctl, ["--socket", sock, "hold", "500"]);
   await shot("dashboard-lab.png");
@@ -135,7 +171,7 @@ try {
   await shot("dashboard-lab-10min.png");
   await page.click("#win-60");
 
-  // 3. Every number fits, phone to 1920 px, light and dark.
+  // 4. Every number fits, phone to 1920 px, light and dark.
   const values = [0, 7, 99.99, 2345.5, 12345.67, 99999, 123456, 999999, 1e6];
   for (const scheme of ["light", "dark"]) {
     for (const width of [360, 390, 768, 1024, 1280, 1920]) {

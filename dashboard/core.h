@@ -8,7 +8,9 @@
  * answer down to the pieces that keep them, in this order of dependence:
  *
  *   average.c  the rolling average of in_flight
- *   procs.c    the process table, from the watch's clients and /proc
+ *   procs.c    the process table, keyed by host and pid, from the
+ *              watch's clients and /proc (this host's processes) or the
+ *              figures mockresd passes on (another host's)
  *   history.c  10 minutes of samples and process frames
  *   traffic.c  the frontend workers' merged HTTP stats, live
  *   predict.c  what the formula of a run's model predicts (pure)
@@ -49,8 +51,11 @@ void average_add(struct average *, uint64_t sample);
 uint64_t average_hundredths(const struct average *);
 void average_format(const struct average *, char *buf, size_t len);
 
-/* procs.c: the process table, from the watch's clients and /proc. */
-#define PROCS_MAX 300 /* mockresd + master + the 256 listed clients */
+/* procs.c: the process table, from the watch's clients and /proc (on
+ * this host) or the figures mockresd passes on (on another host). */
+#define PROCS_MAX   300 /* mockresd + masters + the 256 listed clients */
+#define PROCS_HOST  64  /* bytes of a host name (MOCKRES_HOST_MAX) */
+#define PROCS_LOCAL 8   /* masters of this host's frontends */
 
 enum proc_role {
 	PROC_DAEMON,
@@ -62,6 +67,8 @@ enum proc_role {
 #define PROC_ROLES 5
 
 struct proc {
+	char host[PROCS_HOST + 1]; /* its host's name */
+	int local;                 /* on this host: /proc has it */
 	pid_t pid;
 	enum proc_role role;
 	uint64_t in_flight;
@@ -72,27 +79,40 @@ struct proc {
 	double sample_ms;         /* monotonic time of that sample */
 	double cpu_percent;       /* over the last sampling period */
 	uint64_t rss_kb;
+	/* Another host's process: its latest figures as mockresd passed
+	 * them on (from a worker's report, or mockresd's own). */
+	int has_remote;
+	uint64_t remote_cpu_ms, remote_rss_kb;
 };
 
 struct procs {
 	struct proc p[PROCS_MAX];
 	size_t n;
-	pid_t master; /* the workers' parent if it is mockres-frontend */
+	char self_host[PROCS_HOST + 1]; /* this host's name */
+	/* The masters of this host's frontends: the parents of verified
+	 * local workers, if named mockres-frontend. */
+	pid_t masters[PROCS_LOCAL];
+	size_t nmasters;
 	double last_sample_ms;
 	long clk_tck;
-	long page_kb;
 };
 
 void procs_init(struct procs *);
 void procs_begin(struct procs *);
-void procs_put(struct procs *, pid_t, enum proc_role, uint64_t in_flight);
+/* Lists (HOST, PID) in this update; HOST NULL or "" is this host.  USAGE
+ * (may be NULL): its figures, used for a process of another host. */
+void procs_put(struct procs *, const char *host, pid_t, enum proc_role,
+               uint64_t in_flight, const Mockres__ProcUsage *usage);
 void procs_end(struct procs *, double now_ms);
 void procs_from_stats(struct procs *, const Mockres__Stats *, pid_t self,
                       double now_ms);
 void procs_sample(struct procs *, double now_ms);
 const char *procs_role_name(enum proc_role);
-int procs_parse_stat(const char *buf, pid_t *ppid, unsigned long long *ticks);
 double procs_cpu_seconds(const struct procs *, const struct proc *);
+/* The hosts of the table's processes, in its order, at most MAX into
+ * OUT; returns how many. */
+size_t procs_hosts(const struct procs *, char (*out)[PROCS_HOST + 1],
+                   size_t max);
 
 /* history.c: the last 10 minutes, for the chart and the runs. */
 #define HISTORY_WINDOW_S    600
@@ -107,10 +127,13 @@ struct history_sample {
 
 struct history_proc {
 	pid_t pid;
-	uint32_t role;
+	uint16_t role;
+	uint16_t host;  /* index in history.hosts */
 	uint32_t ticks; /* utime + stime, clock ticks (497 days at 100 Hz) */
 	uint32_t rss_kb;
 };
+
+#define HISTORY_HOSTS_MAX 64 /* distinct hosts; more share the last */
 
 struct history_frame {
 	uint64_t t_ms;
@@ -126,6 +149,9 @@ struct history {
 	struct history_frame *frames;
 	size_t nf, next_f;
 	long clk_tck;
+	/* The hosts the frames name, in the order first seen. */
+	char hosts[HISTORY_HOSTS_MAX][PROCS_HOST + 1];
+	size_t nhosts;
 	int have_prev; /* the counters of the previous push, for deltas */
 	uint64_t prev_admitted, prev_rejected, prev_timed_out;
 };

@@ -144,6 +144,7 @@ feed_http_reply(const Mockres__Response *resp, void *arg)
 	struct feed *f = &d->feed;
 	uint64_t now = clock_now_us();
 	struct runs_input in;
+	char hosts[RUN_HOSTS_MAX][RUN_HOST_LEN];
 
 	f->http_pending = 0;
 	if (resp == NULL || resp->status != MOCKRES__STATUS__OK ||
@@ -154,8 +155,14 @@ feed_http_reply(const Mockres__Response *resp, void *arg)
 	in.history = &d->history;
 	in.stats = f->connected ? &f->stats : NULL;
 	in.model = f->connected && f->have_mdl ? &f->mdl : NULL;
-	in.nhosts = 1;
-	in.hosts = (const char(*)[RUN_HOST_LEN]) & f->host;
+	/* Every host with a process in the table (mockresd's, the
+	 * frontends'), or this one. */
+	in.nhosts = (uint32_t)procs_hosts(&f->procs, hosts, RUN_HOSTS_MAX);
+	in.hosts = (const char(*)[RUN_HOST_LEN])hosts;
+	if (in.nhosts == 0) {
+		in.nhosts = 1;
+		in.hosts = (const char(*)[RUN_HOST_LEN]) & f->host;
+	}
 	runs_update(&d->runs, &in, now);
 }
 

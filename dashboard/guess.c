@@ -101,7 +101,8 @@ guess_number(struct guess_in *in, double *v)
 		if (s < in->end && (*s == '+' || *s == '-'))
 			s++;
 		if (s >= in->end || !isdigit((unsigned char)*s))
-			return guess_fail(in, "a number with an empty exponent");
+			return guess_fail(in,
+			                  "a number with an empty exponent");
 		while (s < in->end && isdigit((unsigned char)*s))
 			s++;
 	}
@@ -238,9 +239,10 @@ guess_parse(struct guess *out, const char *json, size_t len, char *why,
 		return guess_fail(&in, "bytes after the object");
 	if (g.duration_ms < 0 && g.req_per_s < 0 && g.peak_in_flight < 0 &&
 	    g.failed < 0)
-		return guess_fail(&in, "a guess needs at least one of "
-		                       "duration_ms, req_per_s, peak_in_flight, "
-		                       "failed");
+		return guess_fail(&in,
+		                  "a guess needs at least one of "
+		                  "duration_ms, req_per_s, peak_in_flight, "
+		                  "failed");
 	g.set = 1;
 	g.made_unix_ms = guess_now_unix_ms();
 	*out = g;
@@ -266,9 +268,9 @@ guess_json(struct evbuffer *out, const struct guess *g)
 	evbuffer_add_printf(out, "{\"made_unix_ms\":%lld,\"route\":",
 	                    (long long)g->made_unix_ms);
 	if (g->route >= 0)
-		evbuffer_add_printf(out, "\"%s\"",
-		                    httpstats_route_name(
-		                        (enum httpstats_route_id)g->route));
+		evbuffer_add_printf(
+		    out, "\"%s\"",
+		    httpstats_route_name((enum httpstats_route_id)g->route));
 	else
 		evbuffer_add(out, "null", 4);
 	guess_num(out, "duration_ms", g->duration_ms);

@@ -7,8 +7,9 @@
  *   rejected and timed-out counts since the previous push: 30,000 samples
  *   of 32 bytes, 960 KB;
  * - a frame per process-table sample (500 ms): each process's pid, role,
- *   CPU ticks and RSS, at most HISTORY_FRAME_PROCS (64) processes per frame
- *   in the table's order (role, then pid): 1,200 frames of 1 KB, 1.2 MB.
+ *   host (an index into a table of the hosts seen), CPU ticks and RSS, at
+ *   most HISTORY_FRAME_PROCS (64) processes per frame in the table's order
+ *   (role, host, then pid): 1,200 frames of 1 KB, 1.2 MB.
  * The oldest entry is overwritten when a ring is full; nothing else grows.
  * --history-seconds (hidden, for tests) shortens both.
  *
@@ -17,10 +18,12 @@
  * and the sums of the counts), as objects (docs/design.md's shape) or as
  * columns (the page's compact form).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
+#include "statsjson.h"
 
 int
 history_init(struct history *h, unsigned window_s, long clk_tck)
@@ -94,6 +97,25 @@ history_gap(struct history *h)
 	h->have_prev = 0;
 }
 
+/* HOST's index in h->hosts, added if new; past HISTORY_HOSTS_MAX hosts
+ * the last entry stands for the rest. */
+static uint16_t
+history_host(struct history *h, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < h->nhosts; i++)
+		if (strcmp(h->hosts[i], host) == 0)
+			return (uint16_t)i;
+	if (h->nhosts == HISTORY_HOSTS_MAX) {
+		snprintf(h->hosts[HISTORY_HOSTS_MAX - 1], sizeof(h->hosts[0]),
+		         "other hosts");
+		return HISTORY_HOSTS_MAX - 1;
+	}
+	snprintf(h->hosts[h->nhosts], sizeof(h->hosts[0]), "%s", host);
+	return (uint16_t)h->nhosts++;
+}
+
 void
 history_add_procs(struct history *h, uint64_t t_ms, const struct procs *ps)
 {
@@ -110,7 +132,8 @@ history_add_procs(struct history *h, uint64_t t_ms, const struct procs *ps)
 			continue;
 		hp = &fr->p[fr->n++];
 		hp->pid = p->pid;
-		hp->role = (uint32_t)p->role;
+		hp->role = (uint16_t)p->role;
+		hp->host = history_host(h, p->host);
 		hp->ticks = (uint32_t)p->ticks;
 		hp->rss_kb = history_u32(p->rss_kb);
 	}
@@ -218,21 +241,25 @@ history_clipped(const struct history *h, uint64_t from_ms)
 
 struct history_pid {
 	pid_t pid;
+	uint16_t host;
 	uint32_t role;
 	uint32_t first, last; /* ticks */
 };
 
+/* A process is its host and its pid. */
 static struct history_pid *
-history_pid_find(struct history_pid *ids, size_t *n, pid_t pid)
+history_pid_find(struct history_pid *ids, size_t *n,
+                 const struct history_proc *p)
 {
 	size_t i;
 
 	for (i = 0; i < *n; i++)
-		if (ids[i].pid == pid)
+		if (ids[i].pid == p->pid && ids[i].host == p->host)
 			return &ids[i];
 	if (*n == HISTORY_PIDS_MAX)
 		return NULL;
-	ids[*n].pid = pid;
+	ids[*n].pid = p->pid;
+	ids[*n].host = p->host;
 	return &ids[(*n)++];
 }
 
@@ -275,7 +302,7 @@ history_roles(const struct history *h, uint64_t from_ms, uint64_t to_ms,
 			if (p->role >= PROC_ROLES)
 				continue;
 			sum[p->role] += p->rss_kb;
-			if ((id = history_pid_find(ids, &n, p->pid)) == NULL)
+			if ((id = history_pid_find(ids, &n, p)) == NULL)
 				continue;
 			if (n > before) {
 				id->role = p->role;
@@ -452,9 +479,9 @@ history_samples_columns(struct evbuffer *out, const struct history *h,
 /* One process's series: a point per step, from the last frame of the
  * step that lists it; CPU % over the time since the previous point. */
 static void
-history_proc_series(struct evbuffer *out, const struct history *h, pid_t pid,
-                    uint32_t role, size_t a, size_t b, unsigned step,
-                    enum history_format fmt)
+history_proc_series(struct evbuffer *out, const struct history *h,
+                    const struct history_pid *id, size_t a, size_t b,
+                    unsigned step, enum history_format fmt)
 {
 	struct evbuffer *cols[2] = {NULL, NULL};
 	uint64_t prev_t = 0, t0 = 0, key, pkey = UINT64_MAX;
@@ -468,8 +495,11 @@ history_proc_series(struct evbuffer *out, const struct history *h, pid_t pid,
 		if (cols[0] == NULL || cols[1] == NULL)
 			goto out;
 	}
-	evbuffer_add_printf(out, "{\"pid\":%d,\"role\":\"%s\",", (int)pid,
-	                    procs_role_name((enum proc_role)role));
+	evbuffer_add_printf(
+	    out, "{\"pid\":%d,\"role\":\"%s\",\"host\":", (int)id->pid,
+	    procs_role_name((enum proc_role)id->role));
+	statsjson_string(out, id->host < h->nhosts ? h->hosts[id->host] : "");
+	evbuffer_add(out, ",", 1);
 	evbuffer_add_printf(out, fmt == HISTORY_COLUMNS ? "\"dt_ms\":["
 	                                                : "\"samples\":[");
 	for (i = a; i < b; i++) {
@@ -478,7 +508,8 @@ history_proc_series(struct evbuffer *out, const struct history *h, pid_t pid,
 		double cpu = 0;
 
 		for (j = 0; j < fr->n; j++)
-			if (fr->p[j].pid == pid) {
+			if (fr->p[j].pid == id->pid &&
+			    fr->p[j].host == id->host) {
 				p = &fr->p[j];
 				break;
 			}
@@ -554,7 +585,7 @@ history_processes(struct evbuffer *out, const struct history *h, uint64_t from,
 		for (j = 0; j < fr->n; j++) {
 			size_t before = n;
 
-			id = history_pid_find(ids, &n, fr->p[j].pid);
+			id = history_pid_find(ids, &n, &fr->p[j]);
 			if (id != NULL && n > before)
 				id->role = fr->p[j].role;
 		}
@@ -563,8 +594,7 @@ history_processes(struct evbuffer *out, const struct history *h, uint64_t from,
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			evbuffer_add(out, ",", 1);
-		history_proc_series(out, h, ids[i].pid, ids[i].role, a, b, step,
-		                    fmt);
+		history_proc_series(out, h, &ids[i], a, b, step, fmt);
 	}
 	evbuffer_add(out, "]", 1);
 }

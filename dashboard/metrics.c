@@ -21,7 +21,21 @@ metrics_u64(struct evbuffer *out, const char *name, const char *type,
 	evbuffer_add_printf(out, "%s %llu\n", name, v);
 }
 
-/* Per-process samples: pid and role labels. */
+/* A label value: backslash, double quote and newline escaped. */
+static void
+metrics_label(struct evbuffer *out, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			evbuffer_add_printf(out, "\\%c", *v);
+		else if (*v == '\n')
+			evbuffer_add(out, "\\n", 2);
+		else
+			evbuffer_add(out, v, 1);
+	}
+}
+
+/* Per-process samples: pid, role and host labels. */
 static void
 metrics_procs(struct evbuffer *out, const struct procs *ps, const char *name,
               const char *type, const char *help, int which)
@@ -32,8 +46,11 @@ metrics_procs(struct evbuffer *out, const struct procs *ps, const char *name,
 	for (i = 0; i < ps->n; i++) {
 		const struct proc *p = &ps->p[i];
 
-		evbuffer_add_printf(out, "%s{pid=\"%d\",role=\"%s\"} ", name,
-		                    (int)p->pid, procs_role_name(p->role));
+		evbuffer_add_printf(out, "%s{pid=\"%d\",role=\"%s\",host=\"",
+		                    name, (int)p->pid,
+		                    procs_role_name(p->role));
+		metrics_label(out, p->host);
+		evbuffer_add(out, "\"} ", 3);
 		switch (which) {
 		case 0:
 			evbuffer_add_printf(out, "%.2f\n",

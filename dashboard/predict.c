@@ -94,8 +94,7 @@ predict_async(const struct predict_in *in, struct prediction *p)
 
 /* Slots with a queue timeout below the wait: fixed holds, no contention. */
 static void
-predict_timeouts(const struct predict_in *in, struct prediction *p,
-                 double s_ms)
+predict_timeouts(const struct predict_in *in, struct prediction *p, double s_ms)
 {
 	const struct model *m = in->model;
 	double N = (double)in->clients, n = (double)in->requests;
@@ -145,13 +144,13 @@ predict_serial(const struct predict_in *in, struct prediction *p)
 		return;
 	}
 	if (in->limit > 0 && in->limit < N) {
-		snprintf(p->why, sizeof(p->why),
-		         "hard mode: %.0f of the %.0f clients are refused at once "
-		         "and retry at the machine's speed; only the 2xx rate "
-		         "has a formula, limit/S = %.1f/s",
-		         N - in->limit, N,
-		         in->limit * 1000.0 * predict_rate(m, in->limit) /
-		             s_ms);
+		snprintf(
+		    p->why, sizeof(p->why),
+		    "hard mode: %.0f of the %.0f clients are refused at once "
+		    "and retry at the machine's speed; only the 2xx rate "
+		    "has a formula, limit/S = %.1f/s",
+		    N - in->limit, N,
+		    in->limit * 1000.0 * predict_rate(m, in->limit) / s_ms);
 		return;
 	}
 	if (m->slots > 0 && N - m->slots > m->queue) {
@@ -170,8 +169,8 @@ predict_serial(const struct predict_in *in, struct prediction *p)
 	if (m->hold_dist == MODEL_DIST_LOGNORMAL)
 		s_ms = m->hold_ms * exp(m->hold_sigma * m->hold_sigma / 2);
 	r = predict_rate(m, ns);
-	x = ns * r / s_ms;          /* per ms */
-	wait = N / x - s_ms / r;    /* in the queue */
+	x = ns * r / s_ms;       /* per ms */
+	wait = N / x - s_ms / r; /* in the queue */
 	if (m->slots > 0 && m->queue_timeout_ms > 0 &&
 	    wait > m->queue_timeout_ms) {
 		if (m->hold_dist != MODEL_DIST_FIXED ||
@@ -198,10 +197,11 @@ predict_serial(const struct predict_in *in, struct prediction *p)
 		         "%.1f/s, R = N/X = %s",
 		         m->cores, x * 1000, a);
 	else if (m->contention == MODEL_CONTENTION_USL)
-		snprintf(part, sizeof(part),
-		         "USL: R = S(1 + %.2g(N-1) + %.2g N(N-1)) = %s, X = N/R "
-		         "= %.1f/s",
-		         m->usl_sigma, m->usl_kappa, a, x * 1000);
+		snprintf(
+		    part, sizeof(part),
+		    "USL: R = S(1 + %.2g(N-1) + %.2g N(N-1)) = %s, X = N/R "
+		    "= %.1f/s",
+		    m->usl_sigma, m->usl_kappa, a, x * 1000);
 	else if (m->slots > 0 && N > m->slots)
 		snprintf(part, sizeof(part),
 		         "%u slots: X = c/S = %.1f/s, R = N S/c = %s", m->slots,

@@ -11,9 +11,9 @@
  * setup's model object and hosts: the event goes to every browser five
  * times a second.
  *
- * The CSV has one row per finished run and route, newest run first, a header row,
- * RFC 4180 quoting, and text fields that could start a spreadsheet
- * formula prefixed with an apostrophe.
+ * The CSV has one row per finished run and route, newest run first, a header
+ * row, RFC 4180 quoting, and text fields that could start a spreadsheet formula
+ * prefixed with an apostrophe.
  */
 #include <stdio.h>
 #include <string.h>
@@ -275,8 +275,7 @@ runsout_csv_row(struct evbuffer *out, const struct run *run, int r)
 	codes[0] = '\0';
 	for (k = 0; k < rr->ncodes && off < sizeof(codes); k++) {
 		off += (size_t)snprintf(codes + off, sizeof(codes) - off,
-		                        "%s%u:%llu", k ? " " : "",
-		                        rr->code[k],
+		                        "%s%u:%llu", k ? " " : "", rr->code[k],
 		                        (unsigned long long)rr->count[k]);
 		if (rr->code[k] >= 200 && rr->code[k] < 300)
 			failed -= rr->count[k];
@@ -284,8 +283,7 @@ runsout_csv_row(struct evbuffer *out, const struct run *run, int r)
 	runs_setup_line(&run->setup, line, sizeof(line));
 	evbuffer_add_printf(
 	    out, "%llu,%s.%03dZ,%s,%llu,%.3f,%.2f,%u",
-	    (unsigned long long)run->id, when,
-	    (int)(run->start_unix_ms % 1000),
+	    (unsigned long long)run->id, when, (int)(run->start_unix_ms % 1000),
 	    httpstats_route_name((enum httpstats_route_id)r),
 	    (unsigned long long)rr->requests, (double)dur / 1000.0,
 	    dur > 0 ? (double)rr->requests * 1e6 / (double)dur : 0.0,
@@ -303,10 +301,10 @@ runsout_csv_row(struct evbuffer *out, const struct run *run, int r)
 	evbuffer_add_printf(out, ",%u,%u", run->setup.limit,
 	                    run->setup.workers);
 	runsout_csv_text(out, run->changed);
-	runsout_csv_text(out, g->set && g->route >= 0
-	                          ? httpstats_route_name(
-	                                (enum httpstats_route_id)g->route)
-	                          : "");
+	runsout_csv_text(
+	    out, g->set && g->route >= 0
+	             ? httpstats_route_name((enum httpstats_route_id)g->route)
+	             : "");
 	runsout_csv_num(out, g->set ? g->duration_ms : -1, 1);
 	runsout_csv_num(out, g->set ? g->req_per_s : -1, 2);
 	runsout_csv_num(out, g->set ? g->peak_in_flight : -1, 0);
@@ -318,13 +316,11 @@ runsout_csv_row(struct evbuffer *out, const struct run *run, int r)
 	runsout_csv_num(out, p->ok ? p->failed : -1, 0);
 	runsout_csv_text(out, p->ok ? p->formula : "");
 	runsout_csv_text(out, p->ok ? "" : p->why);
-	evbuffer_add_printf(out, ",%.2f,%.2f,%.2f,%llu,%llu\r\n",
-	                    run->cpu_s[PROC_DAEMON],
-	                    run->cpu_s[PROC_FRONTEND_WORKER],
-	                    run->cpu_s[PROC_DASHBOARD],
-	                    (unsigned long long)run->peak_rss_kb[PROC_DAEMON],
-	                    (unsigned long long)
-	                        run->peak_rss_kb[PROC_FRONTEND_WORKER]);
+	evbuffer_add_printf(
+	    out, ",%.2f,%.2f,%.2f,%llu,%llu\r\n", run->cpu_s[PROC_DAEMON],
+	    run->cpu_s[PROC_FRONTEND_WORKER], run->cpu_s[PROC_DASHBOARD],
+	    (unsigned long long)run->peak_rss_kb[PROC_DAEMON],
+	    (unsigned long long)run->peak_rss_kb[PROC_FRONTEND_WORKER]);
 }
 
 void

@@ -37,11 +37,14 @@ snapshot_json(struct evbuffer *out, const Mockres__Stats *s, int connected,
 	for (i = 0; i < ps->n; i++) {
 		const struct proc *p = &ps->p[i];
 
+		evbuffer_add_printf(out, "%s{\"pid\":%d,\"role\":\"%s\",",
+		                    i > 0 ? "," : "", (int)p->pid,
+		                    procs_role_name(p->role));
+		evbuffer_add(out, "\"host\":", 7);
+		statsjson_string(out, p->host);
 		evbuffer_add_printf(
 		    out,
-		    "%s{\"pid\":%d,\"role\":\"%s\","
-		    "\"in_flight\":%llu,\"cpu_percent\":%.1f,\"rss_kb\":%llu}",
-		    i > 0 ? "," : "", (int)p->pid, procs_role_name(p->role),
+		    ",\"in_flight\":%llu,\"cpu_percent\":%.1f,\"rss_kb\":%llu}",
 		    (unsigned long long)p->in_flight, p->cpu_percent,
 		    (unsigned long long)p->rss_kb);
 	}

@@ -38,6 +38,7 @@
 #include "httpstats.h"
 #include "log.h"
 #include "mrclient.h"
+#include "procstat.h"
 
 #define TIMING_REPORT_MS 250
 
@@ -140,15 +141,35 @@ timing_reply_cb(const Mockres__Response *resp, void *arg)
 	}
 }
 
+/* PID's CPU and memory into PU (for a dashboard on another host); NULL if
+ * /proc cannot tell. */
+static Mockres__ProcUsage *
+timing_usage(Mockres__ProcUsage *pu, pid_t pid)
+{
+	struct procstat ps;
+
+	if (pid <= 1 || procstat_read(pid, &ps) == -1)
+		return NULL;
+	pu->has_pid = pu->has_cpu_ms = pu->has_rss_kb = 1;
+	pu->pid = (uint32_t)pid;
+	pu->cpu_ms = ps.cpu_ms;
+	pu->rss_kb = ps.rss_kb;
+	return pu;
+}
+
 /* Sends the report now, CB to take its answer; 0, or -1 if it could not
- * be queued. */
+ * be queued.  It carries this worker's CPU and memory and its master's. */
 static int
 timing_send_with(mrclient_reply_cb cb, void *arg)
 {
 	Mockres__Request req = MOCKRES__REQUEST__INIT;
 	Mockres__HttpReport rep = MOCKRES__HTTP_REPORT__INIT;
 	Mockres__HttpConns conns = MOCKRES__HTTP_CONNS__INIT;
+	Mockres__ProcUsage self = MOCKRES__PROC_USAGE__INIT;
+	Mockres__ProcUsage master = MOCKRES__PROC_USAGE__INIT;
 
+	rep.usage = timing_usage(&self, getpid());
+	rep.master = timing_usage(&master, getppid());
 	if (conncount_get(&conns.frontend, &conns.open, &conns.peak) == 0) {
 		conns.has_frontend = conns.has_open = conns.has_peak = 1;
 		rep.conns = &conns;

@@ -76,6 +76,13 @@ void resource_model_changed(void);
  * changed it (a use, a model change, a cancel). */
 void resource_arm(void);
 
+/* A process's figures, as its own host read them (ProcUsage). */
+struct conn_usage {
+	int has;
+	uint32_t pid;
+	uint64_t cpu_ms, rss_kb;
+};
+
 /* conn.c */
 struct conn {
 	TAILQ_ENTRY(conn) entry;
@@ -93,6 +100,10 @@ struct conn {
 	char host[MOCKRES_HOST_MAX + 1];
 	char cn[FCONN_CN_MAX + 1];
 	char addr[FCONN_ADDR_MAX];
+	/* A frontend worker's own CPU and memory and its master's, from its
+	 * latest report (report.c): a dashboard on another host has no
+	 * other way to know them. */
+	struct conn_usage usage, master;
 	struct engine_owner owner; /* its uses and their counts */
 	struct event *watch_ev;
 	uint64_t watch_id;

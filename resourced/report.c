@@ -146,6 +146,19 @@ report_find(struct conn *c, uint64_t started_us, const char **why)
 	return r;
 }
 
+/* A ProcUsage into U, if it makes sense; a bad one is left out. */
+static void
+report_usage(struct conn_usage *u, const Mockres__ProcUsage *pu)
+{
+	u->has = 0;
+	if (pu == NULL || !pu->has_pid || pu->pid == 0 || pu->pid > INT32_MAX)
+		return;
+	u->has = 1;
+	u->pid = pu->pid;
+	u->cpu_ms = pu->has_cpu_ms ? pu->cpu_ms : 0;
+	u->rss_kb = pu->has_rss_kb ? pu->rss_kb : 0;
+}
+
 /* op report: a worker's cumulative counts. */
 void
 report_take(struct conn *c, uint64_t id, const Mockres__HttpReport *hr)
@@ -184,6 +197,8 @@ report_take(struct conn *c, uint64_t id, const Mockres__HttpReport *hr)
 		return;
 	}
 	r->stats = rp.incoming;
+	report_usage(&c->usage, hr->usage);
+	report_usage(&c->master, hr->master);
 	r->first_us = hr->first_us;
 	r->last_us = hr->last_us;
 	r->active = hr->active;

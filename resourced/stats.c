@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "procstat.h"
 #include "mockresd.h"
 
 static Mockres__ClientInfo stats_info[STATS_CLIENTS_MAX];
 static Mockres__ClientInfo *stats_infop[STATS_CLIENTS_MAX];
+static Mockres__ProcUsage stats_usage[STATS_CLIENTS_MAX][2];
+static Mockres__ProcUsage stats_daemon;
 static Mockres__Model stats_model;
 static Mockres__Percentiles stats_wait, stats_service;
 
@@ -28,8 +31,46 @@ stats_percentiles(Mockres__Percentiles *p, const struct hist *h)
 	p->mean = hist_mean_us(h) / 1000.0;
 }
 
+static Mockres__ProcUsage *
+stats_usage_pb(Mockres__ProcUsage *pu, const struct conn_usage *u)
+{
+	if (!u->has)
+		return NULL;
+	mockres__proc_usage__init(pu);
+	pu->has_pid = pu->has_cpu_ms = pu->has_rss_kb = 1;
+	pu->pid = u->pid;
+	pu->cpu_ms = u->cpu_ms;
+	pu->rss_kb = u->rss_kb;
+	return pu;
+}
+
+/* mockresd's own figures, read at most every STATS_SELF_MS (a dashboard
+ * asks every 20 ms). */
+#define STATS_SELF_MS 250
+
+static Mockres__ProcUsage *
+stats_self(void)
+{
+	static uint64_t read_ms;
+	static struct procstat ps;
+	uint64_t now = clock_now_ms();
+
+	if (read_ms == 0 || now - read_ms >= STATS_SELF_MS) {
+		if (procstat_read(getpid(), &ps) == -1)
+			return NULL;
+		read_ms = now;
+	}
+	mockres__proc_usage__init(&stats_daemon);
+	stats_daemon.has_pid = stats_daemon.has_cpu_ms = 1;
+	stats_daemon.has_rss_kb = 1;
+	stats_daemon.pid = (uint32_t)getpid();
+	stats_daemon.cpu_ms = ps.cpu_ms;
+	stats_daemon.rss_kb = ps.rss_kb;
+	return &stats_daemon;
+}
+
 static void
-stats_client(Mockres__ClientInfo *ci, const struct conn *c)
+stats_client(Mockres__ClientInfo *ci, const struct conn *c, size_t i)
 {
 	const struct engine_owner *o = &c->owner;
 
@@ -46,6 +87,8 @@ stats_client(Mockres__ClientInfo *ci, const struct conn *c)
 	ci->host = (char *)c->host;
 	if (c->cn[0] != '\0')
 		ci->cn = (char *)c->cn;
+	ci->usage = stats_usage_pb(&stats_usage[i][0], &c->usage);
+	ci->master = stats_usage_pb(&stats_usage[i][1], &c->master);
 	ci->in_flight = o->in_flight;
 	ci->admitted = o->admitted;
 	ci->rejected = o->rejected;
@@ -95,6 +138,8 @@ stats_fill(Mockres__Stats *s, int with_clients)
 	s->service_ms = &stats_service;
 	if (!with_clients)
 		return;
+	s->daemon_host = mrd->hostname;
+	s->daemon_usage = stats_self();
 
 	TAILQ_FOREACH(c, &mrd->conns, entry)
 	{
@@ -102,7 +147,7 @@ stats_fill(Mockres__Stats *s, int with_clients)
 			break;
 		if (!c->up)
 			continue; /* still in its TLS handshake */
-		stats_client(&stats_info[n], c);
+		stats_client(&stats_info[n], c, n);
 		stats_infop[n] = &stats_info[n];
 		n++;
 	}

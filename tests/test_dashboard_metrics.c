@@ -4,6 +4,7 @@
  * samples, counters named *_total, well-formed sample lines.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,9 @@ metrics_text(int connected)
 	ps.p[0].in_flight = 3;
 	ps.p[0].ticks = 250;
 	ps.p[0].rss_kb = 2;
+	snprintf(ps.p[0].host, sizeof(ps.p[0].host), "res1");
 	ps.p[1].pid = 812;
+	snprintf(ps.p[1].host, sizeof(ps.p[1].host), "fe\"1");
 	ps.p[1].role = PROC_FRONTEND_WORKER;
 	ps.p[1].in_flight = 2;
 	ps.p[1].ticks = 7;
@@ -67,16 +70,16 @@ START_TEST(test_values)
 	    strstr(t, "\nmockres_dashboard_sse_dropped_total 2\n"));
 	ck_assert_ptr_nonnull(
 	    strstr(t, "\nmockres_process_cpu_seconds_total{pid=\"811\","
-	              "role=\"mockresd\"} 2.50\n"));
+	              "role=\"mockresd\",host=\"res1\"} 2.50\n"));
 	ck_assert_ptr_nonnull(
 	    strstr(t, "\nmockres_process_cpu_seconds_total{pid=\"812\","
-	              "role=\"frontend-worker\"} 0.07\n"));
+	              "role=\"frontend-worker\",host=\"fe\\\"1\"} 0.07\n"));
 	ck_assert_ptr_nonnull(
 	    strstr(t, "\nmockres_process_resident_memory_bytes{pid=\"812\","
-	              "role=\"frontend-worker\"} 1048576\n"));
-	ck_assert_ptr_nonnull(strstr(
-	    t,
-	    "\nmockres_process_in_flight{pid=\"811\",role=\"mockresd\"} 3\n"));
+	              "role=\"frontend-worker\",host=\"fe\\\"1\"} 1048576\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(t, "\nmockres_process_in_flight{pid=\"811\",role="
+	              "\"mockresd\",host=\"res1\"} 3\n"));
 	free(t);
 	/* mockresd down: no stale sample of what it reported */
 	t = metrics_text(0);

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "support.h"
 #include "dashboard.h"
+#include "procstat.h"
 
 START_TEST(test_parse_stat)
 {
@@ -22,7 +23,7 @@ START_TEST(test_parse_stat)
 	pid_t ppid = 0;
 
 	ck_assert_int_eq(
-	    procs_parse_stat(
+	    procstat_parse(
 	        "812 (mockres-fronten) S 811 812 "
 	        "811 0 -1 4194560 312 0 0 0 17 5 0 0 20 0 1 0 9913 10280960 "
 	        "512 18446744073709551615",
@@ -31,19 +32,19 @@ START_TEST(test_parse_stat)
 	ck_assert_int_eq(ppid, 811);
 	ck_assert_uint_eq(ticks, 22);
 	/* A command name with spaces and a ')' in it. */
-	ck_assert_int_eq(procs_parse_stat("9 (a) b (c)) R 1 9 9 0 -1 0 0 0 0 "
-	                                  "0 100 200 0 0\n",
-	                                  &ppid, &ticks),
+	ck_assert_int_eq(procstat_parse("9 (a) b (c)) R 1 9 9 0 -1 0 0 0 0 "
+	                                "0 100 200 0 0\n",
+	                                &ppid, &ticks),
 	                 0);
 	ck_assert_int_eq(ppid, 1);
 	ck_assert_uint_eq(ticks, 300);
-	ck_assert_int_eq(procs_parse_stat("", &ppid, &ticks), -1);
-	ck_assert_int_eq(procs_parse_stat("9 (x) R 1 9 9", &ppid, &ticks), -1);
-	ck_assert_int_eq(procs_parse_stat("9 (x) R -1 9 9 0 -1 0 0 0 0 0 1 2",
-	                                  &ppid, &ticks),
-	                 -1);
+	ck_assert_int_eq(procstat_parse("", &ppid, &ticks), -1);
+	ck_assert_int_eq(procstat_parse("9 (x) R 1 9 9", &ppid, &ticks), -1);
 	ck_assert_int_eq(
-	    procs_parse_stat("9 (x) R 1 9 9 0 -1 0 0 0 0 0 x 2", &ppid, &ticks),
+	    procstat_parse("9 (x) R -1 9 9 0 -1 0 0 0 0 0 1 2", &ppid, &ticks),
+	    -1);
+	ck_assert_int_eq(
+	    procstat_parse("9 (x) R 1 9 9 0 -1 0 0 0 0 0 x 2", &ppid, &ticks),
 	    -1);
 }
 END_TEST
@@ -155,7 +156,8 @@ START_TEST(test_master_found)
 	procs_init(&ps);
 	procs_from_stats(&ps, &s, getpid(), clock_now_ms());
 	procs_sample(&ps, clock_now_ms());
-	ck_assert_int_eq(ps.master, master);
+	ck_assert_uint_eq(ps.nmasters, 1);
+	ck_assert_int_eq(ps.masters[0], master);
 	procs_from_stats(&ps, &s, getpid(), clock_now_ms());
 	for (i = 0; i < ps.n; i++)
 		if (ps.p[i].pid == master &&
@@ -168,5 +170,84 @@ START_TEST(test_master_found)
 }
 END_TEST
 
+/*
+ * Another host's processes: keyed by host and pid (the same pid on two
+ * hosts is two rows), their CPU and memory from what mockresd passes on
+ * (never this host's /proc), and their master from the worker's report.
+ */
+START_TEST(test_remote_hosts)
+{
+	static struct procs ps;
+	Mockres__Stats s = MOCKRES__STATS__INIT;
+	Mockres__ClientInfo ci[2], *cip[2];
+	Mockres__ProcUsage u = MOCKRES__PROC_USAGE__INIT;
+	Mockres__ProcUsage m = MOCKRES__PROC_USAGE__INIT;
+	Mockres__ProcUsage d = MOCKRES__PROC_USAGE__INIT;
+	size_t i, remote_workers = 0, masters = 0;
+	double t0 = (double)clock_now_ms();
+
+	u.has_pid = u.has_cpu_ms = u.has_rss_kb = 1;
+	u.pid = (uint32_t)getpid();
+	u.cpu_ms = 1000;
+	u.rss_kb = 4321;
+	m = u;
+	m.pid = 77;
+	m.rss_kb = 1234;
+	d = u;
+	d.pid = 99;
+	d.rss_kb = 999;
+	for (i = 0; i < 2; i++) {
+		mockres__client_info__init(&ci[i]);
+		ci[i].pid = (uint32_t)getpid(); /* the same pid on both hosts */
+		ci[i].role = MOCKRES__ROLE__ROLE_FRONTEND_WORKER;
+		cip[i] = &ci[i];
+	}
+	ci[0].host = "fe-remote-1";
+	ci[0].usage = &u;
+	ci[0].master = &m;
+	ci[1].host = NULL; /* this host */
+	ci[1].pid = 4000001;
+	s.daemon_pid = 99;
+	s.daemon_host = "resource-host";
+	s.daemon_usage = &d;
+	s.n_clients = 2;
+	s.clients = cip;
+	procs_init(&ps);
+	procs_from_stats(&ps, &s, getpid(), t0);
+	for (i = 0; i < ps.n; i++) {
+		const struct proc *p = &ps.p[i];
+
+		if (p->role == PROC_DAEMON) {
+			ck_assert_str_eq(p->host, "resource-host");
+			ck_assert_uint_eq(p->rss_kb, 999);
+		}
+		if (p->role == PROC_FRONTEND_WORKER && !p->local) {
+			remote_workers++;
+			ck_assert_str_eq(p->host, "fe-remote-1");
+			ck_assert_uint_eq(p->rss_kb, 4321);
+		}
+		if (p->role == PROC_FRONTEND_MASTER) {
+			masters++;
+			ck_assert_str_eq(p->host, "fe-remote-1");
+			ck_assert_int_eq(p->pid, 77);
+			ck_assert_uint_eq(p->rss_kb, 1234);
+		}
+	}
+	/* mockresd, the remote master, two workers, the dashboard. */
+	ck_assert_uint_eq(ps.n, 5);
+	ck_assert_uint_eq(remote_workers, 1);
+	ck_assert_uint_eq(masters, 1);
+	/* A second of CPU in a second: 100 %. */
+	u.cpu_ms = 2000;
+	procs_from_stats(&ps, &s, getpid(), t0 + 1000);
+	procs_sample(&ps, t0 + 1000);
+	for (i = 0; i < ps.n; i++)
+		if (ps.p[i].role == PROC_FRONTEND_WORKER && !ps.p[i].local)
+			ck_assert_msg(ps.p[i].cpu_percent > 99 &&
+			                  ps.p[i].cpu_percent < 101,
+			              "%.1f", ps.p[i].cpu_percent);
+}
+END_TEST
+
 SUP_MAIN("dashboard_procs", NULL, NULL, 0, test_parse_stat, test_from_stats,
-         test_sample_cpu, test_master_found)
+         test_remote_hosts, test_sample_cpu, test_master_found)

@@ -3,6 +3,7 @@
  * with the names docs/design.md fixes.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,9 @@ fill(Mockres__Stats *s, struct average *a, struct procs *ps)
 	ps->p[0].in_flight = 3;
 	ps->p[0].cpu_percent = 1.26;
 	ps->p[0].rss_kb = 1900;
+	snprintf(ps->p[0].host, sizeof(ps->p[0].host), "res1");
 	ps->p[1].pid = 812;
+	snprintf(ps->p[1].host, sizeof(ps->p[1].host), "fe\"1");
 	ps->p[1].role = PROC_FRONTEND_WORKER;
 	ps->p[1].in_flight = 2;
 	ps->p[1].cpu_percent = 3.5;
@@ -61,9 +64,10 @@ START_TEST(test_snapshot_exact)
 	    "\"uptime_ms\":81234,\"daemon_pid\":811,\"clients_connected\":5,"
 	    "\"shutting_down\":false,\"average\":2.91,\"connected\":true,"
 	    "\"processes\":[{\"pid\":811,\"role\":\"mockresd\","
-	    "\"in_flight\":3,\"cpu_percent\":1.3,\"rss_kb\":1900},"
-	    "{\"pid\":812,\"role\":\"frontend-worker\",\"in_flight\":2,"
-	    "\"cpu_percent\":3.5,\"rss_kb\":2048}]}");
+	    "\"host\":\"res1\",\"in_flight\":3,\"cpu_percent\":1.3,"
+	    "\"rss_kb\":1900},{\"pid\":812,\"role\":\"frontend-worker\","
+	    "\"host\":\"fe\\\"1\",\"in_flight\":2,\"cpu_percent\":3.5,"
+	    "\"rss_kb\":2048}]}");
 	free(json);
 	evbuffer_free(b);
 }

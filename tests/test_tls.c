@@ -653,7 +653,7 @@ START_TEST(test_frontend_and_dashboard)
 	pid_t fe, dash;
 	int fport, dport, i;
 	uint64_t n = 0;
-	char me[128], want[160];
+	char me[128], want[256];
 
 	start_daemon();
 	fe = frontend_as("fe1", &fport, "frontend");
@@ -681,6 +681,11 @@ START_TEST(test_frontend_and_dashboard)
 			n = 21;
 	}
 	ck_assert_msg(n >= 21, "no reports in %s", r.body);
+	/* Process rows carry their host. */
+	ck_assert_int_eq(gethostname(me, sizeof(me)), 0);
+	snprintf(want, sizeof(want),
+	         "\"role\":\"frontend-worker\",\"host\":\"%s\"", me);
+	ck_assert_msg(strstr(r.body, want) != NULL, "%s", r.body);
 	/* Workers listed as frontend workers, with their CN and host. */
 	ck_assert_int_eq(sup_ctl(sock, clients, out, sizeof(out)), 0);
 	ck_assert_int_eq(gethostname(me, sizeof(me)), 0);

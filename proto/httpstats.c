@@ -184,16 +184,44 @@ httpstats_diff(struct httpstats *d, const struct httpstats *newer,
 	return 0;
 }
 
+/* Would TOTAL += NEW - OLD (OLD <= NEW) pass 2^64 anywhere?  Every bucket
+ * and status count of a route is at most its count, so the count and the
+ * sum of durations are the only sums to check. */
+static int
+httpstats_would_overflow(const struct httpstats *total,
+                         const struct httpstats *newer,
+                         const struct httpstats *older)
+{
+	int r;
+
+	for (r = 0; r < HTTPSTATS_ROUTES; r++) {
+		const struct hist *t = &total->route[r].latency;
+		const struct hist *n = &newer->route[r].latency;
+		const struct hist *o = &older->route[r].latency;
+
+		if (n->count - o->count > UINT64_MAX - t->count ||
+		    n->sum_us - o->sum_us > UINT64_MAX - t->sum_us)
+			return 1;
+	}
+	return 0;
+}
+
 int
 httpstats_advance(struct httpstats *total, const struct httpstats *newer,
-                  const struct httpstats *older)
+                  const struct httpstats *older, const char **why)
 {
 	uint64_t min, max;
 	uint32_t i;
 	int r;
 
-	if (!httpstats_ge(newer, older))
+	if (!httpstats_ge(newer, older)) {
+		*why = "a count went back (reports are cumulative)";
 		return -1;
+	}
+	if (httpstats_would_overflow(total, newer, older)) {
+		*why = "the merged counts would pass 2^64";
+		return -1;
+	}
 	for (r = 0; r < HTTPSTATS_ROUTES; r++) {
 		const struct httpstats_route *n = &newer->route[r];
 		const struct httpstats_route *o = &older->route[r];
@@ -323,6 +351,17 @@ httpstats_hist_from_wire(struct hist *h, const Mockres__Histogram *wh,
 		       "buckets";
 		return -1;
 	}
+	if (wh->max_us > HIST_VALUE_MAX) {
+		*why = "histogram: max_us past 2^40 (12.7 days)";
+		return -1;
+	}
+	/* count x min <= sum_us <= count x max, without overflowing */
+	if (wh->sum_us / sum < wh->min_us ||
+	    wh->sum_us / sum + (wh->sum_us % sum != 0) > wh->max_us) {
+		*why = "histogram: sum_us must lie between count x min_us and "
+		       "count x max_us";
+		return -1;
+	}
 	h->sum_us = wh->sum_us;
 	h->min_us = wh->min_us;
 	h->max_us = wh->max_us;
@@ -368,7 +407,8 @@ httpstats_from_wire(struct httpstats *hs,
 			for (j = 0; j < c; j++)
 				if (rs->codes[j]->code == hc->code)
 					break;
-			if (j < c || hc->code > 999 || hc->count == 0 ||
+			if (j < c || (hc->code != 0 && hc->code < 100) ||
+			    hc->code > 599 || hc->count == 0 ||
 			    sum + hc->count < sum) {
 				*why = "http stats: a status code repeated, "
 				       "out of range or with a zero count";

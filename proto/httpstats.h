@@ -67,11 +67,12 @@ int httpstats_diff(struct httpstats *d, const struct httpstats *newer,
 
 /*
  * TOTAL += NEW - OLD: a reporter's new cumulative report replaces its old
- * one in the total.  Returns 0, or -1 (TOTAL unchanged) if some count of
- * NEW is below OLD's: a report must never go back.
+ * one in the total.  Returns 0, or -1 with *WHY, TOTAL unchanged, if some
+ * count of NEW is below OLD's (a report must never go back), or if a sum
+ * of TOTAL would pass 2^64: a report is taken whole or not at all.
  */
 int httpstats_advance(struct httpstats *total, const struct httpstats *newer,
-                      const struct httpstats *older);
+                      const struct httpstats *older, const char **why);
 
 /* Storage for the wire form of one httpstats: no allocation. */
 struct httpstats_wire {
@@ -101,7 +102,9 @@ Mockres__HttpRouteStats **httpstats_to_wire(const struct httpstats *hs,
  * Reads N routes into HS (initialised here), checking everything: routes
  * known and not repeated, bucket indices in range and increasing, bucket
  * counts adding up to the count, min and max inside the first and last
- * buckets, at most HTTPSTATS_CODES distinct codes adding up to the count.
+ * buckets, max at most HIST_VALUE_MAX, the sum between count x min and
+ * count x max, at most HTTPSTATS_CODES distinct codes (0, "any other", or
+ * 100..599) adding up to the count.
  * Returns 0, or -1 with *WHY set (HS is then undefined).
  */
 int httpstats_from_wire(struct httpstats *hs,

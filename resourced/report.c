@@ -190,10 +190,8 @@ report_take(struct conn *c, uint64_t id, const Mockres__HttpReport *hr)
 		report_status(c, id, MOCKRES__STATUS__BAD_REQUEST, why);
 		return;
 	}
-	if (httpstats_advance(&rp.total, &rp.incoming, &r->stats) == -1) {
-		report_status(c, id, MOCKRES__STATUS__BAD_REQUEST,
-		              "report: a count went back (reports are "
-		              "cumulative)");
+	if (httpstats_advance(&rp.total, &rp.incoming, &r->stats, &why) == -1) {
+		report_status(c, id, MOCKRES__STATUS__BAD_REQUEST, why);
 		return;
 	}
 	r->stats = rp.incoming;

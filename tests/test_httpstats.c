@@ -198,6 +198,21 @@ START_TEST(test_wire_checks)
 	rs.route = 7; /* unknown route */
 	ck_assert_int_eq(httpstats_from_wire(&a, &rsp, 1, &why), -1);
 	rs.route = MOCKRES__HTTP_ROUTE__ROUTE_SERIAL;
+	/* issue 21: the sum must lie between count x min and count x max */
+	h.sum_us = 3 * 8 + 1;
+	ck_assert_int_eq(httpstats_from_wire(&a, &rsp, 1, &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "sum_us"));
+	h.sum_us = 3 * 5 - 1;
+	ck_assert_int_eq(httpstats_from_wire(&a, &rsp, 1, &why), -1);
+	h.sum_us = 5 + 16;
+	/* statuses are 0 (any other) or 100..599 */
+	hc.code = 99;
+	ck_assert_int_eq(httpstats_from_wire(&a, &rsp, 1, &why), -1);
+	hc.code = 600;
+	ck_assert_int_eq(httpstats_from_wire(&a, &rsp, 1, &why), -1);
+	hc.code = 0;
+	ck_assert_int_eq(httpstats_from_wire(&a, &rsp, 1, &why), 0);
+	hc.code = 200;
 	{
 		Mockres__HttpRouteStats *two[2] = {&rs, &rs};
 
@@ -209,6 +224,7 @@ END_TEST
 
 START_TEST(test_diff_and_advance)
 {
+	const char *why = NULL;
 	int i;
 
 	httpstats_init(&a);
@@ -232,20 +248,81 @@ START_TEST(test_diff_and_advance)
 	/* Two reporters: the total follows each one's latest report. */
 	httpstats_init(&c);
 	httpstats_init(&d);
-	ck_assert_int_eq(httpstats_advance(&c, &a, &d), 0); /* 1st: a */
-	ck_assert_int_eq(httpstats_advance(&c, &a, &d), 0); /* 2nd: a too */
+	ck_assert_int_eq(httpstats_advance(&c, &a, &d, &why), 0); /* 1st: a */
+	ck_assert_int_eq(httpstats_advance(&c, &a, &d, &why),
+	                 0); /* 2nd: a too */
 	ck_assert_uint_eq(httpstats_requests(&c), 100);
-	ck_assert_int_eq(httpstats_advance(&c, &b, &a), 0); /* 1st: a -> b */
+	ck_assert_int_eq(httpstats_advance(&c, &b, &a, &why),
+	                 0); /* 1st: a -> b */
 	ck_assert_uint_eq(httpstats_requests(&c), 150);
 	ck_assert_uint_eq(httpstats_code_count(&c.route[0], 500), 20);
 	ck_assert_uint_eq(c.route[0].latency.min_us, 1000);
 	ck_assert_uint_eq(c.route[0].latency.max_us, 500000);
 	/* A report that goes back changes nothing. */
 	d = c;
-	ck_assert_int_eq(httpstats_advance(&c, &a, &b), -1);
+	ck_assert_int_eq(httpstats_advance(&c, &a, &b, &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "went back"));
+	ck_assert(same(&c, &d));
+}
+END_TEST
+
+/* N answers of 200 on the serial route, each of US microseconds, read
+ * from the wire as mockresd reads a worker's report; it must be valid. */
+static void
+wire_report(struct httpstats *hs, uint64_t n, uint64_t us)
+{
+	Mockres__HttpRouteStats rs = MOCKRES__HTTP_ROUTE_STATS__INIT,
+	                        *rsp = &rs;
+	Mockres__Histogram h = MOCKRES__HISTOGRAM__INIT;
+	Mockres__HttpCode hc = MOCKRES__HTTP_CODE__INIT, *hcp = &hc;
+	uint32_t skip = hist_bucket(us);
+	const char *why = NULL;
+
+	rs.has_route = 1;
+	rs.route = MOCKRES__HTTP_ROUTE__ROUTE_SERIAL;
+	rs.latency = &h;
+	rs.n_codes = 1;
+	rs.codes = &hcp;
+	hc.code = 200;
+	hc.count = n;
+	h.count = n;
+	h.sum_us = n * us;
+	h.min_us = h.max_us = us;
+	h.n_bucket_skip = h.n_bucket_count = 1;
+	h.bucket_skip = &skip;
+	h.bucket_count = &n;
+	ck_assert_msg(httpstats_from_wire(hs, &rsp, 1, &why) == 0, "%s", why);
+}
+
+/*
+ * Issue 21: two reporters whose counts add past 2^64 (2^63 answers each,
+ * of 1 us and of 0 us: each report alone is consistent).  The second is
+ * refused whole and the total stays as it was; so is one whose sum of
+ * durations would pass 2^64.
+ */
+START_TEST(test_advance_refuses_overflow)
+{
+	struct httpstats none;
+	const char *why = NULL;
+
+	httpstats_init(&none);
+	wire_report(&a, UINT64_C(1) << 63, 1);
+	wire_report(&b, UINT64_C(1) << 63, 0);
+	httpstats_init(&c);
+	ck_assert_int_eq(httpstats_advance(&c, &a, &none, &why), 0);
+	d = c;
+	ck_assert_int_eq(httpstats_advance(&c, &b, &none, &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "2^64"));
+	ck_assert(same(&c, &d));
+
+	wire_report(&b, 1, HIST_VALUE_MAX); /* the sum of durations */
+	c.route[0].latency.sum_us = UINT64_MAX - HIST_VALUE_MAX + 1;
+	d = c;
+	ck_assert_int_eq(httpstats_advance(&c, &b, &none, &why), -1);
 	ck_assert(same(&c, &d));
 }
 END_TEST
 
 SUP_MAIN("httpstats", NULL, NULL, 0, test_add_and_codes, test_wire_roundtrip,
-         test_worst_case_fits_a_frame, test_wire_checks, test_diff_and_advance)
+         test_worst_case_fits_a_frame, test_wire_checks, test_diff_and_advance,
+         test_advance_refuses_overflow)

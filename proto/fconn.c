@@ -140,23 +140,56 @@ fconn_close_graceful(struct fconn *fc)
 	fconn_unqueue(fc);
 }
 
-int
-fconn_send(struct fconn *fc, const ProtobufCMessage *msg)
+/* Where a frame goes, or NULL with errno (ENOTCONN, ENOBUFS). */
+static struct evbuffer *
+fconn_out(struct fconn *fc)
 {
 	if (fc->bev == NULL) {
 		errno = ENOTCONN;
-		return -1;
+		return NULL;
 	}
 	if (fc->tp->pending(fc) > fc->output_max) {
 		errno = ENOBUFS;
-		return -1;
+		return NULL;
 	}
-	if (frame_write(fc->tp->output(fc), msg) == -1) {
+	return fc->tp->output(fc);
+}
+
+int
+fconn_send(struct fconn *fc, const ProtobufCMessage *msg)
+{
+	struct evbuffer *out = fconn_out(fc);
+
+	if (out == NULL)
+		return -1;
+	if (frame_write(out, msg) == -1) {
 		errno = EMSGSIZE;
 		return -1;
 	}
 	fconn_mark(fc);
 	return 0;
+}
+
+int
+fconn_send_with_id(struct fconn *fc, uint64_t id, const unsigned char *body,
+                   size_t len)
+{
+	struct evbuffer *out = fconn_out(fc);
+
+	if (out == NULL)
+		return -1;
+	if (frame_write_with_id(out, id, body, len) == -1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	fconn_mark(fc);
+	return 0;
+}
+
+int
+fconn_backlogged(const struct fconn *fc)
+{
+	return fc->bev != NULL && fc->writing;
 }
 
 int

@@ -202,6 +202,9 @@ void fconn_close_graceful(struct fconn *);
  * EMSGSIZE (empty, larger than a frame, or out of memory).
  */
 int fconn_send(struct fconn *, const ProtobufCMessage *msg);
+/* The same for a message packed once for many (frame_write_with_id). */
+int fconn_send_with_id(struct fconn *, uint64_t id, const unsigned char *body,
+                       size_t len);
 
 int fconn_is_open(const struct fconn *);
 int fconn_is_up(const struct fconn *);
@@ -213,5 +216,8 @@ const char *fconn_transport_name(const struct fconn *);
 void fconn_peer(const struct fconn *, struct fconn_peer *);
 /* What went wrong, for a person (see struct fconn_transport). */
 void fconn_describe(const struct fconn *, int error, char *buf, size_t len);
+/* The socket did not take all that was written at the last turn's end:
+ * the peer is not reading as fast as it is sent to (or not at all). */
+int fconn_backlogged(const struct fconn *);
 
 #endif

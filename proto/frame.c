@@ -70,6 +70,35 @@ frame_write(struct evbuffer *out, const ProtobufCMessage *msg)
 }
 
 int
+frame_write_with_id(struct evbuffer *out, uint64_t id,
+                    const unsigned char *body, size_t len)
+{
+	unsigned char head[FRAME_HEADER + 11];
+	size_t k = FRAME_HEADER, n;
+
+	head[k++] = 0x08; /* field 1, wire type 0 (varint): the id */
+	do {
+		head[k] = (unsigned char)(id & 0x7f);
+		id >>= 7;
+		if (id != 0)
+			head[k] |= 0x80;
+		k++;
+	} while (id != 0);
+	n = k - FRAME_HEADER + len;
+	if (n > FRAME_BODY_MAX)
+		return -1;
+	head[0] = (unsigned char)(n >> 24);
+	head[1] = (unsigned char)(n >> 16);
+	head[2] = (unsigned char)(n >> 8);
+	head[3] = (unsigned char)n;
+	if (evbuffer_expand(out, k + len) == -1 ||
+	    evbuffer_add(out, head, k) == -1 ||
+	    evbuffer_add(out, body, len) == -1)
+		return -1;
+	return 0;
+}
+
+int
 frame_peek_id(const unsigned char *body, uint32_t len, uint64_t *id)
 {
 	uint64_t v = 0;

@@ -34,6 +34,17 @@ void frame_consume(struct evbuffer *in, uint32_t len);
 int frame_write(struct evbuffer *out, const ProtobufCMessage *msg);
 
 /*
+ * Appends one frame whose body is the id (field 1, varint) followed by
+ * BODY, LEN bytes of a message packed without its id: the same packed
+ * answer goes to many requests (mockresd's watch pushes) at the cost of a
+ * copy each.  Field order does not matter to a protobuf reader.  Returns
+ * 0, or -1 if the frame would be larger than FRAME_BODY_MAX or OUT cannot
+ * grow.
+ */
+int frame_write_with_id(struct evbuffer *out, uint64_t id,
+                        const unsigned char *body, size_t len);
+
+/*
  * Reads the id (field 1, varint) from the front of an undecodable body, so
  * that bad input can still be answered.  Returns 0 and *id, or -1.
  */

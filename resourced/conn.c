@@ -176,10 +176,6 @@ conn_close(struct conn *c, const char *why)
 	else
 		log_debug("%s disconnected", conn_label(c));
 	fconn_close(&c->fc);
-	if (c->watch_ev != NULL) {
-		event_free(c->watch_ev);
-		c->watch_ev = NULL;
-	}
 	TAILQ_REMOVE(&mrd->conns, c, entry);
 	mrd->nconns--;
 	mrd->handler->closed(c);
@@ -215,6 +211,24 @@ conn_reply(struct conn *c, Mockres__Response *resp)
 	if (fconn_over_cap(&c->fc))
 		conn_close(c, "over 1 MiB of replies unread (client not "
 		              "reading)");
+}
+
+int
+conn_reply_packed(struct conn *c, uint64_t id, const unsigned char *body,
+                  size_t len)
+{
+	if (!fconn_is_open(&c->fc))
+		return 0;
+	if (fconn_send_with_id(&c->fc, id, body, len) == -1) {
+		conn_close(c, "cannot queue a reply");
+		return -1;
+	}
+	if (fconn_over_cap(&c->fc)) {
+		conn_close(c, "over 1 MiB of replies unread (client not "
+		              "reading)");
+		return -1;
+	}
+	return 0;
 }
 
 void

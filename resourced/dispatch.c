@@ -208,48 +208,6 @@ dispatch_use_end(struct engine_owner *o, uint64_t tag, int serial,
 }
 
 static void
-dispatch_watch_fire(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	reply_stats(c, c->watch_id, c->watch_clients);
-}
-
-static void
-dispatch_watch(struct conn *c, uint64_t id, const Mockres__Watch *w)
-{
-	uint32_t ms = w->has_interval_ms ? w->interval_ms : 1000;
-	struct timeval tv = clock_tv(ms);
-
-	if (ms != 0 &&
-	    (ms < MOCKRES_WATCH_MIN_MS || ms > MOCKRES_WATCH_MAX_MS)) {
-		reply_bad(
-		    c, id,
-		    "watch: interval_ms must be 0 or " MOCKRES_STR(
-		        MOCKRES_WATCH_MIN_MS) ".." MOCKRES_STR(MOCKRES_WATCH_MAX_MS));
-		return;
-	}
-	if (c->watch_ev != NULL) {
-		event_free(c->watch_ev);
-		c->watch_ev = NULL;
-	}
-	if (ms == 0) {
-		reply_status(c, id, MOCKRES__STATUS__OK, NULL);
-		return;
-	}
-	c->watch_ev =
-	    event_new(mrd->base, -1, EV_PERSIST, dispatch_watch_fire, c);
-	if (c->watch_ev == NULL) {
-		reply_bad(c, id, "watch: out of memory");
-		return;
-	}
-	c->watch_id = id;
-	c->watch_clients = w->has_clients && w->clients;
-	event_add(c->watch_ev, &tv);
-	reply_stats(c, id, c->watch_clients); /* the first one at once */
-}
-
-static void
 dispatch_undecodable(struct conn *c, uint64_t id)
 {
 	reply_bad(c, id, "undecodable request");
@@ -261,6 +219,7 @@ static void
 dispatch_closed(struct conn *c)
 {
 	report_conn_closed(c);
+	watch_stop(c);
 	engine_cancel_owner(&mrd->engine, clock_now_us(), &c->owner);
 	resource_arm();
 }
@@ -302,7 +261,7 @@ dispatch_request(struct conn *c, const Mockres__Request *req)
 		report_take(c, id, req->report);
 		break;
 	case MOCKRES__REQUEST__OP_WATCH:
-		dispatch_watch(c, id, req->watch);
+		watch_start(c, id, req->watch);
 		break;
 	case MOCKRES__REQUEST__OP_SET_LIMIT:
 		steer_limit(c, id, req->set_limit);

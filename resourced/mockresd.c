@@ -409,6 +409,7 @@ main(int argc, char *argv[])
 		conn_close(c, NULL);
 	resource_free(mrd);
 	report_free_all();
+	watch_free_all();
 	tlsconf_free(&mrd->tls);
 	if (mrd->drain != NULL)
 		event_free(mrd->drain);

@@ -17,6 +17,8 @@
  *               rights (steer, report)
  *   resource.c  the engine on the real clock, with one timer
  *   stats.c     the Stats snapshot of stats, watch and admin replies
+ *   watch.c     the watch streams: one timer, one snapshot per tick
+ *               shared by every watcher, and one budget for all of them
  *   reply.c     the replies: a status, BAD_REQUEST, the stats
  *   steer.c     the admin operations (limit, hold, model, peak)
  *   report.c    the frontend workers' HTTP reports, merged
@@ -61,8 +63,15 @@
 #define WATCH_MIN_MS      MOCKRES_WATCH_MIN_MS
 #define WATCH_MAX_MS      MOCKRES_WATCH_MAX_MS
 #define STATS_CLIENTS_MAX 256
-#define NAME_MAX_LEN      MOCKRES_NAME_MAX
-#define MOCKRESD_DRAIN_S  10 /* s: a shutdown waits for uses this long */
+/* Watching (watch.c): peers that are not trusted (root or mockresd's own
+ * user) may hold this many watches at once, at this interval at least,
+ * without the client list. */
+#define WATCH_UNTRUSTED_MAX    64
+#define WATCH_UNTRUSTED_MIN_MS 100
+#define WATCH_SHARE_US         1000     /* a snapshot serves this long */
+#define WATCH_STALE_US         30000000 /* a watch not taken: closed */
+#define NAME_MAX_LEN           MOCKRES_NAME_MAX
+#define MOCKRESD_DRAIN_S       10 /* s: a shutdown waits for uses this long */
 
 /* resource.c: the engine (engine.h) on the real clock and one timer. */
 struct mockresd;
@@ -105,9 +114,14 @@ struct conn {
 	 * other way to know them. */
 	struct conn_usage usage, master;
 	struct engine_owner owner; /* its uses and their counts */
-	struct event *watch_ev;
-	uint64_t watch_id;
+	/* Its watch (watch.c), if watching. */
+	TAILQ_ENTRY(conn) watch_entry;
+	int watching;
 	int watch_clients;
+	uint32_t watch_ms;
+	uint64_t watch_id;
+	uint64_t watch_next_us;  /* the next push is due */
+	uint64_t watch_stale_us; /* pushes skipped since (0: none) */
 };
 TAILQ_HEAD(conn_list, conn);
 
@@ -129,6 +143,10 @@ void conn_init(struct mockresd *d, struct event_base *);
 void conn_accept(evutil_socket_t fd, const struct fconn_transport *tp,
                  void *tp_arg);
 void conn_reply(struct conn *, Mockres__Response *);
+/* A Response packed without its id, for ID (fconn_send_with_id).
+ * Returns 0, or -1 if it closed the connection (which may be freed). */
+int conn_reply_packed(struct conn *, uint64_t id, const unsigned char *body,
+                      size_t len);
 void conn_close(struct conn *, const char *why);
 void conn_release(struct conn *); /* a use pointing here ended */
 void conn_flush_all(void);        /* write the turn's replies */
@@ -185,6 +203,28 @@ void report_free_all(void);
 
 /* stats.c */
 void stats_fill(Mockres__Stats *, int with_clients);
+
+/* watch.c: op watch (a new one replaces the connection's own), and the
+ * end of a connection's watch (it closes).  watch_free_all frees the
+ * timer and the snapshots (before the event base goes). */
+struct watch_snap { /* one packed snapshot, with or without the clients */
+	unsigned char *buf;
+	size_t len, cap;
+	uint64_t built_us; /* 0: never */
+};
+
+struct watch_state {
+	struct conn_list list; /* the watching connections */
+	size_t n, untrusted;
+	struct event *timer; /* armed for the earliest push due; NULL until
+	                        the first watch */
+	uint64_t timer_at_us;
+	struct watch_snap snap[2];
+};
+
+void watch_start(struct conn *, uint64_t id, const Mockres__Watch *);
+void watch_stop(struct conn *);
+void watch_free_all(void);
 
 /* listen.c */
 struct listen_file { /* the socket file we created, to remove only it */
@@ -250,6 +290,7 @@ struct mockresd {
 	int shutting_down;
 	struct event *drain; /* a shutdown's deadline for the uses in service */
 	struct arena arena;
+	struct watch_state watch;           /* watch.c's */
 	const struct conn_handler *handler; /* dispatch.c's */
 };
 

@@ -640,7 +640,201 @@ START_TEST(test_ctl_denied_all_admin_ops)
 }
 END_TEST
 
+/* ---- watching (issue 21, finding 4) ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan keeps freed memory in quarantine and runs several times slower:
+ * RSS and CPU say nothing there (LeakSanitizer checks leaks). */
+#define WATCH_RSS_MAX_KB 0
+#define WATCH_CPU_MAX    0
+#else
+#define WATCH_RSS_MAX_KB (64L * 1024) /* mockresd's growth */
+#define WATCH_CPU_MAX    0.5          /* of one core */
+#endif
+
+/* A connection asking for a watch every MS, with the client list if
+ * CLIENTS; -1 if it could not connect. */
+static int
+watch_open(uint32_t ms, int clients, uint64_t id)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Watch w = MOCKRES__WATCH__INIT;
+	int fd = raw_connect(sock);
+
+	if (fd == -1)
+		return -1;
+	req.has_id = 1;
+	req.id = id;
+	req.op_case = MOCKRES__REQUEST__OP_WATCH;
+	req.watch = &w;
+	w.has_interval_ms = 1;
+	w.interval_ms = ms;
+	w.has_clients = 1;
+	w.clients = clients != 0;
+	if (raw_send_req(fd, &req) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * 400 watches every 10 ms with the client list (the most a trusted peer
+ * may ask: this test runs as mockresd's own user) on connections that
+ * never read, for 5 s.  Before issue 21 mockresd queued every push for
+ * each until its 1 MiB cap: 2.7 MB to 449 MB in 15 s.  Now a push is
+ * skipped while the socket has not taken the last ones: mockresd grows by
+ * well under WATCH_RSS_MAX_KB, and the good client is served throughout.
+ */
+START_TEST(test_watch_non_readers_bounded)
+{
+	static int fds[400];
+	long base, rss, peak = 0;
+	double end;
+	int i;
+
+	raise_nofile();
+	base = sup_proc_rss_kb(daemon_pid);
+	for (i = 0; i < 400; i++)
+		ck_assert_int_ge(fds[i] = watch_open(10, 1, 1), 0);
+	end = clock_now_ms() + 5000;
+	while (clock_now_ms() < end) {
+		sup_sleep_ms(100);
+		if ((rss = sup_proc_rss_kb(daemon_pid)) > peak)
+			peak = rss;
+		good_served();
+	}
+	fprintf(stderr,
+	        "test_abuse_socket: 400 non-reading watches (10 ms, client "
+	        "list) for 5 s: mockresd %ld kB -> peak %ld kB\n",
+	        base, peak);
+	if (WATCH_RSS_MAX_KB > 0)
+		ck_assert_msg(peak - base < WATCH_RSS_MAX_KB,
+		              "mockresd grew from %ld kB to %ld kB", base,
+		              peak);
+	for (i = 0; i < 400; i++)
+		close(fds[i]);
+	good_served();
+}
+END_TEST
+
+/*
+ * 1000 watches every 10 ms with the client list, none read, all closed
+ * and opened again every 1.5 s, for 6 s.  Before issue 21 each watch built
+ * and packed its own snapshot: mockresd used 70-90% of a core.  Now one
+ * snapshot serves every push due at once: well under WATCH_CPU_MAX.
+ */
+START_TEST(test_watch_reopened_cheap)
+{
+	static int fds[1000];
+	double c0, t0, share;
+	int round, i;
+
+	raise_nofile();
+	for (i = 0; i < 1000; i++)
+		fds[i] = -1;
+	c0 = sup_proc_cpu_ms(daemon_pid);
+	t0 = clock_now_ms();
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < 1000; i++) {
+			if (fds[i] != -1)
+				close(fds[i]);
+			ck_assert_int_ge(fds[i] = watch_open(10, 1, 1), 0);
+		}
+		sup_sleep_ms(1500);
+		good_served();
+	}
+	share = (sup_proc_cpu_ms(daemon_pid) - c0) / (clock_now_ms() - t0);
+	fprintf(stderr,
+	        "test_abuse_socket: 1000 watches reopened every 1.5 s: "
+	        "mockresd used %.0f%% of a core\n",
+	        share * 100);
+	if (WATCH_CPU_MAX > 0)
+		ck_assert_double_lt(share, WATCH_CPU_MAX);
+	for (i = 0; i < 1000; i++)
+		close(fds[i]);
+	good_served();
+}
+END_TEST
+
+/* The status of the first answer on FD, or -1. */
+static int
+first_status(int fd)
+{
+	Mockres__Response *r;
+	int eof, st;
+
+	if ((r = raw_recv(fd, 10000, &eof)) == NULL)
+		return -1;
+	st = r->status;
+	mockres__response__free_unpacked(r, NULL);
+	return st;
+}
+
+/*
+ * The watching budget of a peer that is neither root nor mockresd's user
+ * (uid 65534, the socket opened up to it): no client list and nothing
+ * faster than every 100 ms (DENIED), at most 64 watches at once (BUSY,
+ * until one stops); a plain watch and a one-shot client list still work.
+ * The verdict comes back as the child's exit status.
+ */
+START_TEST(test_watch_budget_untrusted)
+{
+	pid_t pid;
+	int status;
+
+	if (!can_switch_uid())
+		return;
+	raise_nofile();
+	ck_assert_int_eq(chmod(sock, 0666), 0);
+	if ((pid = fork()) == 0) {
+		int fds[65], i;
+
+		if (setgroups(0, NULL) == -1 ||
+		    setresgid(NOBODY, NOBODY, NOBODY) == -1 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) == -1)
+			_exit(10);
+		if (first_status(fds[0] = watch_open(100, 1, 1)) !=
+		    MOCKRES__STATUS__DENIED)
+			_exit(11); /* the client list */
+		close(fds[0]);
+		if (first_status(fds[0] = watch_open(10, 0, 1)) !=
+		    MOCKRES__STATUS__DENIED)
+			_exit(12); /* every 10 ms */
+		close(fds[0]);
+		for (i = 0; i < 64; i++)
+			if (first_status(fds[i] = watch_open(100, 0, 1)) !=
+			    MOCKRES__STATUS__OK)
+				_exit(13);
+		if (first_status(fds[64] = watch_open(100, 0, 1)) !=
+		    MOCKRES__STATUS__BUSY)
+			_exit(14); /* the 65th */
+		close(fds[64]);
+		close(fds[0]); /* one stops: there is room again */
+		sup_sleep_ms(200);
+		if (first_status(fds[0] = watch_open(1000, 0, 1)) !=
+		    MOCKRES__STATUS__OK)
+			_exit(15);
+		for (i = 0; i < 64; i++)
+			close(fds[i]);
+		_exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "the nobody client failed with status %d", status);
+	{
+		const char *clients[] = {"clients", NULL};
+		char err[4096];
+
+		ck_assert_int_eq(ctl_as_nobody(clients, err, sizeof(err)), 0);
+	}
+	good_served();
+}
+END_TEST
+
 SUP_MAIN("abuse_socket", setup, teardown, 120, test_length_prefixes,
          test_one_byte_frames_interleaved, test_10000_connections,
          test_unknown_ops, test_hello_roles, test_role_grants_nothing,
-         test_ctl_denied_all_admin_ops)
+         test_ctl_denied_all_admin_ops, test_watch_non_readers_bounded,
+         test_watch_reopened_cheap, test_watch_budget_untrusted)

@@ -82,6 +82,51 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
+/*
+ * One answer packed once without its id, framed for several ids (mockresd's
+ * watch pushes): each frame reads back as the whole answer with its own
+ * id, small and 10-byte varints alike; too large a body is refused.
+ */
+START_TEST(test_write_with_id)
+{
+	static const uint64_t ids[] = {0, 1, 127, 128, 300, UINT64_MAX};
+	static unsigned char big[FRAME_BODY_MAX];
+	struct evbuffer *b = evbuffer_new();
+	Mockres__Response resp = MOCKRES__RESPONSE__INIT, *got;
+	Mockres__Stats st = MOCKRES__STATS__INIT;
+	unsigned char packed[256];
+	const unsigned char *body;
+	uint32_t len;
+	size_t n, i;
+
+	resp.has_status = 1;
+	resp.status = MOCKRES__STATUS__OK;
+	resp.stats = &st;
+	st.has_in_flight = 1;
+	st.in_flight = 42;
+	n = mockres__response__pack(&resp, packed);
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		ck_assert_int_eq(frame_write_with_id(b, ids[i], packed, n), 0);
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		ck_assert_int_eq(frame_peek(b, &body, &len), 1);
+		got = mockres__response__unpack(NULL, len, body);
+		ck_assert_ptr_nonnull(got);
+		ck_assert(got->has_id);
+		ck_assert_uint_eq(got->id, ids[i]);
+		ck_assert_int_eq(got->status, MOCKRES__STATUS__OK);
+		ck_assert_uint_eq(got->stats->in_flight, 42);
+		mockres__response__free_unpacked(got, NULL);
+		frame_consume(b, len);
+	}
+	ck_assert_uint_eq(evbuffer_get_length(b), 0);
+	ck_assert_int_eq(frame_write_with_id(b, 1, big, FRAME_BODY_MAX - 1),
+	                 -1);
+	ck_assert_int_eq(frame_write_with_id(b, 1, big, FRAME_BODY_MAX - 2), 0);
+	ck_assert_uint_eq(evbuffer_get_length(b), 4 + FRAME_BODY_MAX);
+	evbuffer_free(b);
+}
+END_TEST
+
 /* A frame that arrives one byte at a time is complete only at the end. */
 START_TEST(test_split_reads)
 {
@@ -237,6 +282,6 @@ START_TEST(test_arena_overflow)
 END_TEST
 
 SUP_MAIN("frame", NULL, NULL, 0, test_header_bounds, test_roundtrip,
-         test_split_reads, test_coalesced, test_bad_headers,
+         test_write_with_id, test_split_reads, test_coalesced, test_bad_headers,
          test_write_oversized, test_peek_id, test_garbage_body,
          test_arena_overflow)

@@ -104,6 +104,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (d.engine.in_flight > 0)
 		free(c);
 	resource_free(&d);
+	report_free_all();
+	watch_free_all();
 	event_base_free(base);
 	return 0;
 }

@@ -124,6 +124,13 @@ net_require() {
 	ip netns del "$probe"
 }
 
+# Skip (77) unless this build's mockresd has the TLS listener.
+net_require_tls() {
+	"$NET_BUILD/resourced/mockresd" --help 2>&1 | grep -q -- '--listen-tls' ||
+	    net_skip "this mockresd has no --listen-tls: the TLS transport is not in this tree yet"
+	[ -x "$NET_BUILD/ctl/mockresctl" ] || net_skip "no $NET_BUILD/ctl/mockresctl"
+}
+
 # Can tc add a netem qdisc here?  0 yes.  Tried once in a scratch namespace.
 net_have_netem() {
 	local probe rc
@@ -404,4 +411,153 @@ net_haproxy_field() {
 	net_haproxy_csv | awk -F, -v s="$1" -v f="$2" '
 		NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i }
 		$1 == "frontends" && $2 == s { print $col[f] }'
+}
+
+# ---- the system on the hosts --------------------------------------------------
+# mockresd on res (its Unix socket for mockresctl, TLS on 10.0.0.1:4002),
+# a frontend on each of NET_FRONTENDS dialing it over TLS, HAProxy on lb.
+# Settings: NET_LIMIT (0), NET_HOLD_MS (500), NET_WORKERS (1 per host),
+# NET_FRONTENDS ("fe1 fe2 fe3").  Certificates (scripts/certs) in
+# $NET_DIR/pki: mockresd's for 10.0.0.1 and mockres.lab, a client's for
+# each frontend host (CN fe1..fe3, named by --tls-frontend), admin
+# (--tls-admin) and user (a valid certificate, nothing more).
+NET_TLS_PORT=4002
+NET_FRONTENDS=${NET_FRONTENDS:-fe1 fe2 fe3}
+
+net_tls_url() { echo "tls://$(net_addr res):$NET_TLS_PORT"; }
+
+net_pki() {
+	NET_PKI=$NET_DIR/pki
+	"$NET_SRC/scripts/certs" --server-name mockres.lab \
+	    --server-ip "$(net_addr res)" "$NET_PKI" fe1 fe2 fe3 admin user \
+	    >"$NET_DIR/certs.log" 2>&1 ||
+	    { fail "scripts/certs: $(cat "$NET_DIR/certs.log")"; return 1; }
+}
+
+# net_tls_flags CN: a client's --tls-* flags.
+net_tls_flags() {
+	echo "--tls-cert $NET_PKI/$1.crt --tls-key $NET_PKI/$1.key --tls-ca $NET_PKI/ca.crt"
+}
+
+# mockresctl on the resource host over the Unix socket (as root: an admin).
+net_ctl() {
+	net_on res "$NET_BUILD/ctl/mockresctl" --socket "$NET_DIR/mockresd.sock" "$@"
+}
+
+# mockresctl on HOST over TLS as CN.
+net_ctl_tls() {
+	local h=$1 cn=$2
+	shift 2
+	# shellcheck disable=SC2046
+	net_on "$h" "$NET_BUILD/ctl/mockresctl" --socket "$(net_tls_url)" \
+	    $(net_tls_flags "$cn") "$@"
+}
+
+# net_stat FIELD: a number from mockresd's JSON status.
+net_stat() {
+	net_ctl --json status | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2
+}
+
+# The accounting invariant, exactly: admitted == completed + timed_out +
+# cancelled + in_flight + waiting.  Prints the figures.
+net_invariant() {
+	local js a c t x i w
+	js=$(net_ctl --json status) || return 1
+	num() { grep -o "\"$1\":[0-9]*" <<<"$js" | head -n 1 | cut -d: -f2; }
+	a=$(num admitted) c=$(num completed) t=$(num timed_out) x=$(num cancelled)
+	i=$(num in_flight) w=$(num waiting)
+	echo "admitted $a = completed $c + timed_out $t + cancelled $x + in_flight $i + waiting $w"
+	[ -n "$a" ] && [ "$a" = $((c + t + x + i + w)) ]
+}
+
+net_mockresd_up() {
+	local fe args=()
+	for fe in fe1 fe2 fe3; do args+=(--tls-frontend "$fe"); done
+	# shellcheck disable=SC2046
+	net_spawn res mockresd "$NET_BUILD/resourced/mockresd" \
+	    --socket "$NET_DIR/mockresd.sock" --limit "${NET_LIMIT:-0}" \
+	    --hold-ms "${NET_HOLD_MS:-500}" \
+	    --listen-tls "$(net_addr res):$NET_TLS_PORT" \
+	    --tls-cert "$NET_PKI/server.crt" --tls-key "$NET_PKI/server.key" \
+	    --tls-ca "$NET_PKI/ca.crt" --tls-admin admin "${args[@]}" \
+	    ${NET_MOCKRESD_FLAGS:-}
+	NET_MOCKRESD_PID=$NET_PID
+	wait_for 10 net_ctl status ||
+	    { fail "mockresd did not start on the resource host"; return 1; }
+}
+
+# The frontend on HOST: /healthz 200 once connected to mockresd over TLS.
+net_frontend_up() {
+	local h=$1
+	# shellcheck disable=SC2046
+	net_spawn "$h" "frontend-$h" "$NET_BUILD/frontend/mockres-frontend" \
+	    --listen 0.0.0.0:4000 --workers "${NET_WORKERS:-1}" \
+	    --socket "$(net_tls_url)" $(net_tls_flags "$h") \
+	    --dashboard-url "http://$(net_addr "$h"):4001/"
+	eval "NET_FRONTEND_PID_$h=$NET_PID"
+}
+
+# net_healthz HOST: the frontend's /healthz code, asked from the client.
+net_healthz() {
+	net_on cli curl -s -o /dev/null -m 2 -w '%{http_code}' \
+	    "http://$(net_addr "$1"):4000/healthz"
+}
+net_healthy() { [ "$(net_healthz "$1")" = 200 ]; }
+
+net_all_up() {
+	local h
+	for h in $NET_FRONTENDS; do
+		[ "$(net_haproxy_status "$h")" = UP ] || return 1
+	done
+}
+
+# Everything, ready: certificates, mockresd, the frontends (healthy), and
+# HAProxy with every frontend UP.
+net_system_up() {
+	local h
+	net_pki || return 1
+	net_mockresd_up || return 1
+	for h in $NET_FRONTENDS; do
+		net_frontend_up "$h"
+	done
+	for h in $NET_FRONTENDS; do
+		wait_for 10 net_healthy "$h" ||
+		    { fail "$h: /healthz $(net_healthz "$h") after 10 s, not 200"; return 1; }
+	done
+	net_haproxy_up || return 1
+	wait_for 10 net_all_up ||
+	    { fail "HAProxy: not every frontend UP after 10 s"; return 1; }
+	net_log "system up: mockresd (limit ${NET_LIMIT:-0}, hold ${NET_HOLD_MS:-500} ms) on res, frontends on $NET_FRONTENDS, HAProxy on lb"
+}
+
+# ---- ab ---------------------------------------------------------------------------
+# net_ab OUT ARGS...: ab on the client host against HAProxy, output in OUT.
+net_ab() {
+	local out=$1
+	shift
+	net_on cli timeout 300 ab "$@" >"$out" 2>&1
+}
+# ab_num OUT LABEL: the number after "LABEL:" (0 when the line is missing,
+# as "Non-2xx responses" is when there were none).
+ab_num() {
+	local v
+	v=$(sed -n "s/^$2: *\([0-9.]*\).*/\1/p" "$1" | head -n 1)
+	echo "${v:-0}"
+}
+# ab_pct OUT P: the P% line of "Percentage of the requests served", ms.
+ab_pct() {
+	awk -v p="$2%" '$1 == p { print $2; exit }' "$1"
+}
+
+# mockresd's connected clients summed per host: "HOST ADMITTED" lines
+# (from mockresctl --json clients; a client without a host is "-").
+net_admitted_by_host() {
+	net_ctl --json clients | grep -o '{"pid"[^}]*}' | awk '
+		{
+			h = "-"; a = 0
+			if (match($0, /"host":"[^"]*"/)) h = substr($0, RSTART + 8, RLENGTH - 9)
+			if (match($0, /"admitted":[0-9]+/)) a = substr($0, RSTART + 11, RLENGTH - 11)
+			sum[h] += a
+		}
+		END { for (h in sum) print h, sum[h] }' | sort
 }

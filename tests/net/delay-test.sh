@@ -1,0 +1,71 @@
+#!/bin/bash
+# delay-test.sh BUILD_DIR SOURCE_DIR: 20 ms between the frontend hosts and
+# the resource host.  The resource host's link holds every frame it sends
+# 20 ms (tc netem delay 20ms where the kernel has netem, else the wire:
+# tests/net/lib.sh), so a round trip between a frontend and mockresd
+# takes RTT = 20 ms + the base round trip (one side delayed, once per
+# round trip).  RTT is measured as a refused TCP connect from fe1 to a
+# closed port of the resource host (SYN out, RST back: one round trip),
+# the median of 5.
+# Limit 0, hold 500 ms, ab -n 200 -c 50 serial through HAProxy (HAProxy
+# and the clients are not delayed):
+#   - before: p50 within [hold, hold + 10 ms];
+#   - delayed: p50 within [hold + RTT, hold + RTT + 10 ms];
+#   - async (ab -n 500 -c 10): p50 grows by one RTT (within [RTT - 2 ms,
+#     RTT + 10 ms]).
+# Exit 0 passed, 1 failed, 77 cannot run here.
+set -u -o pipefail
+NET_BUILD=$(cd "${1:?usage: delay-test.sh BUILD_DIR SOURCE_DIR}" && pwd)
+NET_SRC=${2:?usage: delay-test.sh BUILD_DIR SOURCE_DIR}
+NET_TEST="net delay between hosts"
+NET_DEADLINE=120
+. "$NET_SRC/tests/net/lib.sh"
+net_require haproxy ab openssl
+net_require_tls
+
+NET_LIMIT=0
+NET_HOLD_MS=500
+NET_WIRED=res
+net_up
+net_system_up || exit 1
+hold=$NET_HOLD_MS
+
+# One refused TCP connect from fe1 to the resource host, in ms.
+connect_ms() {
+	net_on fe1 curl -s -o /dev/null -m 5 -w '%{time_total}\n' \
+	    "http://$(net_addr res):9/" 2>/dev/null |
+	    awk '{ printf "%.3f\n", $1 * 1000 }'
+}
+rtt() { for _ in 1 2 3 4 5; do connect_ms; done | sort -n | sed -n 3p; }
+
+run() { # NAME MODE N C: p50 of ab through HAProxy
+	net_ab "$NET_DIR/ab.$1" -n "$3" -c "$4" "http://$(net_addr lb):4000/part1/$2"
+	[ "$(ab_num "$NET_DIR/ab.$1" "Complete requests")" = "$3" ] &&
+	    [ "$(ab_num "$NET_DIR/ab.$1" "Non-2xx responses")" = 0 ] ||
+	    fail "$1: ab did not complete cleanly: $(grep -E 'Complete|Failed|Non-2xx' "$NET_DIR/ab.$1" | tr '\n' ' ')"
+	ab_pct "$NET_DIR/ab.$1" 50
+}
+within() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo && x <= hi) }'; }
+
+rtt0=$(rtt)
+s0=$(run serial0 serial 200 50)
+a0=$(run async0 async 500 10)
+check "no delay: RTT $rtt0 ms; serial p50 $s0 ms in [$hold, $((hold + 10))]" \
+    within "$s0" "$hold" $((hold + 10))
+
+net_delay res 20 || { fail "net_delay res 20"; exit 1; }
+rtt1=$(rtt)
+check "delay 20 ms ($NET_DELAY_METHOD): RTT $rtt1 ms in [20, 25]" within "$rtt1" 20 25
+s1=$(run serial1 serial 200 50)
+a1=$(run async1 async 500 10)
+lo=$(awk -v h="$hold" -v r="$rtt1" 'BEGIN { print h + r }')
+hi=$(awk -v h="$hold" -v r="$rtt1" 'BEGIN { print h + r + 10 }')
+check "delayed: serial p50 $s1 ms in [hold + RTT, hold + RTT + 10] = [$lo, $hi]" \
+    within "$s1" "$lo" "$hi"
+lo=$(awk -v a="$a0" -v r="$rtt1" 'BEGIN { print a + r - 2 }')
+hi=$(awk -v a="$a0" -v r="$rtt1" 'BEGIN { print a + r + 10 }')
+check "delayed: async p50 $a0 -> $a1 ms, one RTT more ([$lo, $hi])" \
+    within "$a1" "$lo" "$hi"
+net_log "figures: RTT $rtt0 -> $rtt1 ms; serial p50 $s0 -> $s1 ms; async p50 $a0 -> $a1 ms"
+net_delay res 0
+exit 0

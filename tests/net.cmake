@@ -45,8 +45,10 @@ endif()
 #   net_flood      a handshake flood: serial p50 within 5 ms, mockresd
 #                  answers, its CPU reported
 #   net_dashboard  the dashboard on a frontend host shows every host
+#   net_refused    bad handshakes from another host: refused, logged once
+#                  with the address, nothing left; non-admin DENIED
 foreach(pair serial:180:netperf hard:150: partition:150: lost-host:150:
-    delay:150:netperf flood:150:netperf dashboard:120:)
+    delay:150:netperf flood:150:netperf dashboard:120: refused:120:)
   string(REPLACE ":" ";" parts ${pair})
   list(GET parts 0 name)
   list(GET parts 1 timeout)

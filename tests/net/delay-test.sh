@@ -7,10 +7,14 @@
 # round trip).  RTT is measured as a refused TCP connect from fe1 to a
 # closed port of the resource host (SYN out, RST back: one round trip),
 # the median of 5.
-# Limit 0, hold 500 ms, ab -n 200 -c 50 serial through HAProxy (HAProxy
-# and the clients are not delayed):
+# Limit 0, hold 500 ms, ab -n 50 -c 5 serial through HAProxy (HAProxy
+# and the clients are not delayed; a light load, so that the figure is
+# the formula's and not this 2-core machine's queueing: at -c 50 every
+# round of 50 requests arrives at once and adds ~15 ms here, delay or
+# not):
 #   - before: p50 within [hold, hold + 10 ms];
-#   - delayed: p50 within [hold + RTT, hold + RTT + 10 ms];
+#   - delayed: p50 within [hold + RTT, hold + RTT + 10 ms] (less 1 ms:
+#     ab prints whole milliseconds, cut);
 #   - async (ab -n 500 -c 10): p50 grows by one RTT (within [RTT - 2 ms,
 #     RTT + 10 ms]).
 # Exit 0 passed, 1 failed, 77 cannot run here.
@@ -48,7 +52,7 @@ run() { # NAME MODE N C: p50 of ab through HAProxy
 within() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo && x <= hi) }'; }
 
 rtt0=$(rtt)
-s0=$(run serial0 serial 200 50)
+s0=$(run serial0 serial 50 5)
 a0=$(run async0 async 500 10)
 check "no delay: RTT $rtt0 ms; serial p50 $s0 ms in [$hold, $((hold + 10))]" \
     within "$s0" "$hold" $((hold + 10))
@@ -56,11 +60,12 @@ check "no delay: RTT $rtt0 ms; serial p50 $s0 ms in [$hold, $((hold + 10))]" \
 net_delay res 20 || { fail "net_delay res 20"; exit 1; }
 rtt1=$(rtt)
 check "delay 20 ms ($NET_DELAY_METHOD): RTT $rtt1 ms in [20, 25]" within "$rtt1" 20 25
-s1=$(run serial1 serial 200 50)
+s1=$(run serial1 serial 50 5)
 a1=$(run async1 async 500 10)
-lo=$(awk -v h="$hold" -v r="$rtt1" 'BEGIN { print h + r }')
+# ab's figures are whole milliseconds, cut: 1 ms of slack below.
+lo=$(awk -v h="$hold" -v r="$rtt1" 'BEGIN { print h + r - 1 }')
 hi=$(awk -v h="$hold" -v r="$rtt1" 'BEGIN { print h + r + 10 }')
-check "delayed: serial p50 $s1 ms in [hold + RTT, hold + RTT + 10] = [$lo, $hi]" \
+check "delayed: serial p50 $s1 ms in [hold + RTT (- 1: ab's ms), hold + RTT + 10] = [$lo, $hi]" \
     within "$s1" "$lo" "$hi"
 lo=$(awk -v a="$a0" -v r="$rtt1" 'BEGIN { print a + r - 2 }')
 hi=$(awk -v a="$a0" -v r="$rtt1" 'BEGIN { print a + r + 10 }')

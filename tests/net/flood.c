@@ -11,7 +11,8 @@
  * certificate costs.  CONNECTIONS (default 64) are kept in flight on one
  * epoll loop; one that has no answer within 3 s is dropped and replaced.
  * Prints one line at the end:
- *   flood: N answered (R/s), C connects, E errors, T timed out, S s
+ *   flood: N answered (R/s), C connects, E errors, T timed out, S s,
+ *   CPU U s
  * Exit 0, or 1 if it could not run, 2 on usage.
  */
 #include <arpa/inet.h>
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,6 +174,7 @@ main(int argc, char **argv)
 	static struct flood_conn conns[FLOOD_CONNS_MAX];
 	struct epoll_event evs[256];
 	struct flood f;
+	struct rusage ru;
 	uint64_t start, end;
 	long secs, nconns = 64, port;
 	double took;
@@ -233,10 +236,13 @@ main(int argc, char **argv)
 	for (long i = 0; i < nconns; i++)
 		flood_close(&conns[i]);
 	took = (double)(flood_now_ns() - start) / 1e9;
+	getrusage(RUSAGE_SELF, &ru);
 	printf("flood: %llu answered (%.0f/s), %llu connects, %llu errors, "
-	       "%llu timed out, %.1f s\n",
+	       "%llu timed out, %.1f s, CPU %.1f s\n",
 	       (unsigned long long)f.answered, (double)f.answered / took,
 	       (unsigned long long)f.connects, (unsigned long long)f.errors,
-	       (unsigned long long)f.timed_out, took);
+	       (unsigned long long)f.timed_out, took,
+	       (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	return 0;
 }

@@ -30,7 +30,7 @@ check "ab: 3000 complete" [ "$complete" = 3000 ]
 
 # Every use has ended (the last holds) before the counts are read.
 check "mockresd: nothing in flight at the end" \
-    wait_for 5 test "$(net_stat in_flight)" = 0
+    wait_for 5 net_stat_is in_flight 0
 peak=$(net_stat peak)
 rejected=$(net_stat rejected)
 admitted=$(net_stat admitted)
@@ -52,5 +52,5 @@ for h in $NET_FRONTENDS; do
 done
 check "HAProxy: the frontends' 5xx ($h5) are the rejected, nothing else ($other)" \
     [ "$h5" = "$rejected" ] && [ "$other" = 0 ]
-check "the accounting invariant: $(net_invariant)" net_invariant
+check "the accounting invariant: $(net_invariant)" net_invariant_holds
 exit 0

@@ -262,12 +262,16 @@ net_on() {
 
 # net_spawn HOST NAME COMMAND...: start it on HOST in the background,
 # output to $NET_DIR/NAME.log; its pid in NET_PID (and in NET_PIDS, for
-# the teardown).  ip netns exec, unshare and sh all exec: the pid is the
-# program's own.
+# the teardown).  A simple command put in the background is exec'd by
+# the forked shell, and ip netns exec, unshare and sh exec in turn: the
+# pid is the program's own (a function in the background would leave a
+# subshell's pid).
 net_spawn() {
 	local h=$1 name=$2
 	shift 2
-	net_on "$h" "$@" >"$NET_DIR/$name.log" 2>&1 &
+	ip netns exec "$(net_ns "$h")" unshare --uts \
+	    sh -c 'hostname "$0" && exec "$@"' "$(net_hostname "$h")" "$@" \
+	    >"$NET_DIR/$name.log" 2>&1 &
 	NET_PID=$!
 	NET_PIDS+=("$NET_PID")
 }
@@ -458,6 +462,10 @@ net_stat() {
 	net_ctl --json status | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2
 }
 
+# net_stat_is FIELD VALUE: for wait_for (a $(...) argument would be read
+# once, when wait_for is called).
+net_stat_is() { [ "$(net_stat "$1")" = "$2" ]; }
+
 # The accounting invariant, exactly: admitted == completed + timed_out +
 # cancelled + in_flight + waiting.  Prints the figures.
 net_invariant() {
@@ -469,6 +477,8 @@ net_invariant() {
 	echo "admitted $a = completed $c + timed_out $t + cancelled $x + in_flight $i + waiting $w"
 	[ -n "$a" ] && [ "$a" = $((c + t + x + i + w)) ]
 }
+
+net_invariant_holds() { net_invariant >/dev/null; }
 
 net_mockresd_up() {
 	local fe args=()

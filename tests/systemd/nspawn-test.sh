@@ -121,6 +121,7 @@ cleanup() {
 on_exit() {
 	local rc=$?
 	[ -n "${watchdog_pid:-}" ] && kill "$watchdog_pid" 2>/dev/null
+	roles_cleanup
 	cleanup
 	if [ "$failed" -gt 0 ] || [ "$rc" -ne 0 ]; then
 		log "the container's root is kept for a look: $ROOT" \
@@ -185,6 +186,183 @@ restarted() {
 	[ "$(ct systemctl is-active "$1" 2>/dev/null)" = active ] || return 1
 	pid=$(main_pid "$1")
 	[ -n "$pid" ] && [ "$pid" != 0 ] && [ "$pid" != "$2" ]
+}
+
+# ---- the roles (several hosts over TLS) -------------------------------------
+# The container plays a resource host (mockresd.service with the TLS
+# listener systemd holds, mockresd-tls.socket, generated from
+# MOCKRES_LISTEN_TLS), then a frontend host (MOCKRES_SOCKET=tls://...: the
+# mockresd units masked, its frontend dialing a mockresd this script
+# runs on the host; the container shares the host's network).  Keys are
+# checked before the services start.  /etc/default/mockres is put back
+# at the end.  Skipped when this build's mockresd has no --listen-tls.
+role_mockresd_pid=
+roles_cleanup() {
+	[ -n "$role_mockresd_pid" ] && kill "$role_mockresd_pid" 2>/dev/null &&
+	    wait "$role_mockresd_pid" 2>/dev/null
+	role_mockresd_pid=
+}
+
+ctl_tls() { # PORT CN ARGS...: the build's mockresctl on the host, over TLS
+	local port=$1 cn=$2
+	shift 2
+	timeout 20 "$BUILD/ctl/mockresctl" --socket "tls://127.0.0.1:$port" \
+	    --tls-cert "$PKI/$cn.crt" --tls-key "$PKI/$cn.key" \
+	    --tls-ca "$PKI/ca.crt" "$@"
+}
+
+install_tls() { # NAME...: ca.crt and NAME.crt 0644, NAME.key root:mockres 0640
+	local n d=$ROOT/etc/mockres/tls
+	mkdir -p "$d"
+	cp "$PKI/ca.crt" "$d/"
+	for n in "$@"; do
+		cp "$PKI/$n.crt" "$PKI/$n.key" "$d/"
+		chmod 0644 "$d/$n.crt"
+		ct chown root:mockres "/etc/mockres/tls/$n.key" /etc/mockres/tls
+		chmod 0640 "$d/$n.key"
+	done
+	chmod 0644 "$d/ca.crt"
+	chmod 0750 "$d"
+}
+
+live_exposure() { # UNIT THRESHOLD
+	local score
+	score=$(ct systemd-analyze security --no-pager "$1" 2>/dev/null |
+	    awk '/Overall exposure level/ { print $(NF-2) }')
+	if ct systemd-analyze security --threshold="$2" "$1" >/dev/null 2>&1; then
+		ok "$role: $1 exposure $score (target $(($2 / 10)).0), live"
+	else
+		fail "$role: $1 exposure $score over $(($2 / 10)).0, live"
+	fi
+}
+
+roles_phase() {
+	local env=$ROOT/etc/default/mockres tport fport2 out pid_before
+	if ! "$BUILD/resourced/mockresd" --help 2>&1 | grep -q -- --listen-tls; then
+		log "roles: skipped (this mockresd has no --listen-tls)"
+		return 0
+	fi
+	PKI=$WORK/pki
+	rm -rf "$PKI"
+	"$SRC/scripts/certs" --server-name localhost --server-ip 127.0.0.1 \
+	    "$PKI" admin fe1 >/dev/null || { fail "roles: scripts/certs"; return; }
+	cp "$env" "$WORK/env.saved"
+
+	# -- a resource host --
+	role="resource host"
+	tport=$(free_port) || { fail "roles: no free port"; return; }
+	install_tls server
+	cat >>"$env" <<-EOF
+		MOCKRES_LISTEN_TLS="127.0.0.1:$tport"
+		MOCKRES_TLS_ADMIN=admin
+		MOCKRES_TLS_FRONTEND=fe1
+		MOCKRES_TLS_CERT=/etc/mockres/tls/server.crt
+		MOCKRES_TLS_KEY=/etc/mockres/tls/server.key
+		MOCKRES_TLS_CA=/etc/mockres/tls/ca.crt
+	EOF
+	CT_TIMEOUT=60 ct systemctl daemon-reload
+	CT_TIMEOUT=90 ct systemctl restart mockres.target
+	if wait_for 30 ct systemctl is-active -q mockresd-tls.socket &&
+	    [ -n "$(ss -Hltn "( sport = :$tport )")" ]; then
+		ok "$role: mockresd-tls.socket (generated) listens on 127.0.0.1:$tport"
+	else
+		fail "$role: no TLS listener: $(ct systemctl status --no-pager mockresd-tls.socket 2>&1 | head -5)"
+	fi
+	if out=$(ctl_tls "$tport" admin limit 0 2>&1) &&
+	    out=$(ctl_tls "$tport" admin --json status 2>&1) &&
+	    grep -q '"limit":0' <<<"$out"; then
+		ok "$role: mockresctl over TLS as admin: limit 0, status"
+	else
+		fail "$role: mockresctl over TLS: $out"
+	fi
+	live_exposure mockresd.service 10
+	# The listener is systemd's: mockresd killed, the port stays open,
+	# and the next client is served by the restarted daemon.
+	pid_before=$(main_pid mockresd.service)
+	ct systemctl kill -s KILL mockresd.service
+	if [ -n "$(ss -Hltn "( sport = :$tport )")" ] &&
+	    wait_for 30 ctl_tls "$tport" admin status; then
+		ok "$role: mockresd killed: the TLS port stayed open, served again (main pid $pid_before -> $(main_pid mockresd.service))"
+	else
+		fail "$role: after killing mockresd the TLS port is not served"
+	fi
+	# A key others may read: mockresd does not start, and says why.
+	chmod 0644 "$ROOT/etc/mockres/tls/server.key"
+	CT_TIMEOUT=60 ct systemctl restart mockresd.service >/dev/null 2>&1
+	out=$(ct journalctl --no-pager -n 20 -u mockresd.service 2>&1)
+	if ! ct systemctl is-active -q mockresd.service &&
+	    grep -q 'chown root:mockres /etc/mockres/tls/server.key && chmod 0640' <<<"$out"; then
+		ok "$role: a 0644 key: mockresd not started, the journal says what to run"
+	else
+		fail "$role: a 0644 key: $(ct systemctl is-active mockresd.service); $(tail -3 <<<"$out")"
+	fi
+	chmod 0640 "$ROOT/etc/mockres/tls/server.key"
+	ct systemctl reset-failed mockresd.service >/dev/null 2>&1
+	CT_TIMEOUT=60 ct systemctl restart mockresd.service
+	if wait_for 30 ctl_tls "$tport" admin status; then
+		ok "$role: key 0640 again: mockresd serves over TLS"
+	else
+		fail "$role: key 0640 again: mockresd does not serve"
+	fi
+
+	# -- a frontend host, dialing a mockresd on the host --
+	role="frontend host"
+	CT_TIMEOUT=60 ct systemctl stop mockres.target mockresd-tls.socket mockresd.socket
+	mport=$(free_port) && fport2=$(free_port) ||
+	    { fail "roles: no free port"; return; }
+	"$BUILD/resourced/mockresd" --socket "$WORK/role-mockresd.sock" --limit 0 \
+	    --listen-tls "127.0.0.1:$mport" --tls-cert "$PKI/server.crt" \
+	    --tls-key "$PKI/server.key" --tls-ca "$PKI/ca.crt" \
+	    --tls-frontend fe1 >"$WORK/role-mockresd.log" 2>&1 &
+	role_mockresd_pid=$!
+	cp "$WORK/env.saved" "$env"
+	install_tls fe1
+	cat >>"$env" <<-EOF
+		MOCKRES_SOCKET=tls://127.0.0.1:$mport
+		MOCKRES_TLS_CERT=/etc/mockres/tls/fe1.crt
+		MOCKRES_TLS_KEY=/etc/mockres/tls/fe1.key
+		MOCKRES_TLS_CA=/etc/mockres/tls/ca.crt
+	EOF
+	CT_TIMEOUT=60 ct systemctl daemon-reload
+	CT_TIMEOUT=90 ct systemctl restart mockres.target
+	if [ "$(ct systemctl is-enabled mockresd.service 2>&1)" = masked ] &&
+	    [ "$(ct systemctl is-enabled mockresd.socket 2>&1)" = masked ] &&
+	    ! ct systemctl is-active -q mockresd.service mockresd.socket; then
+		ok "$role: mockresd.service and mockresd.socket masked, not running"
+	else
+		fail "$role: mockresd units: $(ct systemctl is-enabled mockresd.service mockresd.socket 2>&1 | tr '\n' ' ')"
+	fi
+	if [ $have_frontend = 1 ] && wait_for 30 http_is 200 "$furl/healthz"; then
+		about=$(timeout 120 ab -n 200 -c 20 "$furl/part1/async" 2>&1)
+		out=$(timeout 10 "$BUILD/ctl/mockresctl" --socket "$WORK/role-mockresd.sock" --json status 2>&1)
+		if grep -q '^Complete requests: *200' <<<"$about" &&
+		    ! grep -q 'Non-2xx' <<<"$about" && grep -q '"admitted":200' <<<"$out"; then
+			ok "$role: the frontend serves over TLS: ab 200 async, the host's mockresd admitted 200"
+		else
+			fail "$role: ab through the frontend host: $(grep -E 'Complete|Non-2xx' <<<"$about" | tr '\n' ' '); mockresd: ${out:0:120}"
+		fi
+	else
+		fail "$role: frontend $furl/healthz: $(http_code "$furl/healthz")"
+	fi
+	[ $have_frontend = 1 ] && live_exposure mockres-frontend.service 20
+	[ $have_dashboard = 1 ] && live_exposure mockres-dashboard.service 20
+	if [ "$failed" -gt 0 ]; then
+		ct journalctl --no-pager -n 40 -u 'mockres*' 2>&1
+	fi
+
+	# -- back to one host --
+	CT_TIMEOUT=60 ct systemctl stop mockres.target
+	roles_cleanup
+	cp "$WORK/env.saved" "$env"
+	rm -rf "$ROOT/etc/mockres"
+	CT_TIMEOUT=60 ct systemctl daemon-reload
+	CT_TIMEOUT=90 ct systemctl start mockres.target
+	if wait_for 30 ct mockresctl status; then
+		ok "one host again: mockresd unmasked and serving"
+	else
+		fail "one host again: mockresctl status fails"
+	fi
+	role=
 }
 
 # ---- the cached Debian root ----------------------------------------------
@@ -613,6 +791,9 @@ if boot "second boot"; then
 	if [ "$failed" -gt 0 ]; then
 		ct journalctl -b --no-pager -n 40 -u 'mockres*' 2>&1
 	fi
+
+	# ---- the roles: a resource host, a frontend host (TLS) ------------
+	roles_phase
 
 	# ---- remove, purge -------------------------------------------------
 	if CT_TIMEOUT=120 apt_get remove mockres >>"$WORK/apt.log" 2>&1; then

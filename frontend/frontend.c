@@ -246,5 +246,6 @@ main(int argc, char *argv[])
 
 	r = master_run(&conf, fds);
 	free(fds);
+	tlsconf_free(&conf.tls);
 	return r;
 }

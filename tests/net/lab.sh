@@ -111,7 +111,7 @@ Predictions use the measured RTT.
 | round trip, frontend host to resource host | RTT | | $r0 ms | $DELAY ms + base | $r1 ms |
 | one serial request (\`ab -n 10 -c 1\`, p50) | hold + RTT | $(p %.0f "$hold + $r0") ms | ${m[base.serial1]} ms | $(p %.0f "$hold + $r1") ms | ${m[delay.serial1]} ms |
 | one async request (\`ab -n 200 -c 1\`, mean) | RTT (the admission) | $(p %.2f "$r0") ms | ${m[base.async1]} ms | $(p %.1f "$r1") ms | ${m[delay.async1]} ms |
-| \`ab -k -n 500 -c 50\` serial, total | 500 / 50 x (hold + RTT) | $(p %.2f "10 * ($hold + $r0) / 1000") s | ${m[base.serial50]} s | $(p %.2f "10 * ($hold + $r1) / 1000") s | ${m[delay.serial50]} s |
+| \`ab -k -n 500 -c 50\` serial, total | (500 / 50 + 1) x (hold + RTT): ab sends its first request alone | $(p %.2f "11 * ($hold + $r0) / 1000") s | ${m[base.serial50]} s | $(p %.2f "11 * ($hold + $r1) / 1000") s | ${m[delay.serial50]} s |
 | \`ab -k -n 3000 -c 50\` async, rate | at most 50 / RTT | (not the limit) | ${m[base.async50]} /s | $(p %.0f "50 / ($r1 / 1000)") /s | ${m[delay.async50]} /s |
 
 Partition (the resource host's link down, no delay):

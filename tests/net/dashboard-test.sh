@@ -1,9 +1,10 @@
 #!/bin/bash
 # dashboard-test.sh BUILD_DIR SOURCE_DIR: the dashboard on a frontend host
-# (fe1, over TLS as fe1) shows every host's processes: /api/stats lists
-# processes of the resource host (mockresd), of each frontend host (its
-# workers, whose reports carry their CPU and memory) and its own, each
-# with its host; /metrics carries the host label; the page itself loads.
+# (fe1, over TLS as fe1) shows every host's processes: /api/stats lists,
+# each with its host and its memory, mockresd on the resource host, the
+# master and the worker of each frontend host (the other hosts' figures
+# come in the workers' reports, through mockresd) and the dashboard
+# itself; /metrics carries the host label; the page itself loads.
 # Exit 0 passed, 1 failed, 77 cannot run here.
 set -u -o pipefail
 NET_BUILD=$(cd "${1:?usage: dashboard-test.sh BUILD_DIR SOURCE_DIR}" && pwd)
@@ -37,12 +38,16 @@ rows() {
 			print h, r, m
 		}'
 }
-# Every host has a process with memory on the page.
+# Every host's processes are on the page, with memory: mockresd on the
+# resource host, a master and its worker on each frontend host.
 all_hosts() {
 	local r h
 	r=$(rows)
-	for h in res $NET_FRONTENDS; do
-		grep -q "^$(net_hostname "$h") [^ ]* [1-9]" <<<"$r" || return 1
+	grep -q "^resource mockresd [1-9]" <<<"$r" || return 1
+	for h in $NET_FRONTENDS; do
+		grep -q "^$(net_hostname "$h") frontend-master [1-9]" <<<"$r" &&
+		    grep -q "^$(net_hostname "$h") frontend-worker [1-9]" <<<"$r" ||
+		    return 1
 	done
 }
 if wait_for 15 all_hosts; then

@@ -33,6 +33,7 @@
 #include "httpstats.h"
 #include "mockres.pb-c.h"
 #include "model.h"
+#include "ratelog.h"
 
 #define DASH_WATCH_MS 20  /* the original page's sampling period */
 #define DASH_SLOW_MS  500 /* /proc sampling; snapshots when down */
@@ -197,8 +198,10 @@ struct traffic_count { /* the requests of each route at a moment */
 };
 
 struct traffic {
-	int valid; /* an answer came */
-	int reset; /* the counts went back (mockresd restarted) */
+	int valid;       /* an answer came */
+	int reset;       /* the counts went back (mockresd restarted) */
+	const char *bad; /* the last answer did not read: why (else NULL) */
+	struct ratelog bad_log;
 	uint32_t daemon_pid;
 	uint64_t t_us; /* when it came */
 	uint64_t gen;  /* answers taken */

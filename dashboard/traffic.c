@@ -15,6 +15,13 @@
  * The marks are kept one a second in a ring of TRAFFIC_LIVE_S + 1 (six
  * struct httpstats, 170 KB).  The JSON ("http":{...}) is formatted once per
  * answer and copied into every snapshot.
+ *
+ * Stats that do not read (httpstats_from_wire refuses them) are not kept
+ * as the last good ones frozen: the view starts again from zero, as after
+ * a restart of mockresd, with an "error" in the JSON, and from the next
+ * good answer on; they are logged one line per 10 s with a count (not per
+ * answer, 5 a second).  A time in the future (first_us, last_us) counts
+ * as now, so that no run waits for it.
  */
 #include <string.h>
 
@@ -156,10 +163,15 @@ traffic_format(struct traffic *t)
 	evbuffer_drain(out, evbuffer_get_length(out));
 	evbuffer_add_printf(out,
 	                    "{\"reporters\":%u,\"departed\":%u,\"active\":%u,"
-	                    "\"conns_open\":%u,\"live_s\":%d,\"rate_s\":%d,"
-	                    "\"routes\":{",
+	                    "\"conns_open\":%u,\"live_s\":%d,\"rate_s\":%d,",
 	                    t->reporters, t->departed, t->active, t->conns_open,
 	                    TRAFFIC_LIVE_S, TRAFFIC_RATE_S);
+	if (t->bad != NULL) /* a constant of httpstats.c: no quote in it */
+		evbuffer_add_printf(out,
+		                    "\"error\":\"mockresd sent bad HTTP stats: "
+		                    "%s\",",
+		                    t->bad);
+	evbuffer_add(out, "\"routes\":{", 10);
 	for (r = 0; r < HTTPSTATS_ROUTES; r++) {
 		const struct httpstats_route *rt = &t->total.route[r];
 
@@ -180,6 +192,39 @@ traffic_format(struct traffic *t)
 	evbuffer_add(out, "}}", 2);
 }
 
+/*
+ * Merged stats that do not read: the view starts again from zero (a
+ * reset, as when mockresd restarts) with the reason in the JSON, instead
+ * of showing the last good figures for as long as mockresd sends bad
+ * ones; logged one line per 10 s.
+ */
+static void
+traffic_bad(struct traffic *t, const Mockres__Stats *s, const char *why,
+            uint64_t now_us)
+{
+	uint64_t more;
+	int r;
+
+	if (ratelog_allow(&t->bad_log, now_us / 1000, &more))
+		log_warnx("mockresd sent bad HTTP stats (%s); the HTTP view "
+		          "starts again from zero (%llu more in the last 10 s)",
+		          why, (unsigned long long)more);
+	httpstats_init(&t->total);
+	httpstats_init(&t->live);
+	for (r = 0; r < HTTPSTATS_ROUTES; r++)
+		t->rate[r] = 0;
+	traffic_down(t);
+	t->reset = 1;
+	t->bad = why;
+	t->valid = 1;
+	t->gen++;
+	t->daemon_pid = s->daemon_pid;
+	t->t_us = now_us;
+	t->first_us = t->last_us = 0;
+	t->active = 0;
+	traffic_format(t);
+}
+
 /* An answer to stats with http.  A daemon that restarted, or counts that
  * went back, make a reset: the marks start again. */
 void
@@ -195,22 +240,21 @@ traffic_update(struct traffic *t, const Mockres__Stats *s, uint64_t now_us)
 	prev = t->total;
 	if (httpstats_from_wire(&t->total, hs->routes, hs->n_routes, &why) ==
 	    -1) {
-		log_warnx("mockresd sent bad HTTP stats (%s); ignoring them",
-		          why);
-		t->total = prev;
+		traffic_bad(t, s, why, now_us);
 		return;
 	}
 	t->reset =
-	    t->valid && (s->daemon_pid != t->daemon_pid ||
+	    t->valid && (t->bad != NULL || s->daemon_pid != t->daemon_pid ||
 	                 httpstats_diff(&t->live, &t->total, &prev) == -1);
 	if (t->reset)
 		traffic_down(t);
+	t->bad = NULL;
 	t->valid = 1;
 	t->gen++;
 	t->daemon_pid = s->daemon_pid;
 	t->t_us = now_us;
-	t->first_us = hs->first_us;
-	t->last_us = hs->last_us;
+	t->first_us = hs->first_us < now_us ? hs->first_us : now_us;
+	t->last_us = hs->last_us < now_us ? hs->last_us : now_us;
 	t->active = hs->active;
 	t->reporters = hs->reporters;
 	t->departed = hs->departed;

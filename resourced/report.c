@@ -13,8 +13,22 @@
  * last report (it loses at most one report interval's worth).  Its record
  * stays too, marked departed, so that it can come back.
  *
- * Caps: REPORTS_MAX records.  Past it the oldest departed record is
- * forgotten (its counts stay in the total; were that worker to report
+ * Every field is range-checked before anything changes (report_check):
+ * the times lie between the worker's start and 10 years after it, and,
+ * for a peer on this host (whose CLOCK_MONOTONIC is ours), not in our
+ * future; a route counts at most one answer per microsecond of the
+ * worker's life up to its latest answer, and no answer took longer than
+ * that life; requests in progress, connections, CPU and memory have caps
+ * far past any real figure.  A report that would push a merged sum past
+ * 2^64 is refused whole (httpstats_advance).  Refusals get BAD_REQUEST
+ * with the reason and are logged, one line per 10 s with a count.
+ *
+ * Caps: REPORTS_MAX records.  One peer may hold at most
+ * REPORTS_PID_MAX or REPORTS_CN_MAX of them connected: on the Unix socket
+ * a peer is a process (SO_PEERCRED's pid: a worker needs one record),
+ * over TLS a certificate (its CN, shared by a frontend host's workers),
+ * so that no one peer fills the table.  Past REPORTS_MAX the oldest departed
+ * record is forgotten (its counts stay in the total; were that worker to report
  * again, it would be counted twice); with none departed, a new reporter
  * gets BAD_REQUEST.  Each record holds one struct httpstats (28 KB).
  *
@@ -33,13 +47,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "httpstats.h"
 #include "log.h"
 #include "mockresd.h"
 
 #define REPORTS_MAX 256
-/* Client connections one frontend may claim: far past any fd limit. */
+/* Records one peer may hold connected (see above): a Unix process, a TLS
+ * certificate. */
+#define REPORTS_PID_MAX 8 /* a worker needs one (tests play several) */
+#define REPORTS_CN_MAX  (REPORTS_MAX / 2)
+/* Client connections one frontend may claim, and requests one worker may
+ * have in progress: far past any fd limit. */
 #define REPORT_CONNS_MAX 16777216
+/* A worker's life: its times lie within this of its start. */
+#define REPORT_LIFE_MAX_US (UINT64_C(10) * 365 * 86400 * 1000000)
+/* A time of a peer on this host may be this far in our future; counts
+ * and durations may pass the worker's life by this much. */
+#define REPORT_SLACK_US   1000000
+#define REPORT_CPU_MS_MAX (UINT64_C(1) << 44) /* 557 years of one core */
+#define REPORT_RSS_KB_MAX (UINT64_C(1) << 40) /* 1 PiB */
 
 struct report {
 	TAILQ_ENTRY(report) entry;
@@ -63,6 +90,7 @@ static struct {
 	struct httpstats total;
 	struct httpstats incoming;
 	struct httpstats_wire wire;
+	struct ratelog refused; /* refusals, logged */
 	int ready;
 } rp = {.list = TAILQ_HEAD_INITIALIZER(rp.list)};
 
@@ -88,11 +116,45 @@ report_status(struct conn *c, uint64_t id, Mockres__Status status,
 	conn_reply(c, &resp);
 }
 
-/* The record of C's reporter, made if needed; NULL with *why. */
+/* A refused report: BAD_REQUEST with WHY, and a log line (one per 10 s). */
+static void
+report_refuse(struct conn *c, uint64_t id, const char *why)
+{
+	uint64_t more;
+
+	report_status(c, id, MOCKRES__STATUS__BAD_REQUEST, why);
+	if (!ratelog_allow(&rp.refused, clock_now_ms(), &more))
+		return;
+	if (c->cn[0] != '\0')
+		log_warnx("refused an HTTP report of client %llu (CN %s, %s): "
+		          "%s (%llu more refused in the last 10 s)",
+		          (unsigned long long)c->number, c->cn, c->addr, why,
+		          (unsigned long long)more);
+	else
+		log_warnx("refused an HTTP report of client %llu (pid %d, "
+		          "uid %u): %s (%llu more refused in the last 10 s)",
+		          (unsigned long long)c->number, (int)c->pid,
+		          (unsigned)c->uid, why, (unsigned long long)more);
+}
+
+/* Does R belong to the same peer as C (see REPORTS_PID_MAX)? */
+static int
+report_same_peer(const struct report *r, const struct conn *c)
+{
+	if (r->conn == NULL)
+		return 0;
+	if (c->cn[0] != '\0')
+		return strcmp(r->conn->cn, c->cn) == 0;
+	return r->conn->cn[0] == '\0' && r->pid == c->pid;
+}
+
+/* The record of C's reporter, made if needed (*MADE then); NULL with
+ * *why. */
 static struct report *
-report_find(struct conn *c, uint64_t started_us, const char **why)
+report_find(struct conn *c, uint64_t started_us, int *made, const char **why)
 {
 	struct report *r, *oldest = NULL;
+	size_t mine = 0;
 
 	TAILQ_FOREACH(r, &rp.list, entry)
 	{
@@ -116,6 +178,18 @@ report_find(struct conn *c, uint64_t started_us, const char **why)
 		r->conn = c; /* back after a reconnect */
 		rp.departed--;
 		return r;
+	}
+	TAILQ_FOREACH(r, &rp.list, entry)
+	if (report_same_peer(r, c))
+		mine++;
+	if (mine >= (c->cn[0] != '\0' ? REPORTS_CN_MAX : REPORTS_PID_MAX)) {
+		*why =
+		    c->cn[0] != '\0'
+		        ? "report: this certificate has " MOCKRES_STR(
+		              REPORTS_CN_MAX) " reporters connected already"
+		        : "report: this process has " MOCKRES_STR(
+		              REPORTS_PID_MAX) " reporters connected already";
+		return NULL;
 	}
 	if (rp.n >= REPORTS_MAX) {
 		TAILQ_FOREACH(r, &rp.list, entry)
@@ -143,7 +217,87 @@ report_find(struct conn *c, uint64_t started_us, const char **why)
 	httpstats_init(&r->stats);
 	TAILQ_INSERT_TAIL(&rp.list, r, entry);
 	rp.n++;
+	*made = 1;
 	return r;
+}
+
+/* A record made for a report that was then refused goes again. */
+static void
+report_unmake(struct report *r)
+{
+	TAILQ_REMOVE(&rp.list, r, entry);
+	rp.n--;
+	free(r);
+}
+
+static int
+report_usage_ok(const Mockres__ProcUsage *pu)
+{
+	return pu == NULL || (pu->cpu_ms <= REPORT_CPU_MS_MAX &&
+	                      pu->rss_kb <= REPORT_RSS_KB_MAX);
+}
+
+/*
+ * Every field of HR (its routes already read into rp.incoming) in range,
+ * NOW_US being our clock; 0, or -1 with *WHY.
+ */
+static int
+report_check(const struct conn *c, const Mockres__HttpReport *hr,
+             uint64_t now_us, const char **why)
+{
+	uint64_t start = hr->started_us, life;
+	int r;
+
+	if (!hr->has_started_us || start == 0) {
+		*why = "report: started_us is missing";
+		return -1;
+	}
+	/* A peer on this host shares our CLOCK_MONOTONIC (over TLS the times
+	 * are the worker host's own: nothing to compare them with). */
+	if (c->uid != (uid_t)-1 && (start > now_us + REPORT_SLACK_US ||
+	                            hr->first_us > now_us + REPORT_SLACK_US ||
+	                            hr->last_us > now_us + REPORT_SLACK_US)) {
+		*why = "report: started_us, first_us or last_us is in the "
+		       "future";
+		return -1;
+	}
+	if ((hr->first_us != 0 &&
+	     (hr->first_us < start ||
+	      hr->first_us - start > REPORT_LIFE_MAX_US)) ||
+	    (hr->last_us != 0 && (hr->last_us < start ||
+	                          hr->last_us - start > REPORT_LIFE_MAX_US))) {
+		*why = "report: first_us and last_us must lie between "
+		       "started_us and 10 years after it";
+		return -1;
+	}
+	/* The worker's life up to its latest answer: no route answered more
+	 * than once per microsecond of it, no answer took longer. */
+	life = hr->last_us != 0 ? hr->last_us - start : 0;
+	for (r = 0; r < HTTPSTATS_ROUTES; r++) {
+		const struct hist *h = &rp.incoming.route[r].latency;
+
+		if (h->count == 0)
+			continue;
+		if (h->count > life + REPORT_SLACK_US ||
+		    h->max_us > life + REPORT_SLACK_US) {
+			*why = "report: more answers than microseconds, or an "
+			       "answer longer than the worker's life up to "
+			       "last_us";
+			return -1;
+		}
+	}
+	if (hr->active > REPORT_CONNS_MAX ||
+	    (hr->conns != NULL && (hr->conns->open > REPORT_CONNS_MAX ||
+	                           hr->conns->peak > REPORT_CONNS_MAX))) {
+		*why = "report: active or conns past " MOCKRES_STR(
+		    REPORT_CONNS_MAX);
+		return -1;
+	}
+	if (!report_usage_ok(hr->usage) || !report_usage_ok(hr->master)) {
+		*why = "report: cpu_ms or rss_kb out of range";
+		return -1;
+	}
+	return 0;
 }
 
 /* A ProcUsage into U, if it makes sense; a bad one is left out. */
@@ -165,6 +319,7 @@ report_take(struct conn *c, uint64_t id, const Mockres__HttpReport *hr)
 {
 	const char *why = NULL;
 	struct report *r;
+	int made = 0;
 
 	report_ready();
 	if (!trust_may_report(c)) {
@@ -172,26 +327,17 @@ report_take(struct conn *c, uint64_t id, const Mockres__HttpReport *hr)
 		              trust_denied(c, "report HTTP counts"));
 		return;
 	}
-	if (!hr->has_started_us || hr->started_us == 0) {
-		report_status(c, id, MOCKRES__STATUS__BAD_REQUEST,
-		              "report: started_us is missing");
-		return;
-	}
-	if (hr->conns != NULL && (hr->conns->open > REPORT_CONNS_MAX ||
-	                          hr->conns->peak > REPORT_CONNS_MAX)) {
-		report_status(c, id, MOCKRES__STATUS__BAD_REQUEST,
-		              "report: conns past " MOCKRES_STR(
-		                  REPORT_CONNS_MAX) " connections");
-		return;
-	}
 	if (httpstats_from_wire(&rp.incoming, hr->routes, hr->n_routes, &why) ==
 	        -1 ||
-	    (r = report_find(c, hr->started_us, &why)) == NULL) {
-		report_status(c, id, MOCKRES__STATUS__BAD_REQUEST, why);
+	    report_check(c, hr, clock_now_us(), &why) == -1 ||
+	    (r = report_find(c, hr->started_us, &made, &why)) == NULL) {
+		report_refuse(c, id, why);
 		return;
 	}
 	if (httpstats_advance(&rp.total, &rp.incoming, &r->stats, &why) == -1) {
-		report_status(c, id, MOCKRES__STATUS__BAD_REQUEST, why);
+		if (made)
+			report_unmake(r);
+		report_refuse(c, id, why);
 		return;
 	}
 	r->stats = rp.incoming;
@@ -278,6 +424,7 @@ report_stats(struct conn *c, uint64_t id, const Mockres__StatsRequest *sr)
 	uint64_t since = sr->has_http_since_us ? sr->http_since_us : 0;
 	Mockres__Stats stats;
 	struct report *r;
+	uint64_t active = 0;
 
 	report_ready();
 	stats_fill(&stats, 0);
@@ -294,8 +441,9 @@ report_stats(struct conn *c, uint64_t id, const Mockres__StatsRequest *sr)
 			hs.first_us = r->first_us;
 		if (r->last_us > hs.last_us)
 			hs.last_us = r->last_us;
-		hs.active += r->active;
+		active += r->active;
 	}
+	hs.active = active > UINT32_MAX ? UINT32_MAX : (uint32_t)active;
 	hs.has_conns_open = hs.has_conns_peak = 1;
 	report_conns(since, &hs.conns_open, &hs.conns_peak);
 	stats.http = &hs;

@@ -8,8 +8,10 @@ mockres_check_test(test_dashboard_metrics SOURCES test_dashboard_metrics.c
   LIBS dashboard_core LABELS unit TIMEOUT 30)
 mockres_check_test(test_dashboard_procs SOURCES test_dashboard_procs.c
   LIBS dashboard_core LABELS unit TIMEOUT 30)
+mockres_check_test(test_dashboard_traffic SOURCES test_dashboard_traffic.c
+  LIBS dashboard_core LABELS unit TIMEOUT 30)
 mockres_check_test(test_dashboard_http SOURCES test_dashboard_http.c
-  LABELS integration TIMEOUT 300)
+  LIBS mockres_testraw LABELS integration TIMEOUT 300)
 # The lab's data (runs, history, merged reports) with the real binaries and
 # fault.cmake's load generator.
 if(TARGET mockres-frontend)

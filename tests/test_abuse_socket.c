@@ -640,6 +640,134 @@ START_TEST(test_ctl_denied_all_admin_ops)
 }
 END_TEST
 
+/* ---- the frontend workers' reports (issue 21, finding 2) ---- */
+
+/* One report on a fresh connection (closed after, so its record stays as
+ * a departed one); the answer's status, its reason into WHY. */
+static int
+report_once(uint64_t started, uint64_t count, uint64_t us, uint64_t first,
+            uint64_t last, char *why, size_t len)
+{
+	Mockres__Response *r;
+	int fd = raw_connect(sock), eof, st;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(
+	    raw_send_report(fd, 1, started, count, us, first, last), 0);
+	ck_assert_ptr_nonnull(r = raw_recv(fd, 10000, &eof));
+	st = r->status;
+	snprintf(why, len, "%s", r->error ? r->error : "");
+	mockres__response__free_unpacked(r, NULL);
+	close(fd);
+	return st;
+}
+
+/* The serial requests in mockresd's merged HTTP stats. */
+static uint64_t
+merged_serial(void)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
+	Mockres__Response *r;
+	uint64_t n = 0;
+	size_t i;
+	int eof;
+
+	sr.has_http = 1;
+	sr.http = 1;
+	req.has_id = 1;
+	req.id = 77;
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &sr;
+	ck_assert_int_eq(raw_send_req(good, &req), 0);
+	ck_assert_ptr_nonnull(r = raw_recv(good, 10000, &eof));
+	ck_assert_ptr_nonnull(r->stats);
+	ck_assert_ptr_nonnull(r->stats->http);
+	for (i = 0; i < r->stats->http->n_routes; i++)
+		if (r->stats->http->routes[i]->route ==
+		    MOCKRES__HTTP_ROUTE__ROUTE_SERIAL)
+			n = r->stats->http->routes[i]->latency->count;
+	mockres__response__free_unpacked(r, NULL);
+	return n;
+}
+
+/*
+ * Reports from a peer that may report (this test runs as mockresd's own
+ * user), every value checked: 10^15 answers from a worker one second old,
+ * a burst ending 10^15 us in the future, a start in the future, and two
+ * reports of 2^63 answers (whose sum would pass 2^64) are refused, each
+ * whole; one process may hold 8 reporter records connected, no more, and
+ * another process still gets one; the refusals make one log line, not one
+ * each; what was taken adds up exactly.
+ */
+START_TEST(test_report_values_checked)
+{
+	uint64_t now = clock_now_us(), big = UINT64_C(1000000000000000);
+	char why[256], log[65536];
+	int fds[9], i, lines = 0;
+	const char *p;
+	pid_t pid;
+
+	ck_assert_int_eq(
+	    report_once(now - 1000000, big, 1, now, now, why, sizeof(why)),
+	    MOCKRES__STATUS__BAD_REQUEST);
+	ck_assert_msg(strstr(why, "microseconds") != NULL, "%s", why);
+	ck_assert_int_eq(
+	    report_once(now - 1000000, 1, 1, now, now + big, why, sizeof(why)),
+	    MOCKRES__STATUS__BAD_REQUEST);
+	ck_assert_msg(strstr(why, "future") != NULL, "%s", why);
+	ck_assert_int_eq(
+	    report_once(now + 10000000, 0, 1, 0, 0, why, sizeof(why)),
+	    MOCKRES__STATUS__BAD_REQUEST);
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(report_once(1, UINT64_C(1) << 63, (uint64_t)i,
+		                             now, now, why, sizeof(why)),
+		                 MOCKRES__STATUS__BAD_REQUEST);
+	ck_assert_uint_eq(merged_serial(), 0);
+
+	/* 100 answers of 0.5 ms from a worker 10 s old: taken */
+	ck_assert_int_eq(report_once(now - 10000000, 100, 500, now - 5000000,
+	                             now, why, sizeof(why)),
+	                 MOCKRES__STATUS__OK);
+	/* one process, 9 reporters connected: the 9th is refused */
+	for (i = 0; i < 9; i++) {
+		Mockres__Response *r;
+		int eof;
+
+		ck_assert_int_ge(fds[i] = raw_connect(sock), 0);
+		ck_assert_int_eq(raw_send_report(fds[i], 1,
+		                                 now - 2000000 + (uint64_t)i, 1,
+		                                 500, now, now),
+		                 0);
+		ck_assert_ptr_nonnull(r = raw_recv(fds[i], 10000, &eof));
+		ck_assert_msg(r->status == (i < 8
+		                                ? MOCKRES__STATUS__OK
+		                                : MOCKRES__STATUS__BAD_REQUEST),
+		              "reporter %d: status %d (%s)", i, r->status,
+		              r->error ? r->error : "");
+		mockres__response__free_unpacked(r, NULL);
+	}
+	/* another process still gets a record */
+	if ((pid = fork()) == 0)
+		_exit(report_once(now - 3000000, 1, 500, now, now, why,
+		                  sizeof(why)) == MOCKRES__STATUS__OK
+		          ? 0
+		          : 1);
+	ck_assert_int_eq(sup_wait_exit(pid, 10000), 0);
+	ck_assert_uint_eq(merged_serial(), 100 + 8 + 1);
+	for (i = 0; i < 9; i++)
+		close(fds[i]);
+
+	/* 6 refusals in a few seconds: one log line */
+	sup_read_log("mockresd.log", log, sizeof(log));
+	for (p = log; (p = strstr(p, "refused an HTTP report")) != NULL; p++)
+		lines++;
+	ck_assert_msg(lines == 1, "%d log lines of refused reports:\n%s", lines,
+	              log);
+	good_served();
+}
+END_TEST
+
 /* ---- watching (issue 21, finding 4) ---- */
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -837,4 +965,5 @@ SUP_MAIN("abuse_socket", setup, teardown, 120, test_length_prefixes,
          test_one_byte_frames_interleaved, test_10000_connections,
          test_unknown_ops, test_hello_roles, test_role_grants_nothing,
          test_ctl_denied_all_admin_ops, test_watch_non_readers_bounded,
-         test_watch_reopened_cheap, test_watch_budget_untrusted)
+         test_watch_reopened_cheap, test_watch_budget_untrusted,
+         test_report_values_checked)

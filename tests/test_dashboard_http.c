@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "rawclient.h"
 #include "support.h"
 
 static const char *sock;
@@ -541,6 +542,79 @@ START_TEST(test_frontend_processes)
 END_TEST
 #endif
 
+/*
+ * Issue 21: forged HTTP reports (from a peer that may report: this test
+ * runs as mockresd's own user).  10^15 answers from a worker one second
+ * old, a burst ending 10^15 us in the future and two reports of 2^63
+ * answers each (the merged count would pass 2^64) are refused by
+ * mockresd; the dashboard goes on: a real report that follows shows up at
+ * once, exactly, and the dashboard logs no bad stats.  Before, the 10^15
+ * showed in /metrics and the runs, the pair wrapped the merged count, and
+ * the dashboard refused every later answer with a log line each (5 a
+ * second), its HTTP view frozen.
+ */
+START_TEST(test_forged_reports)
+{
+	uint64_t now, e15 = UINT64_C(1000000000000000);
+	struct sup_http_resp r;
+	char log[65536];
+	double end;
+	int fd, i, eof;
+
+	start_both("15");
+	ck_assert_int_eq(wait_connected(1, 10000), 0);
+	now = clock_now_us();
+	for (i = 0; i < 4; i++) {
+		Mockres__Response *resp;
+
+		ck_assert_int_ge(fd = raw_connect(sock), 0);
+		switch (i) {
+		case 0:
+			raw_send_report(fd, 1, now - 1000000, e15, 1, now, now);
+			break;
+		case 1:
+			raw_send_report(fd, 1, now - 1000000, 1, 1, now,
+			                now + e15);
+			break;
+		default: /* 2^63 answers of 1 us, then of 0 us */
+			raw_send_report(fd, 1, (uint64_t)i, UINT64_C(1) << 63,
+			                (uint64_t)(3 - i), now, now);
+			break;
+		}
+		ck_assert_ptr_nonnull(resp = raw_recv(fd, 10000, &eof));
+		mockres__response__free_unpacked(resp, NULL);
+		close(fd);
+	}
+	/* a worker's real report: 100 answers of 0.5 ms */
+	ck_assert_int_ge(fd = raw_connect(sock), 0);
+	raw_send_report(fd, 1, now - 10000000, 100, 500, now - 1000000, now);
+	end = clock_now_ms() + 5000;
+	for (;;) {
+		ck_assert_int_eq(
+		    sup_http(port, "GET", "/api/stats", NULL, &r, 2000), 0);
+		if (strstr(r.body, "\"serial\":{\"requests\":100,") != NULL)
+			break;
+		ck_assert_msg(clock_now_ms() < end,
+		              "the real report never showed: %.600s",
+		              strstr(r.body, "\"http\"")
+		                  ? strstr(r.body, "\"http\"")
+		                  : r.body);
+		sup_sleep_ms(50);
+	}
+	ck_assert_int_eq(sup_http(port, "GET", "/metrics", NULL, &r, 2000), 0);
+	ck_assert_msg(strstr(r.body,
+	                     "mockres_http_requests_total{route=\"serial\","
+	                     "code=\"200\"} 100\n") != NULL,
+	              "%s", r.body);
+	sup_sleep_ms(1000); /* 5 answers of mockresd */
+	sup_read_log("dashboard.log", log, sizeof(log));
+	ck_assert_msg(count(log, "bad HTTP stats") == 0, "%s", log);
+	close(fd);
+	sup_stop_ok(dash_pid, "dashboard", 10000);
+	sup_stop_ok(daemon_pid, "mockresd", 10000);
+}
+END_TEST
+
 /* SIGHUP does not stop the dashboard: it says there is nothing to
  * reload and goes on serving, streams included. */
 START_TEST(test_sighup)
@@ -584,6 +658,7 @@ main(void)
 	tcase_add_test(tc, test_clients_leave);
 	tcase_add_test(tc, test_slow_browser_dropped);
 	tcase_add_test(tc, test_stream_cap);
+	tcase_add_test(tc, test_forged_reports);
 #ifdef FRONTEND_BIN
 	tcase_add_test(tc, test_frontend_processes);
 	tcase_add_test(tc, test_sighup);

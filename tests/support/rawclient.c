@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "frame.h"
+#include "hist.h"
 #include "rawclient.h"
 #include "support.h"
 
@@ -73,6 +74,49 @@ raw_send_use(int fd, uint64_t id, int async, int64_t hold_ms)
 	}
 	req.op_case = MOCKRES__REQUEST__OP_USE;
 	req.use = &use;
+	return raw_send_req(fd, &req);
+}
+
+int
+raw_send_report(int fd, uint64_t id, uint64_t started_us, uint64_t count,
+                uint64_t us, uint64_t first_us, uint64_t last_us)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__HttpReport rep = MOCKRES__HTTP_REPORT__INIT;
+	Mockres__HttpRouteStats rs = MOCKRES__HTTP_ROUTE_STATS__INIT;
+	Mockres__HttpRouteStats *rsp = &rs;
+	Mockres__Histogram h = MOCKRES__HISTOGRAM__INIT;
+	Mockres__HttpCode code = MOCKRES__HTTP_CODE__INIT;
+	Mockres__HttpCode *codep = &code;
+	uint32_t skip = hist_bucket(us);
+
+	req.has_id = 1;
+	req.id = id;
+	req.op_case = MOCKRES__REQUEST__OP_REPORT;
+	req.report = &rep;
+	rep.has_started_us = rep.has_first_us = rep.has_last_us = 1;
+	rep.started_us = started_us;
+	rep.first_us = first_us;
+	rep.last_us = last_us;
+	if (count > 0) {
+		rep.n_routes = 1;
+		rep.routes = &rsp;
+	}
+	rs.has_route = 1;
+	rs.route = MOCKRES__HTTP_ROUTE__ROUTE_SERIAL;
+	rs.latency = &h;
+	rs.n_codes = 1;
+	rs.codes = &codep;
+	code.has_code = code.has_count = 1;
+	code.code = 200;
+	code.count = count;
+	h.has_count = h.has_sum_us = h.has_min_us = h.has_max_us = 1;
+	h.count = count;
+	h.sum_us = count * us;
+	h.min_us = h.max_us = us;
+	h.n_bucket_skip = h.n_bucket_count = 1;
+	h.bucket_skip = &skip;
+	h.bucket_count = &count;
 	return raw_send_req(fd, &req);
 }
 

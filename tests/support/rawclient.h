@@ -16,6 +16,13 @@ int raw_send_req(int fd, const Mockres__Request *req);
 /* Sends a Use request with id; hold_ms < 0 = daemon default. */
 int raw_send_use(int fd, uint64_t id, int async, int64_t hold_ms);
 /*
+ * Sends a frontend worker's HTTP report (op report): COUNT answers of 200
+ * on the serial route, each of US microseconds (so sum_us is COUNT x US,
+ * which must fit), and the times given.
+ */
+int raw_send_report(int fd, uint64_t id, uint64_t started_us, uint64_t count,
+                    uint64_t us, uint64_t first_us, uint64_t last_us);
+/*
  * Reads one Response within TIMEOUT_MS.  Returns it (free with
  * mockres__response__free_unpacked), or NULL on timeout, EOF or bad data;
  * *eof is set to 1 when the peer closed.

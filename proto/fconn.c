@@ -88,6 +88,7 @@ fconn_open(struct fconn *fc, struct event_base *base, evutil_socket_t fd,
 	int r;
 
 	fc->bev = NULL;
+	fc->out = NULL;
 	fc->tp = s->tp;
 	fc->ops = s->ops;
 	fc->arg = arg;
@@ -127,6 +128,7 @@ fconn_close(struct fconn *fc)
 		return;
 	fc->tp->close(fc, 0);
 	fc->bev = NULL;
+	fc->out = NULL;
 	fconn_unqueue(fc);
 }
 
@@ -137,6 +139,7 @@ fconn_close_graceful(struct fconn *fc)
 		return;
 	fc->tp->close(fc, fc->up);
 	fc->bev = NULL;
+	fc->out = NULL;
 	fconn_unqueue(fc);
 }
 
@@ -148,11 +151,11 @@ fconn_out(struct fconn *fc)
 		errno = ENOTCONN;
 		return NULL;
 	}
-	if (fc->tp->pending(fc) > fc->output_max) {
+	if (evbuffer_get_length(fc->out) > fc->output_max) {
 		errno = ENOBUFS;
 		return NULL;
 	}
-	return fc->tp->output(fc);
+	return fc->out;
 }
 
 int
@@ -215,7 +218,7 @@ fconn_output_len(const struct fconn *fc)
 {
 	if (fc->bev == NULL)
 		return 0;
-	return fc->tp->pending(fc);
+	return evbuffer_get_length(fc->out);
 }
 
 int
@@ -313,7 +316,7 @@ fconn_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (fc->up)
 			return; /* CONNECTED again: nothing new */
 		fc->up = 1;
-		if (fc->tp->pending(fc) > 0)
+		if (evbuffer_get_length(fc->out) > 0)
 			fconn_mark(fc); /* what was sent while opening */
 		if (fc->ops->up != NULL)
 			fc->ops->up(fc->arg);

@@ -105,16 +105,14 @@ struct fconn_peer {
  */
 struct fconn_transport {
 	const char *name; /* "unix", "tls" */
-	/* Makes fc->bev for FD and starts opening.  Returns 1 if the
-	 * connection is up at once, 0 if it is opening, -1 (FD closed). */
+	/* Makes fc->bev for FD, points fc->out where frames go, and starts
+	 * opening.  Returns 1 if the connection is up at once, 0 if it is
+	 * opening, -1 (FD closed). */
 	int (*open)(struct fconn *, struct event_base *, evutil_socket_t fd,
 	            void *arg);
-	/* Where fconn_send appends a frame. */
-	struct evbuffer *(*output)(struct fconn *);
-	/* Bytes queued, not yet handed to the kernel. */
-	size_t (*pending)(const struct fconn *);
 	/* Writes what is queued now: 0 all of it, 1 the rest is left to the
-	 * bufferevent (EV_WRITE enabled), -1 an error (errno). */
+	 * bufferevent (EV_WRITE enabled), -1 an error (errno).  fc->out
+	 * always holds every byte not yet handed to the kernel. */
 	int (*write_now)(struct fconn *);
 	/* The bufferevent wrote the rest: back to writing at turn ends. */
 	void (*written)(struct fconn *);
@@ -153,6 +151,7 @@ struct fconn_tls_state; /* fconn_tls.c */
 
 struct fconn {
 	struct bufferevent *bev; /* NULL while closed */
+	struct evbuffer *out;    /* where frames go, all not yet written */
 	const struct fconn_transport *tp;
 	const struct fconn_ops *ops;
 	void *arg;

@@ -176,6 +176,7 @@ fconn_tls_open(struct fconn *fc, struct event_base *base, evutil_socket_t fd,
 	 * unread until more arrive (libevent #690). */
 	bufferevent_enable(fc->bev, EV_READ);
 	fc->tls = st;
+	fc->out = st->stage;
 	if (evtimer_add(st->deadline, &tv) == -1) {
 		bufferevent_free(fc->bev);
 		fc->bev = NULL;
@@ -190,19 +191,6 @@ fail:
 	fconn_tls_free_state(st);
 	close(fd);
 	return -1;
-}
-
-static struct evbuffer *
-fconn_tls_output(struct fconn *fc)
-{
-	return fc->writing ? bufferevent_get_output(fc->bev) : fc->tls->stage;
-}
-
-static size_t
-fconn_tls_pending(const struct fconn *fc)
-{
-	return evbuffer_get_length(fc->tls->stage) +
-	       evbuffer_get_length(bufferevent_get_output(fc->bev));
 }
 
 /* OpenSSL's errors of a failure, into ST (after libevent's). */
@@ -236,7 +224,7 @@ fconn_tls_write_now(struct fconn *fc)
 			errno = ENOMEM;
 			return -1;
 		}
-		ERR_clear_error();
+		ERR_clear_error(); /* or SSL_get_error may misread it */
 		r = SSL_write(ssl, p, (int)chunk);
 		if (r > 0) {
 			evbuffer_drain(st->stage, (size_t)r);
@@ -245,8 +233,8 @@ fconn_tls_write_now(struct fconn *fc)
 		switch (SSL_get_error(ssl, r)) {
 		case SSL_ERROR_WANT_WRITE:
 		case SSL_ERROR_WANT_READ:
-			evbuffer_add_buffer(bufferevent_get_output(fc->bev),
-			                    st->stage);
+			fc->out = bufferevent_get_output(fc->bev);
+			evbuffer_add_buffer(fc->out, st->stage);
 			bufferevent_enable(fc->bev, EV_WRITE);
 			return 1;
 		case SSL_ERROR_SYSCALL:
@@ -263,9 +251,11 @@ fconn_tls_write_now(struct fconn *fc)
 	return 0;
 }
 
+/* The bufferevent has written the rest: frames go to the stage again. */
 static void
 fconn_tls_written(struct fconn *fc)
 {
+	fc->out = fc->tls->stage;
 	bufferevent_disable(fc->bev, EV_WRITE);
 }
 
@@ -621,8 +611,6 @@ fconn_tls_describe(const struct fconn *fc, int error, char *buf, size_t len)
 const struct fconn_transport fconn_tls = {
     .name = "tls",
     .open = fconn_tls_open,
-    .output = fconn_tls_output,
-    .pending = fconn_tls_pending,
     .write_now = fconn_tls_write_now,
     .written = fconn_tls_written,
     .event = fconn_tls_event,

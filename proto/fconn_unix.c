@@ -25,22 +25,11 @@ fconn_unix_open(struct fconn *fc, struct event_base *base, evutil_socket_t fd,
 		close(fd);
 		return -1;
 	}
+	fc->out = bufferevent_get_output(fc->bev);
 	bufferevent_setwatermark(fc->bev, EV_READ, 0, fc->read_high);
 	bufferevent_disable(fc->bev, EV_WRITE); /* on by default */
 	bufferevent_enable(fc->bev, EV_READ);
 	return 1;
-}
-
-static struct evbuffer *
-fconn_unix_output(struct fconn *fc)
-{
-	return bufferevent_get_output(fc->bev);
-}
-
-static size_t
-fconn_unix_pending(const struct fconn *fc)
-{
-	return evbuffer_get_length(bufferevent_get_output(fc->bev));
 }
 
 /*
@@ -53,7 +42,7 @@ fconn_unix_pending(const struct fconn *fc)
 static int
 fconn_unix_write_now(struct fconn *fc)
 {
-	struct evbuffer *out = bufferevent_get_output(fc->bev);
+	struct evbuffer *out = fc->out;
 	int n;
 
 	if (evbuffer_get_length(out) == 0)
@@ -117,8 +106,6 @@ fconn_unix_describe(const struct fconn *fc, int error, char *buf, size_t len)
 const struct fconn_transport fconn_unix = {
     .name = "unix",
     .open = fconn_unix_open,
-    .output = fconn_unix_output,
-    .pending = fconn_unix_pending,
     .write_now = fconn_unix_write_now,
     .written = fconn_unix_written,
     .event = fconn_unix_event,

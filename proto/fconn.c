@@ -267,8 +267,20 @@ fconn_read_cb(struct bufferevent *bev, void *arg)
 	int r;
 
 	fc->reading = 1;
-	fc->heard = 1;
-	while (fc->bev == bev && (r = frame_peek(in, &body, &len)) != 0) {
+	if (evbuffer_get_length(in) > 0)
+		fc->heard = 1;
+	while (fc->bev == bev) {
+		if ((r = frame_peek(in, &body, &len)) == 0) {
+			/* The input is done; does the transport hold more? */
+			if (fc->tp->more == NULL || (r = fc->tp->more(fc)) == 0)
+				break;
+			if (r == -1) {
+				fc->ops->down(fc->arg, errno, NULL);
+				break;
+			}
+			fc->heard = 1;
+			continue;
+		}
 		if (r == -1) {
 			fc->ops->down(
 			    fc->arg, EPROTO,
@@ -320,6 +332,10 @@ fconn_event_cb(struct bufferevent *bev, short what, void *arg)
 			fconn_mark(fc); /* what was sent while opening */
 		if (fc->ops->up != NULL)
 			fc->ops->up(fc->arg);
+		/* Frames that came with the handshake's last flight may wait
+		 * inside the transport, the socket quiet: read them now. */
+		if (fc->bev == bev && fc->tp->more != NULL)
+			fconn_read_cb(bev, fc);
 		return;
 	}
 	fc->ops->down(fc->arg, error, NULL);

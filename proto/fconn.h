@@ -116,6 +116,10 @@ struct fconn_transport {
 	int (*write_now)(struct fconn *);
 	/* The bufferevent wrote the rest: back to writing at turn ends. */
 	void (*written)(struct fconn *);
+	/* Optional: bytes the transport has read from the socket but the
+	 * bufferevent will not hand over until more arrive; puts some into
+	 * the input.  1 it did, 0 nothing there, -1 an error (errno). */
+	int (*more)(struct fconn *);
 	/* An event came (BEV_EVENT_*): returns 1 if the connection just came
 	 * up, 0 if it is the end of the stream (error in *error). */
 	int (*event)(struct fconn *, short what, int *error);

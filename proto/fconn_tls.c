@@ -251,6 +251,50 @@ fconn_tls_write_now(struct fconn *fc)
 	return 0;
 }
 
+/*
+ * With read-ahead on (tlsconf.c: one read() per batch of records instead
+ * of two per record, header then body), OpenSSL may hold whole records
+ * it has not decrypted yet, which libevent 2.1 does not see: it asks
+ * SSL_pending, the current record's bytes only, and then waits for the
+ * socket, which may stay quiet.  fconn's read loop asks here instead,
+ * SSL_has_pending, once the input is done.
+ */
+static int
+fconn_tls_more(struct fconn *fc)
+{
+	struct evbuffer *in = bufferevent_get_input(fc->bev);
+	SSL *ssl = fconn_tls_ssl(fc);
+	struct evbuffer_iovec v;
+	int r;
+
+	if (!SSL_has_pending(ssl))
+		return 0;
+	if (evbuffer_reserve_space(in, TLS_CHUNK, &v, 1) != 1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	ERR_clear_error();
+	r = SSL_read(ssl, v.iov_base, (int)v.iov_len);
+	if (r > 0) {
+		v.iov_len = (size_t)r;
+		evbuffer_commit_space(in, &v, 1);
+		return 1;
+	}
+	switch (SSL_get_error(ssl, r)) {
+	case SSL_ERROR_WANT_READ: /* a partial record: the socket brings it */
+	case SSL_ERROR_WANT_WRITE:
+		ERR_clear_error();
+		return 0;
+	case SSL_ERROR_ZERO_RETURN:
+		errno = 0; /* a close_notify: the bufferevent reports the EOF */
+		return 0;
+	default:
+		fconn_tls_keep_errors(fc->tls);
+		errno = EPROTO;
+		return -1;
+	}
+}
+
 /* The bufferevent has written the rest: frames go to the stage again. */
 static void
 fconn_tls_written(struct fconn *fc)
@@ -613,6 +657,7 @@ const struct fconn_transport fconn_tls = {
     .open = fconn_tls_open,
     .write_now = fconn_tls_write_now,
     .written = fconn_tls_written,
+    .more = fconn_tls_more,
     .event = fconn_tls_event,
     .close = fconn_tls_close,
     .peer = fconn_tls_peer,

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -534,6 +536,44 @@ START_TEST(test_handshake_deadline)
 }
 END_TEST
 
+/*
+ * Two TLS records in one TCP segment: mockresd reads ahead, so the second
+ * waits inside OpenSSL while the socket is quiet; it must be answered all
+ * the same (fconn_tls_more), and without more bytes arriving.
+ */
+START_TEST(test_records_read_ahead)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
+	Mockres__Response *r;
+	struct tconn t;
+	int one = 1, zero = 0, i;
+
+	start_daemon();
+	ck_assert_int_eq(tls_open(&t, dir, "user1", 0), 0);
+	ck_assert_int_eq(tls_answers(&t), 1);
+	req.has_id = 1;
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &sr;
+	ck_assert_int_eq(
+	    setsockopt(t.fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)), 0);
+	for (i = 0; i < 3; i++) {
+		req.id = 100 + (uint64_t)i;
+		ck_assert_int_eq(tls_send(&t, &req), 0); /* a record each */
+	}
+	ck_assert_int_eq(
+	    setsockopt(t.fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero)), 0);
+	for (i = 0; i < 3; i++) {
+		r = tls_recv(&t);
+		ck_assert_msg(r != NULL, "answer %d of 3 never came", i + 1);
+		ck_assert_uint_eq(r->id, 100 + (uint64_t)i);
+		mockres__response__free_unpacked(r, NULL);
+	}
+	tls_close(&t);
+	sup_stop_ok(mrd, "mockresd", 10000);
+}
+END_TEST
+
 /* --- hosts --- */
 
 /* Hello's host: printable, at most 64 bytes; for a Unix client mockresd's
@@ -748,7 +788,8 @@ main(void)
 	SUP_ADD_CASE(s, "mockresctl", setup, NULL, 120, test_ctl_every_command,
 	             test_steer_by_cn, test_client_errors);
 	SUP_ADD_CASE(s, "mockresd", setup, NULL, 60, test_refused_handshakes,
-	             test_handshake_deadline, test_hello_host);
+	             test_handshake_deadline, test_records_read_ahead,
+	             test_hello_host);
 	SUP_ADD_CASE(s, "programs", setup, NULL, 120,
 	             test_frontend_and_dashboard, test_frontend_not_trusted);
 	return sup_run_suite(s);

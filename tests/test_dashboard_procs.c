@@ -103,19 +103,32 @@ START_TEST(test_sample_cpu)
 {
 	static struct procs ps;
 	volatile unsigned long x = 0;
-	double t0;
+	struct timespec c0, c;
+	double t0, t1, expect;
 
 	procs_init(&ps);
-	procs_from_stats(&ps, NULL, getpid(), clock_now_ms());
+	t0 = (double)clock_now_ms();
+	procs_from_stats(&ps, NULL, getpid(), t0);
 	ck_assert_uint_eq(ps.n, 1);
-	t0 = clock_now_ms();
-	while (clock_now_ms() - t0 < 300) /* burn 300 ms of CPU */
+	/* Burn 300 ms of this process's CPU, however long a busy machine
+	 * takes to give it; the sample must say that share of the wall
+	 * time between the two samples. */
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	do {
 		x++;
-	procs_sample(&ps, clock_now_ms());
-	ck_assert_msg(ps.p[0].cpu_percent > 30 && ps.p[0].cpu_percent < 150,
-	              "cpu %.1f%%", ps.p[0].cpu_percent);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
+	} while ((double)(c.tv_sec - c0.tv_sec) * 1000.0 +
+	             (double)(c.tv_nsec - c0.tv_nsec) / 1e6 <
+	         300.0);
+	t1 = (double)clock_now_ms();
+	procs_sample(&ps, t1);
+	expect = 300.0 * 100.0 / (t1 - t0);
+	ck_assert_msg(ps.p[0].cpu_percent > expect * 0.5 &&
+	                  ps.p[0].cpu_percent < expect * 1.6 + 5,
+	              "cpu %.1f%%, expected about %.1f%%", ps.p[0].cpu_percent,
+	              expect);
 	ck_assert_uint_gt(ps.p[0].rss_kb, 100);
-	ck_assert(procs_cpu_seconds(&ps, &ps.p[0]) > 0.1);
+	ck_assert(procs_cpu_seconds(&ps, &ps.p[0]) > 0.25);
 }
 END_TEST
 

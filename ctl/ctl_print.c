@@ -95,7 +95,13 @@ ctl_print_status(const struct ctl *ctl, const Mockres__Stats *s)
 		ctl_print_model_line(s, line, sizeof(line));
 		printf("model      %s\n", line);
 	}
-	ctl_print_percentiles("wait", s->wait_ms);
+	/* As the page's model line: no column of zeros for a model in
+	 * which nothing has waited. */
+	if (s->wait_ms != NULL && s->wait_ms->count > 0 && s->wait_ms->max == 0)
+		printf("wait       no waits yet (%llu uses)\n",
+		       (unsigned long long)s->wait_ms->count);
+	else
+		ctl_print_percentiles("wait", s->wait_ms);
 	ctl_print_percentiles("service", s->service_ms);
 }
 

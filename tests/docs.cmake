@@ -38,3 +38,15 @@ add_test(NAME docs_no_outside_refs
   COMMAND ${MOCKRES_DOCS_TESTS}/no-outside-refs.sh ${PROJECT_SOURCE_DIR})
 set_tests_properties(docs_no_outside_refs PROPERTIES LABELS "docs" TIMEOUT 60
   SKIP_RETURN_CODE 77)
+# docs/lab.md's figures of sections 1-3, each command run as printed (the
+# 30 s serial run at -n 300, as the lab itself gives it) against the real
+# programs, its figure within the range the lab states (lab_figures).  Not
+# under the sanitizers: the lab's figures are those of a normal build.
+if(TARGET mockres-frontend AND TARGET mockres-dashboard AND NOT MOCKRES_SANITIZE)
+  add_test(NAME lab_figures
+    COMMAND ${MOCKRES_DOCS_TESTS}/lab-figures.sh
+      ${PROJECT_SOURCE_DIR}/docs/lab.md $<TARGET_FILE:mockresd>
+      $<TARGET_FILE:mockres-frontend> $<TARGET_FILE:mockres-dashboard>)
+  set_tests_properties(lab_figures PROPERTIES LABELS "docs;integration"
+    TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()

@@ -23,6 +23,7 @@
 //              --frontend BIN --out DIR [--ab BIN] [--docs DIR]
 // Exit 0 pass, 1 fail, 77 skipped (playwright-core, Chromium or ab missing).
 import { copyFileSync, existsSync } from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { parseArgs, loadChromium, launch, sleep, until, freePort, connectable,
          check, Procs } from "./support.mjs";
@@ -98,7 +99,12 @@ try {
   procs.start(args.frontend, ["--socket", sock, "--listen", `127.0.0.1:${fport}`, "--workers", "2"], "frontend");
   procs.start(args.dashboard, ["--socket", sock, "--listen", `127.0.0.1:${dport}`], "dashboard");
   const url = `http://127.0.0.1:${dport}/`, front = `http://127.0.0.1:${fport}`;
-  await until("the frontend", async () => (await fetch(front + "/healthz")).ok);
+  // Without keep-alive: a connection left open would count as a client
+  // of the first run.
+  await until("the frontend", () => new Promise((resolve) =>
+    http.get(front + "/healthz", { agent: false }, (r) => { r.resume(); resolve(r.statusCode === 200); })
+      .on("error", () => resolve(false))));
+  await sleep(2500); // the /healthz is a run of its own
   await until("the dashboard", async () => (await fetch(url + "api/stats")).ok);
   // Both workers report before the run, so its counts start from them.
   await until("both workers reporting", async () =>

@@ -29,13 +29,34 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+# A free port below the kernel's ephemeral range (32768 up), so that no
+# client connection takes it meanwhile; start() retries on another one if
+# the program could not listen anyway.
 port() {
-	# a free port: bind 0 in bash's /dev/tcp is not possible; ask ss
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 30000))
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo $p; return; }
+		p=$((20000 + RANDOM % 12000))
+		ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo $p; return; }
 	done
+}
+# start NAME BIN ARGS... (with @PORT@ in ARGS): the pid in $started, the
+# port in $started_port.
+start() {
+	local name=$1 bin=$2 try p
+	shift 2
+	for try in 1 2 3 4 5; do
+		p=$(port)
+		"$bin" "${@//@PORT@/$p}" 2>"$tmp/$name.log" &
+		started=$!
+		sleep 0.3
+		if kill -0 $started 2>/dev/null; then
+			pids+=($started)
+			started_port=$p
+			return 0
+		fi
+	done
+	echo "FAIL: $name could not start: $(cat "$tmp/$name.log")"
+	exit 1
 }
 fail=0
 ok() { echo "ok - $*"; }
@@ -47,13 +68,12 @@ grep -E '^\| `(curl|ab) ' "$tmp/s13.md" > "$tmp/rows" || true
 [ -s "$tmp/rows" ] || { echo "FAIL: no figure rows in sections 1-3 of $lab"; exit 1; }
 
 sock=$tmp/mockresd.sock
-fp=$(port)
-dp=$(port)
-while [ "$dp" = "$fp" ]; do dp=$(port); done
 "$mockresd" --socket "$sock" --limit 0 2>"$tmp/mockresd.log" & pids+=($!)
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-"$frontend" --socket "$sock" --listen 127.0.0.1:$fp --workers 2 2>"$tmp/frontend.log" & pids+=($!)
-"$dashboard" --socket "$sock" --listen 127.0.0.1:$dp 2>"$tmp/dashboard.log" & pids+=($!)
+start frontend "$frontend" --socket "$sock" --listen 127.0.0.1:@PORT@ --workers 2
+fp=$started_port
+start dashboard "$dashboard" --socket "$sock" --listen 127.0.0.1:@PORT@
+dp=$started_port
 for _ in $(seq 200); do
 	curl -sf "http://127.0.0.1:$fp/healthz" >/dev/null &&
 		curl -sf "http://127.0.0.1:$dp/api/stats" | grep -q '"reporters":2' && break

@@ -263,7 +263,11 @@ START_TEST(test_history_covers_the_window)
 	ck_assert_int_ge(n, 150);
 	ck_assert_uint_le(now - last, 500);
 	ck_assert_uint_le(first, now - 3500);
-	ck_assert_uint_ge(first, now - 4500);
+	/* The ring holds 200 samples: on a loaded machine, where fewer than
+	 * 50 pushes a second arrive, they span a little more than 4 s. */
+	ck_assert_msg(first >= now - 4500 || n == 200,
+	              "%d samples from %llu ms before now", n,
+	              (unsigned long long)(now - first));
 
 	/* Coarser steps, and the compact form. */
 	ck_assert_int_eq(sup_http(dash_port, "GET",

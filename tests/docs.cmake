@@ -47,6 +47,7 @@ if(TARGET mockres-frontend AND TARGET mockres-dashboard AND NOT MOCKRES_SANITIZE
     COMMAND ${MOCKRES_DOCS_TESTS}/lab-figures.sh
       ${PROJECT_SOURCE_DIR}/docs/lab.md $<TARGET_FILE:mockresd>
       $<TARGET_FILE:mockres-frontend> $<TARGET_FILE:mockres-dashboard>)
+  # Alone: its figures are the machine's, not those of the tests beside it.
   set_tests_properties(lab_figures PROPERTIES LABELS "docs;integration"
-    TIMEOUT 120 SKIP_RETURN_CODE 77)
+    TIMEOUT 120 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 endif()

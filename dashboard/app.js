@@ -13,7 +13,8 @@ const el = {
 const FINE_KEEP_MS = 62000, COARSE_MS = 1000, COARSE_KEEP_MS = 610000;
 let fine = [];     // [t_ms, in_flight, waiting], 20 ms apart
 let coarse = [];   // [t_ms (second), max in_flight, min in_flight, max waiting]
-let procHist = new Map(); // pid -> [[t_ms, cpu %, rss kb]]
+let procHist = new Map(); // "host/pid" -> [[t_ms, cpu %, rss kb]]
+const procId = (p) => (p.host || "") + "/" + p.pid; // pids repeat across hosts
 let counters = []; // [t_ms, admitted, rejected, timed_out]
 let windowS = 60, limit = 0, dirty = true, streamUp = false, daemonUp = false;
 let answering = true, lastT = 0, lastT_perf = 0, historyReady = false, pending = [];
@@ -133,8 +134,8 @@ function addPoint(t, inflight, waiting) {
 
 function addProcs(t, procs) {
   for (const p of procs) {
-    let h = procHist.get(p.pid);
-    if (!h) { h = []; procHist.set(p.pid, h); }
+    let h = procHist.get(procId(p));
+    if (!h) { h = []; procHist.set(procId(p), h); }
     const last = h[h.length - 1];
     if (!last || t - last[0] >= 450) { h.push([t, p.cpu_percent, p.rss_kb]); sparksDirty = true; }
     while (h.length && t - h[0][0] > COARSE_KEEP_MS) h.shift();
@@ -177,20 +178,27 @@ function spark(canvas, pts, idx, color) {
   return max;
 }
 
-function procTable(procs) {
-  const key = procs.map((p) => p.pid + ":" + p.role).join(",");
+// The process table, grouped by host (a heading row per host when there
+// are several), in the server's order within each.
+function procTable(list) {
+  const hosts = [];
+  for (const p of list) if (!hosts.includes(p.host || "")) hosts.push(p.host || "");
+  const procs = hosts.flatMap((h) => list.filter((p) => (p.host || "") === h));
+  const key = procs.map((p) => procId(p) + ":" + p.role).join(",");
   if (key !== procKey) {
     procKey = key;
-    el.procs.innerHTML = procs.map((p) =>
-      `<tr data-pid="${p.pid}" data-role="${esc(p.role)}"><td>${p.pid}</td>` +
+    el.procs.innerHTML = hosts.map((h) =>
+      (hosts.length > 1 ? `<tr class="hostrow"><th class="l" colspan="7">${esc(h || "?")}</th></tr>` : "") +
+      procs.filter((p) => (p.host || "") === h).map((p) =>
+      `<tr data-pid="${p.pid}" data-host="${esc(p.host || "")}" data-role="${esc(p.role)}"><td>${p.pid}</td>` +
       `<td class="l"><span class="role">${esc(p.role)}</span></td><td class="inflight"></td>` +
       `<td class="cpu"></td><td class="l"><canvas class="spark cpuspark"></canvas><span class="sc"></span></td>` +
-      `<td class="rss"></td><td class="l"><canvas class="spark rssspark"></canvas><span class="sc"></span></td></tr>`).join("");
+      `<td class="rss"></td><td class="l"><canvas class="spark rssspark"></canvas><span class="sc"></span></td></tr>`).join("")).join("");
   }
   const redraw = sparksDirty || key !== procKeyDrawn;
   procKeyDrawn = key;
   const css = redraw ? getComputedStyle(document.documentElement) : null;
-  const rows = el.procs.rows;
+  const rows = el.procs.querySelectorAll("tr[data-pid]");
   procs.forEach((p, i) => {
     const r = rows[i];
     if (!r) return;
@@ -199,7 +207,7 @@ function procTable(procs) {
     setText(r.cells[5], fmtKB(p.rss_kb));
     r.cells[5].dataset.kb = p.rss_kb;
     if (!redraw) return;
-    const h = procHist.get(p.pid) || [];
+    const h = procHist.get(procId(p)) || [];
     const cmax = spark(r.cells[4].firstChild, h, 1, css.getPropertyValue("--accent"));
     const rmax = spark(r.cells[6].firstChild, h, 2, css.getPropertyValue("--wait"));
     setText(r.cells[4].lastChild, cmax === null ? "" : `0–${fmtNum(cmax, cmax < 10 ? 1 : 0)}%`);
@@ -593,7 +601,7 @@ async function loadHistory() {
     fine = st.map((t, i) => [t, short.samples.in_flight[i], short.samples.waiting[i]]);
     for (const p of long.processes) {
       const ts = cols(p);
-      procHist.set(p.pid, ts.map((t, i) => [t, p.cpu_percent[i], p.rss_kb[i]]));
+      procHist.set(procId(p), ts.map((t, i) => [t, p.cpu_percent[i], p.rss_kb[i]]));
     }
     lastT = short.now_ms; lastT_perf = performance.now();
   } catch (e) { /* no history: the live stream alone */ }

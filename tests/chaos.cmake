@@ -6,6 +6,7 @@
 # it prints (label "chaos").
 if(TARGET mockres-frontend AND TARGET mockres-dashboard)
   add_executable(mockres-chaos
+    chaos/attack.c
     chaos/checks.c
     chaos/faults.c
     chaos/main.c
@@ -15,7 +16,14 @@ if(TARGET mockres-frontend AND TARGET mockres-dashboard)
   target_include_directories(mockres-chaos PRIVATE
     ${CMAKE_CURRENT_SOURCE_DIR}/chaos)
   target_link_libraries(mockres-chaos PRIVATE mockres_testsupport
-    mockres_common)
+    mockres_testraw mockres_common)
+  # The attacker alone, to reproduce and measure by hand
+  # (docs/failures.md).
+  add_executable(mockres-attack chaos/attack.c chaos/attack_main.c)
+  target_include_directories(mockres-attack PRIVATE
+    ${CMAKE_CURRENT_SOURCE_DIR}/chaos)
+  target_link_libraries(mockres-attack PRIVATE mockres_testsupport
+    mockres_testraw mockres_common)
   add_test(NAME chaos COMMAND mockres-chaos 120)
   set_tests_properties(chaos PROPERTIES LABELS "chaos" TIMEOUT 600
     RUN_SERIAL TRUE)

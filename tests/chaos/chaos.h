@@ -7,7 +7,8 @@
  * checks.  system.c starts, stops and finds the processes of the system
  * under test; traffic.c is the load (forked HTTP clients, a reader of the
  * dashboard's event stream), counting every request's outcome in shared
- * memory; faults.c injects the faults; checks.c holds the assertions:
+ * memory; faults.c injects the faults; attack.c (attack.h) is the
+ * unprivileged attacker that runs alongside; checks.c holds the assertions:
  * every sample of mockresd's counters, every epoch's accounting, and the
  * state of every process at the end.
  */
@@ -19,6 +20,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "attack.h"
+
 #define CHAOS_REQUEST_TIMEOUT_MS 5000 /* the frontend's --request-timeout */
 #define CHAOS_SLACK_MS           1000 /* the latency bound's margin */
 #define CHAOS_STOP_MAX_MS        5000 /* longest SIGSTOP */
@@ -28,6 +31,12 @@
 #define CHAOS_LIMIT              15 /* mockresd's --limit at start */
 #define CHAOS_HOLD_MS            100
 #define CHAOS_RECOVER_MS         20000 /* healthy again after a fault */
+/* The attacker (attack.c), as an unprivileged user, all run long. */
+#define CHAOS_ATTACK_WATCHERS  100 /* half asking what it may not */
+#define CHAOS_ATTACK_REOPEN_MS 1500
+#define CHAOS_ATTACK_FORGE_MS  2000
+#define CHAOS_ATTACK_REPORTERS 32
+#define CHAOS_ATTACK_HISTORY   100 /* only with MOCKRES_CHAOS_HISTORY=1 */
 
 /* ---- traffic.c ---- */
 
@@ -83,6 +92,10 @@ int traffic_clients(void);
 const struct tr_slot *traffic_slot(int i);
 uint64_t traffic_sse_events(void);
 uint64_t traffic_sse_connects(void);
+/* The longest time between two events of the dashboard's stream since
+ * the last reset. */
+void traffic_sse_gap_reset(void);
+uint64_t traffic_sse_max_gap_us(void);
 /* Stops and reaps every child; the number that did not exit cleanly. */
 int traffic_stop(void);
 /* Are all clients and the SSE reader still running? */
@@ -168,7 +181,9 @@ void check_epoch(int n, const char *what, const struct chaos_snap *a,
                  const struct tr_counts *c1, const struct chaos_fault *f);
 void check_latency(void);
 void check_baseline(void);
+void check_events_gaps(void);
 void check_final(void);
+void check_attacker(const struct attack_counts *, int unprivileged);
 void check_report(void);
 /* Waits MS, reading samples meanwhile. */
 void chaos_wait(int ms);

@@ -77,6 +77,8 @@ struct tr_shared {
 	atomic_int gate; /* 1: park */
 	atomic_int stop;
 	atomic_uint_fast64_t sse_events, sse_connects;
+	/* the longest time between two events since traffic_sse_gap_reset */
+	atomic_uint_fast64_t sse_last_us, sse_max_gap_us;
 	atomic_int sse_alive;
 	atomic_int other_noted;
 	char other[512];
@@ -293,6 +295,20 @@ static void __attribute__((noreturn)) tr_client(int i)
 	_exit(0);
 }
 
+/* One event now: the longest gap so far (a reset zeroes sse_last_us). */
+static void
+tr_sse_gap(void)
+{
+	uint64_t now = clock_now_us(), last, max;
+
+	last = atomic_exchange(&tr->sse_last_us, now);
+	max = atomic_load(&tr->sse_max_gap_us);
+	while (last != 0 && now - last > max &&
+	       !atomic_compare_exchange_weak(&tr->sse_max_gap_us, &max,
+	                                     now - last))
+		;
+}
+
 /* Reads /events, counting events, reconnecting after 200 ms. */
 static void __attribute__((noreturn)) tr_sse(void)
 {
@@ -333,8 +349,10 @@ static void __attribute__((noreturn)) tr_sse(void)
 				/* "data:" at the start of a line */
 				if (last == '\n' && buf[k] == 'd' &&
 				    k + 5 <= n &&
-				    memcmp(buf + k, "data:", 5) == 0)
+				    memcmp(buf + k, "data:", 5) == 0) {
 					atomic_fetch_add(&tr->sse_events, 1);
+					tr_sse_gap();
+				}
 				last = buf[k];
 			}
 		}
@@ -437,6 +455,19 @@ uint64_t
 traffic_sse_events(void)
 {
 	return atomic_load(&tr->sse_events);
+}
+
+void
+traffic_sse_gap_reset(void)
+{
+	atomic_store(&tr->sse_last_us, 0);
+	atomic_store(&tr->sse_max_gap_us, 0);
+}
+
+uint64_t
+traffic_sse_max_gap_us(void)
+{
+	return atomic_load(&tr->sse_max_gap_us);
 }
 
 uint64_t

@@ -1,5 +1,6 @@
 /*
- * clock.c: monotonic time in µs and ms, and ms as a timeval.
+ * clock.c: monotonic time in µs and ms (whole or with the fraction), and
+ * ms as a timeval.
  */
 #include <time.h>
 
@@ -21,6 +22,12 @@ clock_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+double
+clock_now_ms_frac(void)
+{
+	return (double)clock_now_us() / 1000.0;
 }
 
 struct timeval

@@ -13,6 +13,9 @@
 
 uint64_t clock_now_us(void);
 uint64_t clock_now_ms(void);
+/* The same clock in milliseconds with their fraction: for measuring, and
+ * for the deadlines of tests and tools kept as doubles. */
+double clock_now_ms_frac(void);
 struct timeval clock_tv(uint64_t ms);
 
 #endif

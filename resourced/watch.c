@@ -242,7 +242,7 @@ watch_start(struct conn *c, uint64_t id, const Mockres__Watch *w)
 	c->watch_stale_us = 0;
 	/* in phase with the grid: watches of one interval come due together */
 	c->watch_next_us =
-	    now - now % (WATCH_MIN_MS * 1000) + (uint64_t)ms * 1000;
+	    now - now % ((uint64_t)WATCH_MIN_MS * 1000) + (uint64_t)ms * 1000;
 	TAILQ_INSERT_TAIL(&mrd->watch.list, c, watch_entry);
 	mrd->watch.n++;
 	if (!watch_trusted(c))

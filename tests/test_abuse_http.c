@@ -83,14 +83,14 @@ setup(void)
 	ck_assert_int_eq(sup_wait_port(fe_port, 10000), 0);
 	ck_assert_int_eq(sup_wait_port(dash_port, 10000), 0);
 	/* both workers up (two pids listed) */
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	do {
 		workers_of(fe_pid, fe_workers, sizeof(fe_workers));
 		if (strchr(fe_workers, ' ') != NULL &&
 		    strchr(fe_workers, ' ') != strrchr(fe_workers, ' '))
 			break;
 		sup_sleep_ms(20);
-	} while (clock_now_ms() < end);
+	} while (clock_now_ms_frac() < end);
 }
 
 static void
@@ -413,7 +413,7 @@ static int
 wait_all_closed(int *fds, int n, int timeout_ms)
 {
 	static struct pollfd pfd[2 * IDLE_CONNS];
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	int open = n, i;
 	char buf[4096];
 
@@ -421,7 +421,7 @@ wait_all_closed(int *fds, int n, int timeout_ms)
 		pfd[i].fd = fds[i];
 		pfd[i].events = POLLIN;
 	}
-	while (open > 0 && clock_now_ms() < end) {
+	while (open > 0 && clock_now_ms_frac() < end) {
 		if (poll(pfd, (nfds_t)n, 500) <= 0)
 			continue;
 		for (i = 0; i < n; i++) {
@@ -450,7 +450,7 @@ START_TEST(test_slowloris)
 {
 	static int fds[2 * IDLE_CONNS];
 	int closed, i;
-	double t0 = clock_now_ms();
+	double t0 = clock_now_ms_frac();
 
 	open_idle(fe_port, fds);
 	open_idle(dash_port, fds + IDLE_CONNS);
@@ -460,9 +460,11 @@ START_TEST(test_slowloris)
 	                         (DASHBOARD_TIMEOUT + 30) * 1000);
 	ck_assert_msg(closed == 2 * IDLE_CONNS,
 	              "only %d of %d idle connections were closed in %.0f s",
-	              closed, 2 * IDLE_CONNS, (clock_now_ms() - t0) / 1000);
+	              closed, 2 * IDLE_CONNS,
+	              (clock_now_ms_frac() - t0) / 1000);
 	/* by their timeouts, not at once */
-	ck_assert_double_ge(clock_now_ms() - t0, FRONTEND_TIMEOUT * 1000 * 0.9);
+	ck_assert_double_ge(clock_now_ms_frac() - t0,
+	                    FRONTEND_TIMEOUT * 1000 * 0.9);
 	still_serving();
 }
 END_TEST
@@ -477,7 +479,7 @@ static size_t
 exchange(int port, const char *raw, size_t len, char *out, size_t outlen,
          int *closed, int timeout_ms)
 {
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	int fd = tcp_connect(port);
 	size_t got = 0;
 	char sink[4096];
@@ -485,7 +487,7 @@ exchange(int port, const char *raw, size_t len, char *out, size_t outlen,
 	ck_assert_int_ge(fd, 0);
 	send_all(fd, raw, len);
 	*closed = 0;
-	while (clock_now_ms() < end) {
+	while (clock_now_ms_frac() < end) {
 		struct pollfd pfd = {fd, POLLIN, 0};
 		ssize_t n;
 
@@ -976,9 +978,9 @@ START_TEST(test_events_leavers)
 
 	for (i = 0; i < N; i++)
 		fds[i] = events_open();
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	while (dash_metric("mockres_dashboard_sse_clients") != N) {
-		ck_assert_msg(clock_now_ms() < end, "streams not counted");
+		ck_assert_msg(clock_now_ms_frac() < end, "streams not counted");
 		sup_sleep_ms(20);
 	}
 	kill(dash_pid, SIGSTOP);
@@ -991,9 +993,10 @@ START_TEST(test_events_leavers)
 	}
 	sup_sleep_ms(200);
 	kill(dash_pid, SIGCONT);
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	while (dash_metric("mockres_dashboard_sse_clients") != 0) {
-		ck_assert_msg(clock_now_ms() < end, "streams not forgotten");
+		ck_assert_msg(clock_now_ms_frac() < end,
+		              "streams not forgotten");
 		sup_sleep_ms(20);
 	}
 	ck_assert_int_eq(dash_metric("mockres_dashboard_sse_dropped_total"), 0);
@@ -1030,16 +1033,16 @@ reset_while_waiting(int n)
 		ck_assert_int_ge(fds[i], 0);
 		ck_assert_int_eq(send_all(fds[i], req, sizeof(req) - 1), 0);
 	}
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	do {
-		ck_assert_msg(clock_now_ms() < end, "uses not in flight");
+		ck_assert_msg(clock_now_ms_frac() < end, "uses not in flight");
 		sup_sleep_ms(20);
 		ck_assert_int_eq(sup_stats(sock, &st), 0);
 	} while (st.in_flight < (uint64_t)n);
 	for (i = 0; i < n; i++)
 		close_reset(fds[i]);
 	do {
-		ck_assert_msg(clock_now_ms() < end, "holds did not end");
+		ck_assert_msg(clock_now_ms_frac() < end, "holds did not end");
 		sup_sleep_ms(20);
 		ck_assert_int_eq(sup_stats(sock, &st), 0);
 	} while (st.in_flight > 0);
@@ -1066,7 +1069,7 @@ START_TEST(test_reset_while_waiting)
 	ck_assert_int_eq(workers(old, 8), 2);
 	reset_while_waiting(6);
 
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	kill(fe_pid, SIGHUP);
 	for (;;) {
 		n = 0;
@@ -1074,26 +1077,27 @@ START_TEST(test_reset_while_waiting)
 			n += sup_alive(old[i]);
 		if (n == 0)
 			break;
-		ck_assert_msg(clock_now_ms() - t0 < 5000,
+		ck_assert_msg(clock_now_ms_frac() - t0 < 5000,
 		              "old workers still there %.0f ms after SIGHUP",
-		              clock_now_ms() - t0);
+		              clock_now_ms_frac() - t0);
 		sup_sleep_ms(20);
 	}
 
 	/* the new workers, the same way */
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	while (workers(old, 8) != 2) {
-		ck_assert_msg(clock_now_ms() - t0 < 10000, "no new workers");
+		ck_assert_msg(clock_now_ms_frac() - t0 < 10000,
+		              "no new workers");
 		sup_sleep_ms(20);
 	}
 	reset_while_waiting(6);
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	status = sup_stop(fe_pid, SIGTERM, 20000);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	              "status %d", status);
-	ck_assert_msg(clock_now_ms() - t0 < 5000,
+	ck_assert_msg(clock_now_ms_frac() - t0 < 5000,
 	              "SIGTERM took %.0f ms with nothing pending",
-	              clock_now_ms() - t0);
+	              clock_now_ms_frac() - t0);
 	fe_pid = 0;
 	sup_read_log("frontend.log", log, sizeof(log));
 	ck_assert_msg(strstr(log, "still unanswered") == NULL, "%s", log);

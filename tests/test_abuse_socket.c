@@ -207,10 +207,11 @@ raise_nofile(void)
 static long
 fds_settle(long want, int timeout_ms)
 {
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	long n;
 
-	while ((n = sup_proc_fds(daemon_pid)) != want && clock_now_ms() < end)
+	while ((n = sup_proc_fds(daemon_pid)) != want &&
+	       clock_now_ms_frac() < end)
 		sup_sleep_ms(20);
 	return n;
 }
@@ -825,8 +826,8 @@ START_TEST(test_watch_non_readers_bounded)
 	base = sup_proc_rss_kb(daemon_pid);
 	for (i = 0; i < 400; i++)
 		ck_assert_int_ge(fds[i] = watch_open(10, 1, 1), 0);
-	end = clock_now_ms() + 5000;
-	while (clock_now_ms() < end) {
+	end = clock_now_ms_frac() + 5000;
+	while (clock_now_ms_frac() < end) {
 		sup_sleep_ms(100);
 		if ((rss = sup_proc_rss_kb(daemon_pid)) > peak)
 			peak = rss;
@@ -862,7 +863,7 @@ START_TEST(test_watch_reopened_cheap)
 	for (i = 0; i < 1000; i++)
 		fds[i] = -1;
 	c0 = sup_proc_cpu_ms(daemon_pid);
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	for (round = 0; round < 4; round++) {
 		for (i = 0; i < 1000; i++) {
 			if (fds[i] != -1)
@@ -872,7 +873,7 @@ START_TEST(test_watch_reopened_cheap)
 		sup_sleep_ms(1500);
 		good_served();
 	}
-	share = (sup_proc_cpu_ms(daemon_pid) - c0) / (clock_now_ms() - t0);
+	share = (sup_proc_cpu_ms(daemon_pid) - c0) / (clock_now_ms_frac() - t0);
 	fprintf(stderr,
 	        "test_abuse_socket: 1000 watches reopened every 1.5 s: "
 	        "mockresd used %.0f%% of a core\n",

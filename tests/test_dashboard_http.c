@@ -52,11 +52,11 @@ static int
 wait_connected(int want, int timeout_ms)
 {
 	struct sup_http_resp r;
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	const char *needle =
 	    want ? "\"connected\":true" : "\"connected\":false";
 
-	while (clock_now_ms() < end) {
+	while (clock_now_ms_frac() < end) {
 		if (sup_http(port, "GET", "/api/stats", NULL, &r, 2000) == 0 &&
 		    r.status == 200 && strstr(r.body, needle) != NULL)
 			return 0;
@@ -451,8 +451,8 @@ START_TEST(test_slow_browser_dropped)
 	events = count(big, "data: {");
 	ck_assert_msg(events >= 15, "%zu events in 1 s beside a stalled one",
 	              events);
-	end = clock_now_ms() + 45000;
-	while (!dropped && clock_now_ms() < end) {
+	end = clock_now_ms_frac() + 45000;
+	while (!dropped && clock_now_ms_frac() < end) {
 		sup_sleep_ms(250);
 		if (sup_http(port, "GET", "/metrics", NULL, &r, 2000) == 0 &&
 		    strstr(r.body, "\nmockres_dashboard_sse_dropped_total 1\n"))
@@ -588,13 +588,13 @@ START_TEST(test_forged_reports)
 	/* a worker's real report: 100 answers of 0.5 ms */
 	ck_assert_int_ge(fd = raw_connect(sock), 0);
 	raw_send_report(fd, 1, now - 10000000, 100, 500, now - 1000000, now);
-	end = clock_now_ms() + 5000;
+	end = clock_now_ms_frac() + 5000;
 	for (;;) {
 		ck_assert_int_eq(
 		    sup_http(port, "GET", "/api/stats", NULL, &r, 2000), 0);
 		if (strstr(r.body, "\"serial\":{\"requests\":100,") != NULL)
 			break;
-		ck_assert_msg(clock_now_ms() < end,
+		ck_assert_msg(clock_now_ms_frac() < end,
 		              "the real report never showed: %.600s",
 		              strstr(r.body, "\"http\"")
 		                  ? strstr(r.body, "\"http\"")

@@ -73,7 +73,7 @@ START_TEST(test_from_stats)
 	s.n_clients = 5;
 	s.clients = cip;
 	procs_init(&ps);
-	procs_from_stats(&ps, &s, getpid(), clock_now_ms());
+	procs_from_stats(&ps, &s, getpid(), clock_now_ms_frac());
 	/* mockresd, workers by pid, one bench (its two connections summed),
 	 * the dashboard; no ctl. */
 	ck_assert_uint_eq(ps.n, 5);
@@ -91,9 +91,9 @@ START_TEST(test_from_stats)
 
 	/* The next push without the workers: they leave the table. */
 	s.n_clients = 0;
-	procs_from_stats(&ps, &s, getpid(), clock_now_ms());
+	procs_from_stats(&ps, &s, getpid(), clock_now_ms_frac());
 	ck_assert_uint_eq(ps.n, 2);
-	procs_from_stats(&ps, NULL, getpid(), clock_now_ms());
+	procs_from_stats(&ps, NULL, getpid(), clock_now_ms_frac());
 	ck_assert_uint_eq(ps.n, 1);
 	ck_assert_str_eq(procs_role_name(ps.p[0].role), "dashboard");
 }
@@ -167,11 +167,11 @@ START_TEST(test_master_found)
 	s.n_clients = 1;
 	s.clients = &cip;
 	procs_init(&ps);
-	procs_from_stats(&ps, &s, getpid(), clock_now_ms());
-	procs_sample(&ps, clock_now_ms());
+	procs_from_stats(&ps, &s, getpid(), clock_now_ms_frac());
+	procs_sample(&ps, clock_now_ms_frac());
 	ck_assert_uint_eq(ps.nmasters, 1);
 	ck_assert_int_eq(ps.masters[0], master);
-	procs_from_stats(&ps, &s, getpid(), clock_now_ms());
+	procs_from_stats(&ps, &s, getpid(), clock_now_ms_frac());
 	for (i = 0; i < ps.n; i++)
 		if (ps.p[i].pid == master &&
 		    ps.p[i].role == PROC_FRONTEND_MASTER)
@@ -197,7 +197,7 @@ START_TEST(test_remote_hosts)
 	Mockres__ProcUsage m = MOCKRES__PROC_USAGE__INIT;
 	Mockres__ProcUsage d = MOCKRES__PROC_USAGE__INIT;
 	size_t i, remote_workers = 0, masters = 0;
-	double t0 = (double)clock_now_ms();
+	double t0 = (double)clock_now_ms_frac();
 
 	u.has_pid = u.has_cpu_ms = u.has_rss_kb = 1;
 	u.pid = (uint32_t)getpid();

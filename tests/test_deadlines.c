@@ -52,7 +52,7 @@ fe_start(const char *timeout_ms, pid_t *pid, const char *logname)
 	static int n;
 	char *l = listen[n++ % 4];
 	struct sup_http_resp r;
-	double end = clock_now_ms() + 10000;
+	double end = clock_now_ms_frac() + 10000;
 	int port = sup_free_port();
 	const char *argv[] = {
 	    FRONTEND_BIN, "--listen", l,    "--workers",
@@ -66,7 +66,8 @@ fe_start(const char *timeout_ms, pid_t *pid, const char *logname)
 	ck_assert_int_eq(sup_wait_port(port, 10000), 0);
 	while (sup_http(port, "GET", "/healthz", NULL, &r, 5000) != 0 ||
 	       r.status != 200) {
-		ck_assert_msg(clock_now_ms() < end, "frontend never healthy");
+		ck_assert_msg(clock_now_ms_frac() < end,
+		              "frontend never healthy");
 		sup_sleep_ms(20);
 	}
 	return port;
@@ -76,10 +77,10 @@ static pid_t
 fe_worker(pid_t fe)
 {
 	pid_t kids[4];
-	double end = clock_now_ms() + 10000;
+	double end = clock_now_ms_frac() + 10000;
 
 	while (sup_proc_children(fe, kids, 4) != 1) {
-		ck_assert_msg(clock_now_ms() < end, "no frontend worker");
+		ck_assert_msg(clock_now_ms_frac() < end, "no frontend worker");
 		sup_sleep_ms(10);
 	}
 	return kids[0];
@@ -123,13 +124,13 @@ static int
 http_recv(int fd, char *buf, size_t len, int timeout_ms)
 {
 	struct pollfd pfd = {fd, POLLIN, 0};
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	size_t got = 0;
 	int status = 0;
 	ssize_t n;
 
 	while (got + 1 < len) {
-		int left = (int)(end - clock_now_ms());
+		int left = (int)(end - clock_now_ms_frac());
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			break;
@@ -150,13 +151,13 @@ static double
 wait_status(int port, const char *path, int want, int timeout_ms)
 {
 	struct sup_http_resp r;
-	double t0 = clock_now_ms();
+	double t0 = clock_now_ms_frac();
 
 	for (;;) {
 		if (sup_http(port, "GET", path, NULL, &r, 2000) == 0 &&
 		    r.status == want)
-			return clock_now_ms() - t0;
-		if (clock_now_ms() - t0 > timeout_ms)
+			return clock_now_ms_frac() - t0;
+		if (clock_now_ms_frac() - t0 > timeout_ms)
 			return -1;
 		sup_sleep_ms(20);
 	}
@@ -202,12 +203,12 @@ START_TEST(test_timeout_504)
 	port = fe_start("1000", &fe, "frontend");
 	wk = fe_worker(fe);
 
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	fd = http_send(port, "/part1/serial");
 	ck_assert_int_eq(http_recv(fd, buf, sizeof(buf), 10000), 504);
-	printf("504 after %.0f ms (timeout 1000)\n", clock_now_ms() - t0);
-	ck_assert_double_ge(clock_now_ms() - t0, 900);
-	ck_assert_double_le(clock_now_ms() - t0, 2000);
+	printf("504 after %.0f ms (timeout 1000)\n", clock_now_ms_frac() - t0);
+	ck_assert_double_ge(clock_now_ms_frac() - t0, 900);
+	ck_assert_double_le(clock_now_ms_frac() - t0, 2000);
 	ck_assert_ptr_nonnull(strstr(buf, "did not answer in time"));
 
 	/* mockresd answers pings meanwhile: still healthy, no stall. */
@@ -218,9 +219,9 @@ START_TEST(test_timeout_504)
 		sup_sleep_ms(200);
 	}
 	/* The hold ends; its late DONE is dropped; the worker serves on. */
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	while (sup_stats(sock, &st) != 0 || st.in_flight != 0) {
-		ck_assert_msg(clock_now_ms() < end, "hold never ended");
+		ck_assert_msg(clock_now_ms_frac() < end, "hold never ended");
 		sup_sleep_ms(50);
 	}
 	ck_assert_int_eq(st.admitted, 1);
@@ -250,14 +251,14 @@ START_TEST(test_stalled_mockresd)
 	ck_assert_int_eq(r.status, 200);
 
 	ck_assert_int_eq(kill(mrd_pid, SIGSTOP), 0);
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	fd_a = http_send(port_a, "/part1/serial");
 	fd_b = http_send(port_b, "/part1/serial");
 	st_a = http_recv(fd_a, buf, sizeof(buf), 10000);
-	t_a = clock_now_ms() - t0;
+	t_a = clock_now_ms_frac() - t0;
 	ck_assert_int_eq(st_a, 504);
 	st_b = http_recv(fd_b, buf, sizeof(buf), 10000);
-	t_b = clock_now_ms() - t0;
+	t_b = clock_now_ms_frac() - t0;
 	printf("stopped mockresd: 504 after %.0f ms (timeout 2000), 503 "
 	       "after %.0f ms (stall)\n",
 	       t_a, t_b);
@@ -269,7 +270,7 @@ START_TEST(test_stalled_mockresd)
 	/* Stalled: /healthz 503 within 4 s of the stop; uses 503 at once. */
 	ck_assert_double_ge(wait_status(port_a, "/healthz", 503, 4000), 0);
 	ck_assert_double_ge(wait_status(port_b, "/healthz", 503, 4000), 0);
-	ck_assert_double_le(clock_now_ms() - t0, 4500);
+	ck_assert_double_le(clock_now_ms_frac() - t0, 4500);
 	ck_assert_int_eq(
 	    sup_http(port_a, "GET", "/part1/async", NULL, &r, 5000), 0);
 	ck_assert_int_eq(r.status, 503);
@@ -321,7 +322,7 @@ START_TEST(test_head_deadline)
 
 	mrd_start("100");
 	port = fe_start("30000", &fe, "frontend");
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	drip = tcp_connect(port);
 	send_all(drip, "GET /part1/async HTTP/1.1\r\nX-Drip: ");
 	idle = tcp_connect(port);
@@ -330,7 +331,7 @@ START_TEST(test_head_deadline)
 	pfd[0].fd = drip;
 	pfd[1].fd = idle;
 	while ((closed[0] < 0 || closed[1] < 0) &&
-	       clock_now_ms() - t0 < 20000) {
+	       clock_now_ms_frac() - t0 < 20000) {
 		pfd[0].events = closed[0] < 0 ? POLLIN : 0;
 		pfd[1].events = closed[1] < 0 ? POLLIN : 0;
 		if (poll(pfd, 2, 50) > 0)
@@ -340,14 +341,14 @@ START_TEST(test_head_deadline)
 					continue;
 				n = read(pfd[i].fd, buf, sizeof(buf));
 				if (n <= 0)
-					closed[i] = clock_now_ms() - t0;
+					closed[i] = clock_now_ms_frac() - t0;
 				else if (i == 1 && answered < 0)
-					answered = clock_now_ms() - t0;
+					answered = clock_now_ms_frac() - t0;
 				else if (i == 0)
 					ck_abort_msg("the dripping client got "
 					             "an answer");
 			}
-		if (closed[0] < 0 && clock_now_ms() >= next_drip) {
+		if (closed[0] < 0 && clock_now_ms_frac() >= next_drip) {
 			/* A send error means closed: the read sees it. */
 			(void)send(drip, "a", 1, MSG_NOSIGNAL);
 			next_drip += 500;
@@ -397,7 +398,7 @@ ctl_timed(const char *const args[], char *err, size_t errlen, double *ms)
 {
 	const char *argv[16];
 	char out[4096];
-	double t0 = clock_now_ms();
+	double t0 = clock_now_ms_frac();
 	int n = 0, i, rc;
 
 	argv[n++] = MOCKRESCTL_BIN;
@@ -407,7 +408,7 @@ ctl_timed(const char *const args[], char *err, size_t errlen, double *ms)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	rc = sup_run(argv, out, sizeof(out), err, errlen, 60000);
-	*ms = clock_now_ms() - t0;
+	*ms = clock_now_ms_frac() - t0;
 	return rc;
 }
 

@@ -116,7 +116,7 @@ static double
 wait_clients(pid_t watch_pid, int timeout_ms)
 {
 	static char out[65536];
-	double t0 = clock_now_ms();
+	double t0 = clock_now_ms_frac();
 	int i, ok;
 
 	for (;;) {
@@ -129,8 +129,8 @@ wait_clients(pid_t watch_pid, int timeout_ms)
 		if (ok && watch_pid > 0)
 			ok = clients_count(out, "ctl", watch_pid) == 1;
 		if (ok)
-			return clock_now_ms() - t0;
-		if (clock_now_ms() - t0 > timeout_ms)
+			return clock_now_ms_frac() - t0;
+		if (clock_now_ms_frac() - t0 > timeout_ms)
 			return -1;
 		sup_sleep_ms(5);
 	}
@@ -140,10 +140,11 @@ static void
 workers_read(void)
 {
 	pid_t kids[8];
-	double end = clock_now_ms() + 10000;
+	double end = clock_now_ms_frac() + 10000;
 
 	while (sup_proc_children(fe_pid, kids, 8) != WORKERS) {
-		ck_assert_msg(clock_now_ms() < end, "frontend workers missing");
+		ck_assert_msg(clock_now_ms_frac() < end,
+		              "frontend workers missing");
 		sup_sleep_ms(10);
 	}
 	memcpy(wk_pid, kids, sizeof(wk_pid));
@@ -239,7 +240,7 @@ mrd_exit_counts(uint64_t *adm, uint64_t *rej, uint64_t *comp)
 static void
 stats_settle(struct sup_stats *s)
 {
-	double end = clock_now_ms() + 10000;
+	double end = clock_now_ms_frac() + 10000;
 
 	for (;;) {
 		ck_assert_int_eq(sup_stats(sock, s), 0);
@@ -253,7 +254,8 @@ stats_settle(struct sup_stats *s)
 			ck_assert_uint_le(s->peak, s->limit);
 		if (s->in_flight == 0)
 			return;
-		ck_assert_msg(clock_now_ms() < end, "in_flight stuck at %llu",
+		ck_assert_msg(clock_now_ms_frac() < end,
+		              "in_flight stuck at %llu",
 		              (unsigned long long)s->in_flight);
 		sup_sleep_ms(20);
 	}
@@ -298,7 +300,7 @@ procs_snap(struct proc *p)
 static void
 procs_check(const struct proc *before, int n, const pid_t *now)
 {
-	double end = clock_now_ms() + 5000;
+	double end = clock_now_ms_frac() + 5000;
 	int i;
 
 	for (i = 0; i < n; i++) {
@@ -310,7 +312,7 @@ procs_check(const struct proc *before, int n, const pid_t *now)
 		ck_assert_msg(sup_alive(pid), "%s (pid %d) died",
 		              before[i].what, (int)pid);
 		while ((fds = sup_proc_fds(pid)) > before[i].fds + FD_SLACK &&
-		       clock_now_ms() < end)
+		       clock_now_ms_frac() < end)
 			sup_sleep_ms(20);
 		rss = sup_proc_rss_kb(pid);
 		printf("  %-16s pid %-7d fds %ld -> %ld, rss %ld -> %ld kB\n",
@@ -462,7 +464,7 @@ START_TEST(test_kill_mockresd)
 	sup_sleep_ms(500);
 	load_set_phase(ld, 2);
 	ck_assert_int_eq(load_wait_phase(ld, 1, 2000), 0);
-	t_up = clock_now_ms();
+	t_up = clock_now_ms_frac();
 	mrd_start("200");
 	sup_sleep_ms(1000);
 	finish_load(ld, "kill -9 mockresd");
@@ -502,12 +504,12 @@ START_TEST(test_kill_worker)
 	ld = load_go("/part1/async", CLIENTS, 0);
 	sup_sleep_ms(RUN_MS);
 	victim = wk_pid[0];
-	t_kill = clock_now_ms();
+	t_kill = clock_now_ms_frac();
 	ck_assert_int_eq(kill(victim, SIGKILL), 0);
 	/* Phase 1 starts when the victim is gone (a zombie: its fds are
 	 * closed), so that no phase-1 connection can have reached it. */
 	while (sup_alive(victim)) {
-		ck_assert(clock_now_ms() - t_kill < 5000);
+		ck_assert(clock_now_ms_frac() - t_kill < 5000);
 		sup_sleep_ms(1);
 	}
 	load_set_phase(ld, 1);
@@ -515,8 +517,8 @@ START_TEST(test_kill_worker)
 		k = sup_proc_children(fe_pid, kids, 8);
 		for (i = 0; i < k; i++)
 			if (kids[i] != victim && kids[i] != wk_pid[1])
-				t_new = clock_now_ms() - t_kill;
-		ck_assert_msg(clock_now_ms() - t_kill < 5000,
+				t_new = clock_now_ms_frac() - t_kill;
+		ck_assert_msg(clock_now_ms_frac() - t_kill < 5000,
 		              "worker not replaced");
 		sup_sleep_ms(2);
 	}
@@ -581,10 +583,10 @@ START_TEST(test_term_frontend)
 		sup_sleep_ms(5);
 	}
 	sup_sleep_ms(RUN_MS);
-	t_term = clock_now_ms();
+	t_term = clock_now_ms_frac();
 	kill(fe_pid, SIGTERM);
 	status = sup_wait_exit(fe_pid, 20000);
-	t_exit = clock_now_ms() - t_term;
+	t_exit = clock_now_ms_frac() - t_term;
 	printf("  master exited %.0f ms after SIGTERM\n", t_exit);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	              "master status %#x", status);
@@ -672,14 +674,14 @@ START_TEST(test_term_mockresd)
 
 	ld = load_go("/part1/serial", 20, 0);
 	sup_sleep_ms(RUN_MS);
-	t_term = clock_now_ms();
+	t_term = clock_now_ms_frac();
 	kill(mrd_pid, SIGTERM);
 	load_set_phase(ld, 1);
 	do {
 		stats = raw_stats(fd, ++id, &keep);
 		status = stats->shutting_down;
 		mockres__response__free_unpacked(keep, NULL);
-		ck_assert(clock_now_ms() - t_term < 5000);
+		ck_assert(clock_now_ms_frac() - t_term < 5000);
 	} while (!status);
 	/* New uses: SHUTTING_DOWN; mockresctl cannot connect at all. */
 	ck_assert_int_eq(raw_send_use(fd, ++id, 1, -1), 0);
@@ -692,12 +694,12 @@ START_TEST(test_term_mockresd)
 	ck_assert_int_eq(r->status, MOCKRES__STATUS__DONE);
 	mockres__response__free_unpacked(r, NULL);
 	printf("  raw serial use DONE %.0f ms after SIGTERM\n",
-	       clock_now_ms() - t_term);
+	       clock_now_ms_frac() - t_term);
 	ck_assert_ptr_null(raw_recv(fd, 5000, &eof));
 	ck_assert_int_eq(eof, 1);
 	close(fd);
 	status = sup_wait_exit(mrd_pid, 10000);
-	t_exit = clock_now_ms() - t_term;
+	t_exit = clock_now_ms_frac() - t_term;
 	printf("  mockresd exited %.0f ms after SIGTERM\n", t_exit);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	              "mockresd status %#x", status);
@@ -721,7 +723,7 @@ START_TEST(test_term_mockresd)
 	assert_fast_503(ld, 1);
 
 	/* Back again: the same frontend serves 200. */
-	t_up = clock_now_ms();
+	t_up = clock_now_ms_frac();
 	mrd_start("15");
 	sup_sleep_ms(1000);
 	finish_load(ld, "SIGTERM mockresd");
@@ -750,7 +752,7 @@ START_TEST(test_hup_frontend)
 
 	ld = load_go("/part1/async", CLIENTS, 0);
 	sup_sleep_ms(RUN_MS);
-	t_hup = clock_now_ms();
+	t_hup = clock_now_ms_frac();
 	kill(fe_pid, SIGHUP);
 	load_set_phase(ld, 1);
 	for (;;) {
@@ -759,11 +761,11 @@ START_TEST(test_hup_frontend)
 			fresh += kids[i] != old[0] && kids[i] != old[1];
 		if (k == WORKERS && fresh == WORKERS)
 			break;
-		ck_assert_msg(clock_now_ms() - t_hup < 15000,
+		ck_assert_msg(clock_now_ms_frac() - t_hup < 15000,
 		              "workers not replaced");
 		sup_sleep_ms(5);
 	}
-	t_done = clock_now_ms() - t_hup;
+	t_done = clock_now_ms_frac() - t_hup;
 	printf("  both workers replaced, old ones gone, %.0f ms after "
 	       "SIGHUP\n",
 	       t_done);
@@ -838,7 +840,7 @@ START_TEST(test_restart_reconnect)
 		/* A restart as systemd does it, then a crash. */
 		load_set_phase(ld, ++p);
 		if (round == 0)
-			t_sig0 = clock_now_ms();
+			t_sig0 = clock_now_ms_frac();
 		sup_stop(mrd_pid, round == 0 ? SIGTERM : SIGKILL, 10000);
 		load_set_phase(ld, ++p);
 		ck_assert_int_eq(load_wait_phase(ld, p - 1, 3000), 0);
@@ -849,12 +851,12 @@ START_TEST(test_restart_reconnect)
 		ck_assert_uint_eq(nstat(ld, p - 1, LOAD_503),
 		                  PH(ld, p - 1, sent));
 		size = file_size(path);
-		t_up = clock_now_ms();
+		t_up = clock_now_ms_frac();
 		mrd_start("0");
 		/* Every client is back by itself. */
 		ck_assert_msg(wait_clients(watch_pid, 5000) >= 0,
 		              "clients did not reconnect");
-		t_conn = clock_now_ms() - t_up;
+		t_conn = clock_now_ms_frac() - t_up;
 		printf("  round %d: workers, dashboard and watch reconnected "
 		       "%.0f ms after mockresd started\n",
 		       round, t_conn);
@@ -868,13 +870,13 @@ START_TEST(test_restart_reconnect)
 			    pid == (uint64_t)mrd_pid &&
 			    strstr(r.body, "\"connected\":true") != NULL)
 				break;
-			ck_assert_msg(clock_now_ms() - t_up < 5000,
+			ck_assert_msg(clock_now_ms_frac() - t_up < 5000,
 			              "dashboard still shows %s", r.body);
 			sup_sleep_ms(20);
 		}
 		while (file_size(path) <= size + 200) {
 			ck_assert_msg(
-			    clock_now_ms() - t_up < 5000,
+			    clock_now_ms_frac() - t_up < 5000,
 			    "watch printed nothing after the restart");
 			sup_sleep_ms(20);
 		}
@@ -911,7 +913,7 @@ flood_unread(int fd, long *peak_rss, int timeout_ms)
 	Mockres__Request req = MOCKRES__REQUEST__INIT;
 	Mockres__Use use = MOCKRES__USE__INIT;
 	struct pollfd pfd = {fd, POLLOUT, 0};
-	double end = clock_now_ms() + timeout_ms, sample = 0;
+	double end = clock_now_ms_frac() + timeout_ms, sample = 0;
 	size_t len, blen = 0, off = 0;
 	long sent = 0, rss;
 	ssize_t w;
@@ -933,12 +935,12 @@ flood_unread(int fd, long *peak_rss, int timeout_ms)
 		blen += len + 4;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	while (clock_now_ms() < end) {
-		if (clock_now_ms() > sample) {
+	while (clock_now_ms_frac() < end) {
+		if (clock_now_ms_frac() > sample) {
 			rss = sup_proc_rss_kb(mrd_pid);
 			if (rss > *peak_rss)
 				*peak_rss = rss;
-			sample = clock_now_ms() + 10;
+			sample = clock_now_ms_frac() + 10;
 		}
 		w = send(fd, batch + off, blen - off, MSG_NOSIGNAL);
 		if (w > 0) {
@@ -1028,7 +1030,7 @@ START_TEST(test_frontend_first)
 	sup_sleep_ms(500);
 	load_set_phase(ld, 1);
 	ck_assert_int_eq(load_wait_phase(ld, 0, 2000), 0);
-	t_up = clock_now_ms();
+	t_up = clock_now_ms_frac();
 	mrd_start("0");
 	for (;;) {
 		ck_assert_int_eq(
@@ -1036,10 +1038,10 @@ START_TEST(test_frontend_first)
 		if (r.status == 200)
 			break;
 		ck_assert_int_eq(r.status, 503);
-		ck_assert(clock_now_ms() - t_up < 5000);
+		ck_assert(clock_now_ms_frac() - t_up < 5000);
 		sup_sleep_ms(5);
 	}
-	t_health = clock_now_ms() - t_up;
+	t_health = clock_now_ms_frac() - t_up;
 	ck_assert(wait_clients(0, 5000) >= 0);
 	sup_sleep_ms(1000);
 	finish_load(ld, "frontend before mockresd");
@@ -1081,7 +1083,7 @@ START_TEST(test_kill_dashboard)
 	n = procs_snap(before);
 	ld = load_go("/part1/async", CLIENTS, 0);
 	sup_sleep_ms(RUN_MS / 2);
-	t_kill = clock_now_ms();
+	t_kill = clock_now_ms_frac();
 	sup_stop(dash_pid, SIGKILL, 5000);
 	sup_sleep_ms(RUN_MS / 2);
 	finish_load(ld, "kill -9 dashboard");
@@ -1094,7 +1096,7 @@ START_TEST(test_kill_dashboard)
 		now[i] = before[i].pid == dash_pid ? 0 : before[i].pid;
 	procs_check(before, n, now);
 	while (sup_proc_fds(mrd_pid) > before[0].fds - 1) {
-		ck_assert_msg(clock_now_ms() - t_kill < 5000,
+		ck_assert_msg(clock_now_ms_frac() - t_kill < 5000,
 		              "mockresd kept the dashboard's connection");
 		sup_sleep_ms(10);
 	}

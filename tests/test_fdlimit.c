@@ -40,7 +40,7 @@ ka_get(int fd, const char *path, int timeout_ms)
 {
 	char req[256], buf[65536];
 	struct pollfd pfd = {fd, POLLIN, 0};
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	size_t got = 0, clen;
 	const char *h, *cl;
 	int status = 0;
@@ -51,7 +51,7 @@ ka_get(int fd, const char *path, int timeout_ms)
 	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
 		return 0;
 	for (;;) {
-		int left = (int)(end - clock_now_ms());
+		int left = (int)(end - clock_now_ms_frac());
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			return 0;
@@ -112,13 +112,13 @@ print_log(const char *logname)
 static double
 cpu_share(pid_t pid)
 {
-	double c0 = sup_proc_cpu_ms(pid), t0 = clock_now_ms(), c1;
+	double c0 = sup_proc_cpu_ms(pid), t0 = clock_now_ms_frac(), c1;
 
 	ck_assert_double_ge(c0, 0);
 	sup_sleep_ms(MEASURE_MS);
 	c1 = sup_proc_cpu_ms(pid);
 	ck_assert_double_ge(c1, 0);
-	return (c1 - c0) / (clock_now_ms() - t0);
+	return (c1 - c0) / (clock_now_ms_frac() - t0);
 }
 
 /* Opens up to FLOOD connections with CONNECT_FN(arg); returns how many. */
@@ -193,7 +193,7 @@ check_flooded(pid_t pid, const char *logname, long lines0, double *cpu)
 static void
 assert_new_connection_served(int port, const char *path)
 {
-	double end = clock_now_ms() + 10000;
+	double end = clock_now_ms_frac() + 10000;
 	int fd;
 
 	for (;;) {
@@ -202,7 +202,7 @@ assert_new_connection_served(int port, const char *path)
 			break;
 		if (fd >= 0)
 			close(fd);
-		ck_assert_msg(clock_now_ms() < end,
+		ck_assert_msg(clock_now_ms_frac() < end,
 		              "no new connection served after the flood");
 		sup_sleep_ms(100);
 	}
@@ -256,11 +256,11 @@ START_TEST(test_mockresd_out_of_fds)
 		              "the open connection is not served");
 
 	unflood(fds, n);
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	while (fresh == -1 || !mrd_stats_ok(fresh, 100)) {
 		if (fresh != -1)
 			close(fresh);
-		ck_assert_msg(clock_now_ms() < end,
+		ck_assert_msg(clock_now_ms_frac() < end,
 		              "no new connection served after the flood");
 		sup_sleep_ms(100);
 		fresh = raw_connect(sock);
@@ -306,15 +306,16 @@ START_TEST(test_frontend_out_of_fds)
 	long lines0;
 
 	fe = start_http_under_limit(argv, 2, 6, "frontend", &port);
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	while (sup_proc_children(fe, kids, 2) != 1) {
-		ck_assert(clock_now_ms() < end);
+		ck_assert(clock_now_ms_frac() < end);
 		sup_sleep_ms(10);
 	}
 	old = sup_tcp_connect(port);
 	ck_assert_int_ge(old, 0);
 	while (ka_get(old, "/healthz", 5000) != 200) {
-		ck_assert_msg(clock_now_ms() < end, "frontend never healthy");
+		ck_assert_msg(clock_now_ms_frac() < end,
+		              "frontend never healthy");
 		sup_sleep_ms(50);
 	}
 	lines0 = log_lines("frontend");

@@ -44,16 +44,18 @@ start_frontend(void)
 
 	fe_pid = sup_http_server(FRONTEND_BIN, "frontend", sock, extra, &port);
 	snprintf(portarg, sizeof(portarg), "127.0.0.1:%d", port);
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	for (;;) {
 		if (sup_http(port, "GET", "/healthz", NULL, &r, 5000) == 0 &&
 		    r.status == 200)
 			break;
-		ck_assert_msg(clock_now_ms() < end, "frontend never healthy");
+		ck_assert_msg(clock_now_ms_frac() < end,
+		              "frontend never healthy");
 		sup_sleep_ms(20);
 	}
 	while (sup_proc_children(fe_pid, kids, 8) != 2) {
-		ck_assert_msg(clock_now_ms() < end, "workers never started");
+		ck_assert_msg(clock_now_ms_frac() < end,
+		              "workers never started");
 		sup_sleep_ms(20);
 	}
 }
@@ -80,7 +82,7 @@ http_many(const char *path, int n, int *status, double *ms, int timeout_ms)
 	struct sockaddr_in sin;
 	char req[256];
 	uint64_t t0 = clock_now_us();
-	double end = (double)clock_now_ms() + timeout_ms;
+	double end = (double)clock_now_ms_frac() + timeout_ms;
 	int i, open_fds = n, rl;
 
 	ck_assert_int_le(n, MANY_MAX);
@@ -106,7 +108,7 @@ http_many(const char *path, int n, int *status, double *ms, int timeout_ms)
 	for (i = 0; i < n; i++)
 		ck_assert_int_eq(send(pfd[i].fd, req, (size_t)rl, MSG_NOSIGNAL),
 		                 rl);
-	while (open_fds > 0 && clock_now_ms() < end) {
+	while (open_fds > 0 && clock_now_ms_frac() < end) {
 		if (poll(pfd, (nfds_t)n, 100) <= 0)
 			continue;
 		for (i = 0; i < n; i++) {
@@ -306,14 +308,14 @@ START_TEST(test_mockresd_restart)
 	ck_assert_int_eq(r.status, 503);
 
 	start_mockresd("15", "300");
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	for (;;) {
 		ck_assert_int_eq(
 		    sup_http(port, "GET", "/part1/serial", NULL, &r, 5000), 0);
 		if (r.status == 200)
 			break;
 		ck_assert_int_eq(r.status, 503);
-		ck_assert_msg(clock_now_ms() < end, "never recovered");
+		ck_assert_msg(clock_now_ms_frac() < end, "never recovered");
 		sup_sleep_ms(50);
 	}
 	/* Both workers are back, not just one. */
@@ -364,12 +366,12 @@ START_TEST(test_worker_respawn)
 	start_frontend();
 	ck_assert_int_eq(sup_proc_children(fe_pid, before, 8), 2);
 	kill(before[0], SIGKILL);
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	for (;;) {
 		n = sup_proc_children(fe_pid, after, 8);
 		if (n == 2 && after[0] != before[0] && after[1] != before[0])
 			break;
-		ck_assert_msg(clock_now_ms() < end, "worker not replaced");
+		ck_assert_msg(clock_now_ms_frac() < end, "worker not replaced");
 		sup_sleep_ms(20);
 	}
 	for (i = 0; i < 20; i++) {
@@ -479,11 +481,11 @@ START_TEST(test_client_hangup)
 	}
 	/* The holds end, the answers hit closed sockets: nothing breaks and
 	 * every connection is released. */
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	do {
 		sup_sleep_ms(100);
 		fds1 = sup_proc_fds(before[0]) + sup_proc_fds(before[1]);
-	} while (fds1 > fds0 && clock_now_ms() < end);
+	} while (fds1 > fds0 && clock_now_ms_frac() < end);
 	ck_assert_int_le(fds1, fds0);
 	ck_assert_int_eq(sup_proc_children(fe_pid, after, 8), 2);
 	ck_assert(after[0] == before[0] || after[0] == before[1]);
@@ -507,7 +509,7 @@ START_TEST(test_sighup_reload)
 	start_frontend();
 	ck_assert_int_eq(sup_proc_children(fe_pid, before, 8), 2);
 	kill(fe_pid, SIGHUP);
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	for (;;) {
 		ck_assert_int_eq(
 		    sup_http(port, "GET", "/part1/async", NULL, &r, 5000), 0);
@@ -519,7 +521,8 @@ START_TEST(test_sighup_reload)
 			    after[i] != before[0] && after[i] != before[1];
 		if (n == 2 && changed == 2)
 			break;
-		ck_assert_msg(clock_now_ms() < end, "workers not replaced");
+		ck_assert_msg(clock_now_ms_frac() < end,
+		              "workers not replaced");
 		sup_sleep_ms(5);
 	}
 	stop_all();
@@ -539,12 +542,12 @@ START_TEST(test_503_retry_after)
 	start_frontend();
 	sup_stop(mrd_pid, SIGKILL, 5000);
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		double end = clock_now_ms() + 5000;
+		double end = clock_now_ms_frac() + 5000;
 
 		do {
 			ck_assert_int_eq(
 			    sup_http(port, "GET", paths[i], NULL, &r, 5000), 0);
-		} while (r.status != 503 && clock_now_ms() < end);
+		} while (r.status != 503 && clock_now_ms_frac() < end);
 		ck_assert_int_eq(r.status, 503);
 		ck_assert_msg(sup_http_header(&r, "Retry-After", h, sizeof(h)),
 		              "%s: 503 without Retry-After: %s", paths[i],

@@ -91,7 +91,7 @@ lab_start(const char *limit, const char *hold, const char *history_s)
 	ck_assert_int_eq(sup_wait_port(fe_port, 10000), 0);
 	/* Both workers report (they do once connected, requests or not),
 	 * and the dashboard has the merged stats. */
-	end = clock_now_ms() + 15000;
+	end = clock_now_ms_frac() + 15000;
 	for (;;) {
 		uint64_t n = 0;
 		const char *p;
@@ -101,7 +101,7 @@ lab_start(const char *limit, const char *hold, const char *history_s)
 		    (p = strstr(resp.body, "\"http\":")) != NULL &&
 		    sup_json_u64(p, "reporters", &n) == 0 && n == WORKERS)
 			break;
-		ck_assert_msg(clock_now_ms() < end,
+		ck_assert_msg(clock_now_ms_frac() < end,
 		              "the workers' reports never reached the "
 		              "dashboard");
 		sup_sleep_ms(50);
@@ -125,7 +125,7 @@ lab_stop(void)
 static void
 runs_wait(int n, int timeout_ms)
 {
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	const char *p;
 	int k;
 
@@ -138,7 +138,7 @@ runs_wait(int n, int timeout_ms)
 			k++;
 		if (strncmp(resp.body, "{\"current\":null", 15) == 0 && k == n)
 			return;
-		ck_assert_msg(clock_now_ms() < end,
+		ck_assert_msg(clock_now_ms_frac() < end,
 		              "no %d finished run(s) in time: %s", n,
 		              resp.body);
 		sup_sleep_ms(100);
@@ -337,9 +337,9 @@ START_TEST(test_merge_with_a_worker_killed)
 	load_free(ld);
 	sup_sleep_ms(400); /* the last reports (every 250 ms) are sent */
 	kill(old, SIGKILL);
-	end = clock_now_ms() + 5000;
+	end = clock_now_ms_frac() + 5000;
 	do {
-		ck_assert_msg(clock_now_ms() < end,
+		ck_assert_msg(clock_now_ms_frac() < end,
 		              "the worker was not replaced");
 		sup_sleep_ms(10);
 		k = sup_proc_children(fe_pid, kids, 8);
@@ -402,7 +402,7 @@ START_TEST(test_final_report_on_drain)
 	st = sup_wait_exit(fe_pid, 20000);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	fe_pid = 0;
-	end = clock_now_ms() + 10000;
+	end = clock_now_ms_frac() + 10000;
 	for (;;) {
 		ck_assert_int_eq(
 		    sup_http(dash_port, "GET", "/metrics", NULL, &resp, 5000),
@@ -410,7 +410,7 @@ START_TEST(test_final_report_on_drain)
 		if (strstr(resp.body, want) != NULL)
 			break;
 		ck_assert_msg(
-		    clock_now_ms() < end,
+		    clock_now_ms_frac() < end,
 		    "the answers given in the drain were not "
 		    "reported: %.120s",
 		    strstr(resp.body, "mockres_http_requests_total{")

@@ -39,12 +39,12 @@ stop_daemon(void)
 static struct sup_stats
 settle(int timeout_ms)
 {
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	struct sup_stats s;
 
 	for (;;) {
 		ck_assert_int_eq(sup_stats(sock, &s), 0);
-		if (s.in_flight == 0 || clock_now_ms() > end)
+		if (s.in_flight == 0 || clock_now_ms_frac() > end)
 			return s;
 		sup_sleep_ms(50);
 	}
@@ -117,13 +117,13 @@ START_TEST(test_serial_waits)
 
 	start_daemon("15", "300");
 	fd = raw_connect(sock);
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	raw_send_use(fd, 9, 0, -1);
 	r = raw_recv(fd, 10000, &eof);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(r->status, MOCKRES__STATUS__DONE);
 	ck_assert_uint_eq(r->id, 9);
-	ck_assert_double_ge(clock_now_ms() - t0, 299.0);
+	ck_assert_double_ge(clock_now_ms_frac() - t0, 299.0);
 	mockres__response__free_unpacked(r, NULL);
 	close(fd);
 	stop_daemon();
@@ -328,7 +328,7 @@ START_TEST(test_watch)
 	w.has_clients = 1;
 	w.clients = 1;
 	raw_send_req(fd, &req);
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	for (i = 0; i < 10; i++) {
 		r = raw_recv(fd, 5000, &eof);
 		ck_assert_ptr_nonnull(r);
@@ -339,7 +339,7 @@ START_TEST(test_watch)
 		mockres__response__free_unpacked(r, NULL);
 	}
 	/* ten pushes at 20 ms cannot come faster than ~180 ms */
-	ck_assert_double_ge(clock_now_ms() - t0, 150.0);
+	ck_assert_double_ge(clock_now_ms_frac() - t0, 150.0);
 	close(fd);
 	stop_daemon();
 }
@@ -379,9 +379,9 @@ START_TEST(test_non_reader_cut_off)
 	/* ~ 200,000 uses, never reading a single reply */
 	for (i = 0; i < 40 && !closed; i++) {
 		size_t sent = 0;
-		double end = clock_now_ms() + 5000;
+		double end = clock_now_ms_frac() + 5000;
 
-		while (sent < off && clock_now_ms() < end) {
+		while (sent < off && clock_now_ms_frac() < end) {
 			ssize_t w =
 			    send(fd, batch + sent, off - sent, MSG_NOSIGNAL);
 
@@ -421,7 +421,7 @@ START_TEST(test_graceful_sigterm)
 	other = raw_connect(sock);
 	raw_send_use(fd, 1, 0, -1);
 	sup_sleep_ms(100); /* let mockresd admit it */
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	kill(daemon_pid, SIGTERM);
 	sup_sleep_ms(100);
 	raw_send_use(other, 2, 0, -1);
@@ -431,7 +431,7 @@ START_TEST(test_graceful_sigterm)
 	mockres__response__free_unpacked(r, NULL);
 	ck_assert_int_eq(collect(fd, 1, &a, &b, &o), 0);
 	ck_assert_int_eq(a, 1);
-	ck_assert_double_ge(clock_now_ms() - t0, 700.0);
+	ck_assert_double_ge(clock_now_ms_frac() - t0, 700.0);
 	status = sup_wait_exit(daemon_pid, 10000);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	/* its socket file is gone */
@@ -463,7 +463,7 @@ START_TEST(test_sigterm_drain_deadline)
 	mockres__response__free_unpacked(r, NULL);
 	ck_assert_int_eq(raw_send_use(fd, 3, 0, -1), 0); /* 500 ms */
 	sup_sleep_ms(100);
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	kill(daemon_pid, SIGTERM);
 	r = raw_recv(fd, 5000, &eof);
 	ck_assert_ptr_nonnull(r);
@@ -471,7 +471,7 @@ START_TEST(test_sigterm_drain_deadline)
 	ck_assert_int_eq(r->status, MOCKRES__STATUS__DONE);
 	mockres__response__free_unpacked(r, NULL);
 	r = raw_recv(fd, 30000, &eof);
-	took = clock_now_ms() - t0;
+	took = clock_now_ms_frac() - t0;
 	ck_assert_ptr_nonnull(r);
 	ck_assert_uint_eq(r->id, 1);
 	ck_assert_int_eq(r->status, MOCKRES__STATUS__SHUTTING_DOWN);
@@ -603,11 +603,11 @@ START_TEST(test_successor_socket_kept)
 	raw_send_use(fd, 1, 0, -1);
 	sup_sleep_ms(100); /* admitted: the first daemon drains 2 s */
 	kill(first, SIGTERM);
-	end = clock_now_ms() + 5000;
+	end = clock_now_ms_frac() + 5000;
 	while ((probe = raw_connect(sock)) != -1) { /* until it stops
 		                                      accepting */
 		close(probe);
-		ck_assert(clock_now_ms() < end);
+		ck_assert(clock_now_ms_frac() < end);
 		sup_sleep_ms(10);
 	}
 	ck_assert(sup_alive(first)); /* draining */

@@ -55,12 +55,12 @@ stats(struct sup_stats *s)
 /* Polls the stats until COND holds or TIMEOUT_MS pass. */
 #define WAIT_STATS(s, cond, timeout_ms)                                        \
 	do {                                                                   \
-		double end_ = clock_now_ms() + (timeout_ms);                   \
+		double end_ = clock_now_ms_frac() + (timeout_ms);              \
 		for (;;) {                                                     \
 			stats(&(s));                                           \
 			if (cond)                                              \
 				break;                                         \
-			ck_assert_msg(clock_now_ms() < end_,                   \
+			ck_assert_msg(clock_now_ms_frac() < end_,              \
 			              "timed out waiting for " #cond);         \
 			sup_sleep_ms(20);                                      \
 		}                                                              \
@@ -330,10 +330,11 @@ start_frontend(void)
 	snprintf(portarg, sizeof(portarg), "127.0.0.1:%d", port);
 	fe_pid = sup_spawn(argv, "frontend");
 	ck_assert_int_gt(fe_pid, 0);
-	end = clock_now_ms() + 15000;
+	end = clock_now_ms_frac() + 15000;
 	while (sup_http(port, "GET", "/healthz", NULL, &r, 5000) != 0 ||
 	       r.status != 200) {
-		ck_assert_msg(clock_now_ms() < end, "frontend never healthy");
+		ck_assert_msg(clock_now_ms_frac() < end,
+		              "frontend never healthy");
 		sup_sleep_ms(20);
 	}
 }
@@ -359,11 +360,11 @@ run_load(int clients, int warm_ms, int measure_ms, struct run *out)
 	o.timeout_ms = 20000;
 	ck_assert_ptr_nonnull(l = load_start(&o));
 	sup_sleep_ms(warm_ms);
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	load_set_phase(l, 1);
 	sup_sleep_ms(measure_ms);
 	load_set_phase(l, 2);
-	out->secs = (clock_now_ms() - t0) / 1000.0;
+	out->secs = (clock_now_ms_frac() - t0) / 1000.0;
 	ck_assert_int_eq(load_wait_phase(l, 1, 30000), 0);
 	out->ok = load_sum_status(l, 1, LOAD_200);
 	out->s500 = load_sum_status(l, 1, LOAD_500);

@@ -117,9 +117,9 @@ turn(void)
 static void
 run_until(const int *counter, int want, int timeout_ms)
 {
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 
-	while (*counter < want && clock_now_ms() < end)
+	while (*counter < want && clock_now_ms_frac() < end)
 		turn();
 }
 

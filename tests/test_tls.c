@@ -438,7 +438,7 @@ START_TEST(test_refused_handshakes)
 	int fd;
 
 	start_daemon();
-	t0 = (double)clock_now_ms();
+	t0 = (double)clock_now_ms_frac();
 	/* No certificate. */
 	if (tls_open(&t, dir, NULL, 0) == 0)
 		ck_assert_int_eq(tls_answers(&t), 0);
@@ -481,7 +481,7 @@ START_TEST(test_refused_handshakes)
 	ck_assert_int_eq(log_count("TLS handshake from 127.0.0.1:"), 1);
 	ck_assert_int_eq(log_count("the client sent no certificate"), 1);
 	/* After 10 s, the next failure is logged with the count. */
-	sup_sleep_ms((int)(t0 + 10500 - (double)clock_now_ms()));
+	sup_sleep_ms((int)(t0 + 10500 - (double)clock_now_ms_frac()));
 	if (tls_open(&t, odir, "stranger", 0) == 0)
 		ck_assert_int_eq(tls_answers(&t), 0);
 	tls_close(&t);
@@ -512,7 +512,7 @@ START_TEST(test_handshake_deadline)
 	ck_assert_int_eq(sup_stats(sock, &st), 0);
 	fds_before = sup_proc_fds(mrd);
 	ck_assert_int_gt(fds_before, 0);
-	t0 = (double)clock_now_ms();
+	t0 = (double)clock_now_ms_frac();
 	for (i = 0; i < 20; i++) {
 		struct timeval tv = {8, 0};
 
@@ -527,7 +527,7 @@ START_TEST(test_handshake_deadline)
 		ck_assert_int_eq(recv(fds[i], buf, sizeof(buf), 0), 0);
 		close(fds[i]);
 	}
-	dt = (double)clock_now_ms() - t0;
+	dt = (double)clock_now_ms_frac() - t0;
 	ck_assert_msg(dt >= 2500 && dt < 6000, "closed after %.0f ms", dt);
 	sup_sleep_ms(200);
 	ck_assert_int_eq(sup_proc_fds(mrd), fds_before);
@@ -671,14 +671,14 @@ static int
 http_until(int p, const char *path, int code, int ms)
 {
 	struct sup_http_resp r;
-	double end = (double)clock_now_ms() + ms;
+	double end = (double)clock_now_ms_frac() + ms;
 
 	do {
 		if (sup_http(p, "GET", path, NULL, &r, 5000) == 0 &&
 		    r.status == code)
 			return 0;
 		sup_sleep_ms(100);
-	} while ((double)clock_now_ms() < end);
+	} while ((double)clock_now_ms_frac() < end);
 	return -1;
 }
 

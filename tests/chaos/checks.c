@@ -183,12 +183,12 @@ check_nsamples(void)
 void
 chaos_wait(int ms)
 {
-	double end = clock_now_ms() + ms;
+	double end = clock_now_ms_frac() + ms;
 
 	do {
 		check_samples();
 		sup_sleep_ms(ms < 5 ? ms : 5);
-	} while (clock_now_ms() < end);
+	} while (clock_now_ms_frac() < end);
 }
 
 int
@@ -209,7 +209,7 @@ check_limit_set(uint64_t limit)
 	const char *const reset[] = {"--json", "reset-peak", NULL};
 	static char out[65536];
 	struct chaos_snap s;
-	double end = clock_now_ms() + 10000;
+	double end = clock_now_ms_frac() + 10000;
 
 	check_limit = limit;
 	check_limit_armed = 0;
@@ -220,7 +220,7 @@ check_limit_set(uint64_t limit)
 		if (check_snap(&s) == 0 && s.limit == limit &&
 		    s.in_flight <= limit)
 			break;
-		if (clock_now_ms() > end) {
+		if (clock_now_ms_frac() > end) {
 			chaos_log("check: in_flight stayed above the new limit "
 			          "%llu for 10 s; peak not checked until the "
 			          "next change",
@@ -461,13 +461,13 @@ check_final(void)
 	/* Nothing spins while idle; the stream and the watch flow. */
 	ev0 = traffic_sse_events();
 	s0 = check_nsamples();
-	t0 = clock_now_ms();
+	t0 = clock_now_ms_frac();
 	chaos_wait(2000);
 	ev1 = traffic_sse_events();
 	s1 = check_nsamples();
 	for (i = 0; i < n; i++) {
-		double cpu =
-		    (sup_proc_cpu_ms(pids[i]) - c0[i]) / (clock_now_ms() - t0);
+		double cpu = (sup_proc_cpu_ms(pids[i]) - c0[i]) /
+		             (clock_now_ms_frac() - t0);
 
 		if (cpu > CHECK_CPU_MAX)
 			check_fail("%s (pid %d) used %.0f%% of a core while "

@@ -90,14 +90,14 @@ fault_restart_master(pid_t old_workers[CHAOS_WORKERS])
 static void
 fault_check_respawn(pid_t old)
 {
-	double end = clock_now_ms() + 15000;
+	double end = clock_now_ms_frac() + 15000;
 
 	for (;;) {
 		system_workers();
 		if (sys.workers[0] != old && sys.workers[1] != old &&
 		    sys.workers[0] > 0 && sys.workers[1] > 0)
 			return;
-		if (clock_now_ms() > end) {
+		if (clock_now_ms_frac() > end) {
 			check_fail("the master did not replace worker %d",
 			           (int)old);
 			return;

@@ -47,7 +47,7 @@ chaos_rand(uint64_t *rng)
 double
 chaos_elapsed_s(void)
 {
-	return (clock_now_ms() - chaos_t0_ms) / 1000.0;
+	return (clock_now_ms_frac() - chaos_t0_ms) / 1000.0;
 }
 
 void
@@ -104,6 +104,7 @@ chaos_stop_overlap_us(uint64_t t0_us, uint64_t t1_us)
 static pid_t
 chaos_attack_start(void)
 {
+	const char *history = getenv("MOCKRES_CHAOS_HISTORY");
 	struct attack_opts o;
 	pid_t pid;
 
@@ -116,8 +117,7 @@ chaos_attack_start(void)
 	o.reopen_ms = CHAOS_ATTACK_REOPEN_MS;
 	o.forge_ms = CHAOS_ATTACK_FORGE_MS;
 	o.reporters = CHAOS_ATTACK_REPORTERS;
-	if (getenv("MOCKRES_CHAOS_HISTORY") != NULL &&
-	    strcmp(getenv("MOCKRES_CHAOS_HISTORY"), "1") == 0) {
+	if (history != NULL && strcmp(history, "1") == 0) {
 		o.dash_port = sys.dash_port;
 		o.history = CHAOS_ATTACK_HISTORY;
 	}
@@ -181,7 +181,7 @@ main(int argc, char *argv[])
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	chaos_raise_nofile();
-	chaos_t0_ms = clock_now_ms();
+	chaos_t0_ms = clock_now_ms_frac();
 	chaos_log("seed %llu, %llu s (replay: scripts/chaos %llu --seed "
 	          "%llu); request timeout %d ms, fd limit %d, logs in %s",
 	          (unsigned long long)seed, (unsigned long long)seconds,

@@ -62,13 +62,13 @@ system_start_master(void)
 	    FRONTEND_BIN, "--listen",        sys_listen,   "--workers",
 	    "2",          "--socket",        sys.sock,     "--request-timeout",
 	    sys_timeout,  "--dashboard-url", sys_dash_url, NULL};
-	double end = clock_now_ms() + 15000;
+	double end = clock_now_ms_frac() + 15000;
 
 	sys.master = sup_spawn_nofile(argv, "frontend", CHAOS_NOFILE);
 	sys.master_starts++;
 	while (sup_wait_port(sys.port, 100) == -1 ||
 	       system_workers() != CHAOS_WORKERS) {
-		if (clock_now_ms() > end) {
+		if (clock_now_ms_frac() > end) {
 			check_fail("the frontend (pid %d) did not start",
 			           (int)sys.master);
 			break;
@@ -174,7 +174,7 @@ system_wait_healthy(int timeout_ms, char *why, size_t len)
 	static const char *const status[] = {"--json", "status", NULL};
 	static char out[8192];
 	struct sup_http_resp r;
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	int ok_fe, ok_dash, ok_mrd, i;
 
 	for (;;) {
@@ -192,7 +192,7 @@ system_wait_healthy(int timeout_ms, char *why, size_t len)
 		          strstr(r.body, "\"connected\":true") != NULL;
 		if (ok_mrd && ok_fe && ok_dash)
 			return 0;
-		if (clock_now_ms() > end) {
+		if (clock_now_ms_frac() > end) {
 			snprintf(why, len, "%s%s%s",
 			         ok_mrd ? "" : " mockresd (status)",
 			         ok_fe ? "" : " frontend (healthz)",
@@ -206,14 +206,14 @@ system_wait_healthy(int timeout_ms, char *why, size_t len)
 int
 system_wait_exit(pid_t pid, int timeout_ms)
 {
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	int status;
 	pid_t r;
 
 	for (;;) {
 		if ((r = waitpid(pid, &status, WNOHANG)) == pid)
 			return status;
-		if (r == -1 || clock_now_ms() > end)
+		if (r == -1 || clock_now_ms_frac() > end)
 			return -1;
 		chaos_wait(5);
 	}
@@ -222,10 +222,10 @@ system_wait_exit(pid_t pid, int timeout_ms)
 int
 system_wait_gone(pid_t pid, int timeout_ms)
 {
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 
 	while (kill(pid, 0) == 0 && sup_alive(pid)) {
-		if (clock_now_ms() > end)
+		if (clock_now_ms_frac() > end)
 			return -1;
 		chaos_wait(10);
 	}

@@ -128,7 +128,7 @@ raw_read_full(int fd, unsigned char *buf, size_t len, double end)
 	ssize_t n;
 
 	while (len > 0) {
-		int left = (int)(end - clock_now_ms());
+		int left = (int)(end - clock_now_ms_frac());
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			return -1;
@@ -146,7 +146,7 @@ raw_read_full(int fd, unsigned char *buf, size_t len, double end)
 Mockres__Response *
 raw_recv(int fd, int timeout_ms, int *eof)
 {
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	unsigned char hdr[4], *body;
 	Mockres__Response *resp;
 	uint32_t len;
@@ -174,13 +174,13 @@ raw_recv(int fd, int timeout_ms, int *eof)
 int
 raw_wait_closed(int fd, int timeout_ms)
 {
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	struct pollfd pfd = {fd, POLLIN, 0};
 	char buf[65536];
 	ssize_t n;
 
 	for (;;) {
-		int left = (int)(end - clock_now_ms());
+		int left = (int)(end - clock_now_ms_frac());
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			return 0;

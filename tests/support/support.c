@@ -162,7 +162,7 @@ sup_spawn_nofile(const char *const argv[], const char *logname, long nofile)
 int
 sup_wait_exit(pid_t pid, int timeout_ms)
 {
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	int status;
 	pid_t r;
 
@@ -172,7 +172,7 @@ sup_wait_exit(pid_t pid, int timeout_ms)
 			return status;
 		if (r == -1)
 			return -1;
-		if (clock_now_ms() > end)
+		if (clock_now_ms_frac() > end)
 			return -1;
 		sup_sleep_ms(5);
 	}
@@ -278,12 +278,12 @@ sup_tcp_connect(int port)
 static int
 sup_wait_connect(const char *path, int port, int timeout_ms)
 {
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	int fd;
 
 	while ((fd = path ? sup_unix_connect(path) : sup_tcp_connect(port)) ==
 	       -1) {
-		if (clock_now_ms() > end)
+		if (clock_now_ms_frac() > end)
 			return -1;
 		sup_sleep_ms(10);
 	}
@@ -381,7 +381,7 @@ sup_read_all(int fd, char *buf, size_t len, double end)
 	char sink[4096];
 
 	for (;;) {
-		int left = (int)(end - clock_now_ms());
+		int left = (int)(end - clock_now_ms_frac());
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			break;
@@ -405,7 +405,7 @@ sup_run(const char *const argv[], char *out, size_t outlen, char *err,
 {
 	char tmpl_err[300];
 	int outp[2], status, efd = -1;
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	pid_t pid;
 
 	snprintf(tmpl_err, sizeof(tmpl_err), "%s/stderr.XXXXXX", sup_tmpdir());
@@ -439,8 +439,8 @@ sup_run(const char *const argv[], char *out, size_t outlen, char *err,
 		sup_read_all(outp[0], sink, sizeof(sink), end);
 	}
 	close(outp[0]);
-	if ((status = sup_wait_exit(pid, (int)(end - clock_now_ms()) + 50)) ==
-	    -1) {
+	if ((status = sup_wait_exit(pid, (int)(end - clock_now_ms_frac()) +
+	                                     50)) == -1) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		close(efd);
@@ -474,7 +474,7 @@ ssize_t
 sup_http_raw(int port, const char *raw, size_t len, char *out, size_t outlen,
              int timeout_ms)
 {
-	double end = clock_now_ms() + timeout_ms;
+	double end = clock_now_ms_frac() + timeout_ms;
 	size_t off = 0;
 	ssize_t n;
 	int fd;

@@ -71,6 +71,12 @@ struct feed {
 	int answering; /* a push came within DASH_STALL_MS */
 	int reported_down;
 	int reported_stall;
+	/* mockresd refused the watch every DASH_WATCH_MS with the client
+	 * list (a peer it does not trust): every
+	 * MOCKRES_WATCH_UNTRUSTED_MIN_MS without it */
+	int limited;
+	int reported_limited;
+	uint64_t watch_id;
 	struct average avg;
 	struct procs procs;
 	struct refbuf *snap;   /* the latest snapshot */

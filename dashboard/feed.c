@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "dashboard.h"
 #include "log.h"
+#include "mockres_limits.h"
 #include "mrclient.h"
 #include "names.h"
 
@@ -107,6 +108,22 @@ feed_keep(struct feed *f, const Mockres__Stats *s)
 	}
 }
 
+static void feed_reply(const Mockres__Response *, void *);
+
+/* Asks for the watch: every DASH_WATCH_MS with the client list, or as
+ * an untrusted peer may once mockresd refused that. */
+static void
+feed_watch(struct dash *d)
+{
+	struct feed *f = &d->feed;
+
+	f->watch_id = mrclient_watch(
+	    f->mc, f->limited ? MOCKRES_WATCH_UNTRUSTED_MIN_MS : DASH_WATCH_MS,
+	    !f->limited, feed_reply, d);
+	if (f->watch_id == 0)
+		log_warn("cannot ask mockresd for the watch");
+}
+
 static void
 feed_reply(const Mockres__Response *resp, void *arg)
 {
@@ -116,6 +133,21 @@ feed_reply(const Mockres__Response *resp, void *arg)
 
 	if (resp == NULL)
 		return; /* the state callback says it */
+	if (resp->status == MOCKRES__STATUS__DENIED && !f->limited) {
+		if (!f->reported_limited)
+			log_warnx("mockresd does not let this dashboard watch "
+			          "every %d ms with the client list (%s): "
+			          "sampling every %d ms, without mockresd's "
+			          "clients in the process table",
+			          DASH_WATCH_MS,
+			          resp->error ? resp->error : "denied",
+			          MOCKRES_WATCH_UNTRUSTED_MIN_MS);
+		f->reported_limited = 1;
+		f->limited = 1;
+		mrclient_cancel(f->mc, f->watch_id);
+		feed_watch(d);
+		return;
+	}
 	if (resp->status != MOCKRES__STATUS__OK || resp->stats == NULL) {
 		log_warnx("mockresd refused the watch (%s%s%s)",
 		          names_status(resp->status), resp->error ? ": " : "",
@@ -214,8 +246,8 @@ feed_state(struct mrclient *mc, int up, int error, void *arg)
 		log_info("connected to mockresd at %s", mrclient_path(mc));
 	f->reported_down = 0;
 	f->last_push_ms = clock_now_ms(); /* the stall clock starts now */
-	if (mrclient_watch(mc, DASH_WATCH_MS, 1, feed_reply, d) == 0)
-		log_warn("cannot ask mockresd for the watch");
+	f->limited = 0;                   /* a new mockresd may trust us */
+	feed_watch(d);
 }
 
 /* Every DASH_SLOW_MS: /proc and snapshots while down or stalled, SSE

@@ -17,8 +17,13 @@
 #define MOCKRES_FRAME_BODY_MAX 65536   /* bytes of one framed message */
 #define MOCKRES_WATCH_MIN_MS   10      /* a watch's interval, or 0 = stop */
 #define MOCKRES_WATCH_MAX_MS   60000
-#define MOCKRES_NAME_MAX       63 /* bytes of a client's name (hello) */
-#define MOCKRES_HOST_MAX       64 /* bytes of a client's host name (hello) */
+/* Watching for a peer that is not trusted (not root or mockresd's own
+ * user, nor a CN of --tls-admin or --tls-frontend): no client list, an
+ * interval of at least this, and at most so many such watches at once. */
+#define MOCKRES_WATCH_UNTRUSTED_MIN_MS 100
+#define MOCKRES_WATCH_UNTRUSTED_MAX    64
+#define MOCKRES_NAME_MAX               63 /* bytes of a client's name (hello) */
+#define MOCKRES_HOST_MAX               64 /* bytes of a client's host name (hello) */
 
 /* The network transport (TLS over TCP). */
 #define MOCKRES_CONNECT_MS 3000 /* a client's name lookup and connect */

@@ -63,11 +63,10 @@
 #define WATCH_MIN_MS      MOCKRES_WATCH_MIN_MS
 #define WATCH_MAX_MS      MOCKRES_WATCH_MAX_MS
 #define STATS_CLIENTS_MAX 256
-/* Watching (watch.c): peers that are not trusted (root or mockresd's own
- * user) may hold this many watches at once, at this interval at least,
- * without the client list. */
-#define WATCH_UNTRUSTED_MAX    64
-#define WATCH_UNTRUSTED_MIN_MS 100
+/* Watching (watch.c); the untrusted peers' budget is the protocol's
+ * (MOCKRES_WATCH_UNTRUSTED_*). */
+#define WATCH_UNTRUSTED_MAX    MOCKRES_WATCH_UNTRUSTED_MAX
+#define WATCH_UNTRUSTED_MIN_MS MOCKRES_WATCH_UNTRUSTED_MIN_MS
 #define WATCH_SHARE_US         1000     /* a snapshot serves this long */
 #define WATCH_STALE_US         30000000 /* a watch not taken: closed */
 #define NAME_MAX_LEN           MOCKRES_NAME_MAX

@@ -116,6 +116,37 @@ model_defaults(struct model *m, uint32_t cores)
 	m->usl_kappa = 0.01;
 }
 
+void
+model_key_range(size_t i, char *buf, size_t len)
+{
+	const struct model_key *k;
+	struct model d;
+	char def[32];
+
+	if (i >= MODEL_NKEYS) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	k = &model_keys[i];
+	model_defaults(&d, 1);
+	if (k->off == MODEL_OFF(cores)) /* the machine's */
+		snprintf(def, sizeof(def), "the number of CPUs");
+	else
+		model_key_format(&d, i, def, sizeof(def));
+	switch (k->type) {
+	case MODEL_U32:
+		snprintf(buf, len, "%.0f..%.0f, default %s", k->min, k->max,
+		         def);
+		break;
+	case MODEL_DOUBLE:
+		snprintf(buf, len, "%g..%g, default %s", k->min, k->max, def);
+		break;
+	default: /* any 64-bit number, or one of the names */
+		snprintf(buf, len, "default %s", def);
+		break;
+	}
+}
+
 int
 model_key_index(const char *name)
 {

@@ -91,6 +91,10 @@ size_t model_nkeys(void);
 const char *model_key_name(size_t i);
 const char *model_key_help(size_t i);
 void model_key_format(const struct model *m, size_t i, char *buf, size_t len);
+/* Key I's values and default, from the key table and model_defaults, for
+ * --help (and the test that holds the man page to it): "0..3600000,
+ * default 500", "default fixed". */
+void model_key_range(size_t i, char *buf, size_t len);
 
 const char *model_dist_name(enum model_dist);
 const char *model_discipline_name(enum model_discipline);

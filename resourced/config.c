@@ -42,37 +42,54 @@ config_usage(FILE *f)
 	    "                 " SOCKPATH_DEFAULT "; or systemd's socket)\n"
 	    "  --limit N      uses in the resource at once (in service + "
 	    "waiting),\n"
-	    "                 0 = no limit (default 15)\n"
-	    "  -v, --verbose  debug logs\n"
-	    "  --help, --version\n"
-	    "\n"
-	    "Over the network (TLS 1.3, clients must show a certificate of "
-	    "--tls-ca):\n"
-	    "  --listen-tls ADDR:PORT  also listen here (0.0.0.0:4002, "
-	    "[::]:4002);\n"
-	    "                 repeatable, at most %d ($MOCKRES_LISTEN_TLS, "
-	    "space-separated)\n"
-	    "  --tls-cert FILE, --tls-key FILE  mockresd's certificate and "
-	    "key, PEM\n"
-	    "                 ($MOCKRES_TLS_CERT, $MOCKRES_TLS_KEY)\n"
-	    "  --tls-ca FILE  the CA clients' certificates must be signed by\n"
-	    "                 ($MOCKRES_TLS_CA)\n"
-	    "  --tls-admin NAME     a client certificate CN that may steer "
-	    "(limit, hold,\n"
-	    "                 model, peak); repeatable ($MOCKRES_TLS_ADMIN)\n"
-	    "  --tls-frontend NAME  a client certificate CN that may send "
-	    "the frontend\n"
-	    "                 workers' HTTP reports; repeatable "
-	    "($MOCKRES_TLS_FRONTEND)\n"
-	    "\n"
-	    "The model (also $MOCKRES_MODEL: a preset name and/or "
-	    "key=value words;\n"
-	    "flags win; `mockresctl model` shows it, `mockresctl model set` "
-	    "changes it):\n",
+	    "                 0 = no limit (0.." MOCKRES_STR(MOCKRES_LIMIT_MAX) ", default " MOCKRES_STR(
+	        MOCKRES_LIMIT_DEFAULT) ")\n"
+	                               "  -v, --verbose  debug logs\n"
+	                               "  --help, --version\n"
+	                               "\n"
+	                               "Over the network (TLS 1.3, clients "
+	                               "must show a certificate of "
+	                               "--tls-ca):\n"
+	                               "  --listen-tls ADDR:PORT  also listen "
+	                               "here (0.0.0.0:4002, "
+	                               "[::]:4002);\n"
+	                               "                 repeatable, at most "
+	                               "%d ($MOCKRES_LISTEN_TLS, "
+	                               "space-separated)\n"
+	                               "  --tls-cert FILE, --tls-key FILE  "
+	                               "mockresd's certificate and "
+	                               "key, PEM\n"
+	                               "                 ($MOCKRES_TLS_CERT, "
+	                               "$MOCKRES_TLS_KEY)\n"
+	                               "  --tls-ca FILE  the CA clients' "
+	                               "certificates must be signed by\n"
+	                               "                 ($MOCKRES_TLS_CA)\n"
+	                               "  --tls-admin NAME     a client "
+	                               "certificate CN that may steer "
+	                               "(limit, hold,\n"
+	                               "                 model, peak); "
+	                               "repeatable ($MOCKRES_TLS_ADMIN)\n"
+	                               "  --tls-frontend NAME  a client "
+	                               "certificate CN that may send "
+	                               "the frontend\n"
+	                               "                 workers' HTTP "
+	                               "reports; repeatable "
+	                               "($MOCKRES_TLS_FRONTEND)\n"
+	                               "\n"
+	                               "The model (also $MOCKRES_MODEL: a "
+	                               "preset name and/or "
+	                               "key=value words;\n"
+	                               "flags win; `mockresctl model` shows "
+	                               "it, `mockresctl model set` "
+	                               "changes it):\n",
 	    MOCKRES_LISTEN_TLS_MAX);
-	for (i = 0; i < model_nkeys(); i++)
-		fprintf(f, "  --%-18s %s\n", model_key_name(i),
-		        model_key_help(i));
+	for (i = 0; i < model_nkeys(); i++) {
+		char range[64];
+
+		model_key_range(i, range, sizeof(range));
+		fprintf(f, "  --%-18s %s (%s)\n", model_key_name(i),
+		        model_key_help(i), range);
+	}
 	fprintf(f, "\nPresets (MOCKRES_MODEL=NAME):\n");
 	p = model_presets(&n);
 	for (i = 0; i < n; i++)

@@ -253,6 +253,16 @@ START_TEST(test_key_table)
 	}
 	ck_assert_str_eq(model_key_name(0), "hold-ms");
 	ck_assert_ptr_null(model_key_name(model_nkeys()));
+	/* the values and defaults --help prints (and the man page must say) */
+	model_key_range((size_t)model_key_index("hold-spread"), buf,
+	                sizeof(buf));
+	ck_assert_str_eq(buf, "0..3600000, default 100");
+	model_key_range((size_t)model_key_index("usl-kappa"), buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0..1, default 0.01");
+	model_key_range((size_t)model_key_index("hold-dist"), buf, sizeof(buf));
+	ck_assert_str_eq(buf, "default fixed");
+	model_key_range((size_t)model_key_index("cores"), buf, sizeof(buf));
+	ck_assert_str_eq(buf, "1..4096, default the number of CPUs");
 }
 END_TEST
 

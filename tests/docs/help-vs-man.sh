@@ -11,6 +11,9 @@
 #     page's command list.
 # Anything in --help and not in the man page fails.  Anything in the man
 # page and not in --help fails too, unless it is in the PENDING list below.
+# And every "(A..B, default D)" of --help must be in the man page's
+# paragraph for that flag (issue 21: the man page said hold-spread
+# "default 0" where the code has 100).
 # Exit 0 same sets, 1 a difference, 2 usage.
 set -u -o pipefail
 
@@ -111,6 +114,39 @@ compare() {
 		echo "note: now in --help, delete from PENDING in $0:" $landed
 	fi
 }
+
+# Values: a flag whose --help entry ends in "(A..B, default D)" or
+# "(default D)" (continuation lines joined) must say the same in its man
+# page paragraph (from its ".It Fl" line to the next ".It" or ".El",
+# joined, macros' names dropped): the numbers of the man page are held
+# to the code that prints the help.
+help_values() {
+	awk '/^  -/ { if (rec != "") print rec; rec = $0; next }
+	    /^                 / && rec != "" { rec = rec " " $0; next }
+	    { if (rec != "") print rec; rec = "" }
+	    END { if (rec != "") print rec }' <<<"$help" |
+	    sed -nE 's/^ +(-[a-z], )?(--[a-z][a-z0-9-]*).*\(([^()]*default [^();]*)[;)].*$/\2\t\3/p' |
+	    sed -E 's/ +/ /g'
+}
+
+man_paragraph() {
+	awk -v flag="$1" '
+	    /^\.It / { if (on) exit; if ($2 == "Fl" && "-" $3 == flag) { on = 1; next } }
+	    /^\.El/ { if (on) exit }
+	    on { line = $0; sub(/^\.[A-Z][a-z][a-z]? */, "", line); print line }' "$MAN" |
+	    tr '\n' ' ' | sed -E 's/ +/ /g; s/ ([,.;])/\1/g'
+}
+
+values_rc=0
+while IFS=$'\t' read -r flag want; do
+	[ -n "$flag" ] || continue
+	got=$(man_paragraph "$flag")
+	if [[ "$got" != *"$want"* ]]; then
+		echo "FAIL: $flag: --help says \"$want\"; $(basename "$MAN") says: $got"
+		values_rc=1
+	fi
+done < <(help_values)
+[ $values_rc = 0 ] || rc=1
 
 compare flags "$(help_flags)" "$(man_flags)"
 if [ "$NAME" = mockresctl ]; then

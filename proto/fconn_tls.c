@@ -94,6 +94,7 @@ fconn_tls_addr(int fd, char *buf, size_t len)
 	socklen_t sl = sizeof(ss);
 	char host[INET6_ADDRSTRLEN + 1], port[8];
 
+	memset(&ss, 0, sizeof(ss));
 	snprintf(buf, len, "unknown");
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1 ||
 	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port,

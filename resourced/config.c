@@ -153,8 +153,13 @@ config_env_list(const char *env, const char **list, size_t *n, size_t max,
 	     w = strtok_r(NULL, " \t", &save))
 		if ((r = config_add(list, n, max, w, flag)) != 0) {
 			fprintf(stderr, "mockresd: (in $%s)\n", env);
+			free(copy);
 			return r;
 		}
+	/* The words point into COPY, kept for the process's life. */
+	if (*n == 0)
+		free(copy);
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): kept, as said */
 	return 0;
 }
 

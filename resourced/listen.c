@@ -197,6 +197,7 @@ listen_family(int fd)
 	int type;
 	socklen_t tlen = sizeof(type);
 
+	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1 ||
 	    type != SOCK_STREAM)

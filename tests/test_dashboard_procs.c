@@ -107,7 +107,7 @@ START_TEST(test_sample_cpu)
 	double t0, t1, expect;
 
 	procs_init(&ps);
-	t0 = (double)clock_now_ms();
+	t0 = clock_now_ms_frac();
 	procs_from_stats(&ps, NULL, getpid(), t0);
 	ck_assert_uint_eq(ps.n, 1);
 	/* Burn 300 ms of this process's CPU, however long a busy machine
@@ -120,7 +120,7 @@ START_TEST(test_sample_cpu)
 	} while ((double)(c.tv_sec - c0.tv_sec) * 1000.0 +
 	             (double)(c.tv_nsec - c0.tv_nsec) / 1e6 <
 	         300.0);
-	t1 = (double)clock_now_ms();
+	t1 = clock_now_ms_frac();
 	procs_sample(&ps, t1);
 	expect = 300.0 * 100.0 / (t1 - t0);
 	ck_assert_msg(ps.p[0].cpu_percent > expect * 0.5 &&
@@ -193,11 +193,9 @@ START_TEST(test_remote_hosts)
 	static struct procs ps;
 	Mockres__Stats s = MOCKRES__STATS__INIT;
 	Mockres__ClientInfo ci[2], *cip[2];
-	Mockres__ProcUsage u = MOCKRES__PROC_USAGE__INIT;
-	Mockres__ProcUsage m = MOCKRES__PROC_USAGE__INIT;
-	Mockres__ProcUsage d = MOCKRES__PROC_USAGE__INIT;
+	Mockres__ProcUsage u = MOCKRES__PROC_USAGE__INIT, m, d;
 	size_t i, remote_workers = 0, masters = 0;
-	double t0 = (double)clock_now_ms_frac();
+	double t0 = clock_now_ms_frac();
 
 	u.has_pid = u.has_cpu_ms = u.has_rss_kb = 1;
 	u.pid = (uint32_t)getpid();

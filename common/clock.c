@@ -1,10 +1,19 @@
 /*
- * clock.c: monotonic time in µs and ms (whole or with the fraction), and
- * ms as a timeval.
+ * clock.c: monotonic time in ns, µs and ms (whole or with the fraction),
+ * and ms as a timeval.
  */
 #include <time.h>
 
 #include "clock.h"
+
+uint64_t
+clock_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
 
 uint64_t
 clock_now_us(void)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/time.h>
 
+uint64_t clock_now_ns(void);
 uint64_t clock_now_us(void);
 uint64_t clock_now_ms(void);
 /* The same clock in milliseconds with their fraction: for measuring, and

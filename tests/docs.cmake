@@ -7,6 +7,8 @@
 #                          names what is documented ahead of the code)
 #   completion_mockresctl  what the bash completion offers
 #   docs_no_outside_refs   no file points outside the repository
+#   docs_one_clock         the monotonic clock is read in common/clock.c
+#                          only (tests/docs/one-clock.sh)
 set(MOCKRES_DOCS_TESTS ${CMAKE_CURRENT_SOURCE_DIR}/docs)
 if(MOCKRES_MAN_PAGES)
   add_test(NAME man_lint
@@ -51,3 +53,7 @@ if(TARGET mockres-frontend AND TARGET mockres-dashboard AND NOT MOCKRES_SANITIZE
   set_tests_properties(lab_figures PROPERTIES LABELS "docs;integration"
     TIMEOUT 120 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 endif()
+add_test(NAME docs_one_clock
+  COMMAND ${MOCKRES_DOCS_TESTS}/one-clock.sh ${PROJECT_SOURCE_DIR})
+set_tests_properties(docs_one_clock PROPERTIES LABELS "docs" TIMEOUT 60
+  SKIP_RETURN_CODE 77)

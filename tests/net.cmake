@@ -9,6 +9,7 @@ set_tests_properties(net_certs PROPERTIES LABELS "net" TIMEOUT 60
 
 # The wire: a delaying cable for kernels without sch_netem (tests/net/lib.sh).
 add_executable(mockres_net_wire net/wire.c)
+target_link_libraries(mockres_net_wire PRIVATE mockres_common)
 
 # net_smoke: the harness (tests/net/lib.sh): six hosts in namespaces, HAProxy
 # on deploy/haproxy.cfg, a link down, a delay, teardown after a pass, a
@@ -26,7 +27,8 @@ if(NOT TARGET PkgConfig::OPENSSL)
 endif()
 if(TARGET PkgConfig::OPENSSL)
   add_executable(mockres_net_flood net/flood.c)
-  target_link_libraries(mockres_net_flood PRIVATE PkgConfig::OPENSSL)
+  target_link_libraries(mockres_net_flood PRIVATE PkgConfig::OPENSSL
+    mockres_common)
 endif()
 
 # The scenarios, each on hosts of its own (tests/net/*-test.sh; root, and

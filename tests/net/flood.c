@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define FLOOD_CONNS_MAX  4096
 #define FLOOD_HELLO_MAX  4096
 #define FLOOD_TIMEOUT_NS 3000000000ull
@@ -48,15 +50,6 @@ struct flood {
 	int ep;
 	uint64_t answered, connects, errors, timed_out;
 };
-
-static uint64_t
-flood_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The ClientHello a TLS 1.3 client sends first, into F->hello. */
 static int
@@ -97,7 +90,7 @@ flood_open(struct flood *f, struct flood_conn *c)
 
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	c->sent = 0;
-	c->started_ns = flood_now_ns();
+	c->started_ns = clock_now_ns();
 	if (c->fd == -1) {
 		f->errors++;
 		return;
@@ -212,15 +205,15 @@ main(int argc, char **argv)
 	for (long i = 0; i < nconns; i++)
 		flood_open(&f, &conns[i]);
 
-	start = flood_now_ns();
+	start = clock_now_ns();
 	end = start + (uint64_t)secs * 1000000000u;
-	while (flood_now_ns() < end) {
+	while (clock_now_ns() < end) {
 		int n = epoll_wait(f.ep, evs, 256, 100);
 		uint64_t now;
 
 		for (int i = 0; i < n; i++)
 			flood_event(&f, evs[i].data.ptr, evs[i].events);
-		now = flood_now_ns();
+		now = clock_now_ns();
 		for (long i = 0; i < nconns; i++) {
 			struct flood_conn *c = &conns[i];
 
@@ -235,7 +228,7 @@ main(int argc, char **argv)
 	}
 	for (long i = 0; i < nconns; i++)
 		flood_close(&conns[i]);
-	took = (double)(flood_now_ns() - start) / 1e9;
+	took = (double)(clock_now_ns() - start) / 1e9;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("flood: %llu answered (%.0f/s), %llu connects, %llu errors, "
 	       "%llu timed out, %.1f s, CPU %.1f s\n",

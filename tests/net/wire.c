@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define WIRE_FRAME_MAX       (128 * 1024) /* a vnet header and a GSO frame */
 #define WIRE_QUEUE_BYTES_MAX (64u * 1024 * 1024)
 #define WIRE_BURST           256 /* frames read per wake-up, per side */
@@ -73,15 +75,6 @@ wire_on_signal(int sig)
 		wire_reload = 1;
 	else
 		wire_stop = 1;
-}
-
-static uint64_t
-wire_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* A packet socket on IFNAME: every frame, none of our own, vnet headers. */
@@ -200,7 +193,7 @@ wire_from_host(struct wire *w, const unsigned char *data, size_t len)
 		return;
 	}
 	/* In order: a shorter new delay never lets a frame overtake. */
-	due = wire_now_ns() + w->delay_ns;
+	due = clock_now_ns() + w->delay_ns;
 	if (w->tail != NULL && due < w->tail->due_ns)
 		due = w->tail->due_ns;
 	fr->next = NULL;
@@ -219,7 +212,7 @@ wire_from_host(struct wire *w, const unsigned char *data, size_t len)
 static void
 wire_release(struct wire *w)
 {
-	uint64_t now = wire_now_ns();
+	uint64_t now = clock_now_ns();
 
 	while (w->head != NULL && w->head->due_ns <= now) {
 		struct wire_frame *fr = w->head;
@@ -266,7 +259,7 @@ wire_loop(struct wire *w, const sigset_t *waitmask)
 		struct timespec ts, *tsp = NULL;
 
 		if (w->head != NULL) {
-			uint64_t now = wire_now_ns();
+			uint64_t now = clock_now_ns();
 			uint64_t wait =
 			    w->head->due_ns > now ? w->head->due_ns - now : 0;
 

@@ -125,6 +125,7 @@ struct httpserv {
 	struct httpserv_fifo fifo[FIFO_N];
 	size_t nconns, peak;
 	int draining;
+	int freeing; /* httpserv_free: no callbacks */
 	struct httpserv_answer a405, a405close, aoptions;
 	char text405[128];
 };
@@ -244,6 +245,8 @@ httpserv_adopt(struct httpserv *srv, int fd)
 	if (++srv->nconns > srv->peak)
 		srv->peak = srv->nconns;
 	httpserv_timer(c, FIFO_HEAD);
+	if (srv->ops->conn != NULL)
+		srv->ops->conn(srv->arg, 1);
 	return 0;
 }
 
@@ -275,6 +278,8 @@ httpserv_conn_close(struct httpserv_conn *c)
 	httpout_clear(&c->out, &srv->outpool);
 	TAILQ_REMOVE(&srv->all, c, alink);
 	srv->nconns--;
+	if (ops->conn != NULL && !srv->freeing)
+		ops->conn(srv->arg, 0);
 	while (c->ndone > 0) {
 		struct httpserv_done *d = &c->done[c->done_first];
 
@@ -1015,6 +1020,7 @@ httpserv_free(struct httpserv *srv)
 	if (srv == NULL)
 		return;
 	httpserv_drain(srv);
+	srv->freeing = 1;
 	while ((c = TAILQ_FIRST(&srv->all)) != NULL) {
 		c->ndone = 0; /* no callbacks */
 		c->busy = 0;

@@ -98,6 +98,8 @@ struct httpserv_ops {
 	 * refusals this layer answers itself.  Optional.
 	 */
 	void (*done)(void *arg, uint64_t cookie, int code, int written);
+	/* A client connection opened (OPEN 1) or closed (0).  Optional. */
+	void (*conn)(void *arg, int open);
 };
 
 struct httpserv_config {

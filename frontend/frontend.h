@@ -6,15 +6,19 @@
  * kernel spreads connections across them, and a socket outlives the
  * workers that serve it, so connections queued on it while its worker is
  * replaced are not refused); master.c forks, respawns, reloads and stops
- * the workers; worker.c is a worker's life (event base, evhttp, one
- * mrclient to mockresd, drain on SIGTERM); http.c answers requests;
- * timing.c times them and reports the counts to mockresd; conncount.c
- * counts the client connections open across all the workers, in memory
- * the master maps before it forks.
- * The deadlines: pending.c (a use mockresd has not answered within
- * --request-timeout gets 504), liveness.c (a mockresd that stops answering
- * is dropped and reported), httpconn.c (a connection must send a whole
- * request within HTTP_HEAD_DEADLINE_MS).
+ * the workers; worker.c is a worker's life (event base, HTTP server, one
+ * mrclient to mockresd, drain on SIGTERM); http.c answers requests, on
+ * the HTTP layer of common/ (httpserv.h: parsing, connections, the head
+ * and write deadlines, caps); timing.c times them and reports the counts
+ * to mockresd; conncount.c counts the client connections open across all
+ * the workers, in memory the master maps before it forks.  The deadlines
+ * of a use: pending.c (one mockresd has not answered within
+ * --request-timeout gets 504), liveness.c (a mockresd that stops
+ * answering is dropped and reported).
+ *
+ * Files call down: worker.c -> http.c -> pending.c, timing.c,
+ * liveness.c, conncount.c; the state they share is struct wstate below,
+ * handed down.
  */
 #ifndef MOCKRES_FRONTEND_H
 #define MOCKRES_FRONTEND_H
@@ -26,7 +30,6 @@
 #include <sys/types.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "endpoint.h"
 
@@ -39,13 +42,10 @@
 #define FRONTEND_REQUEST_TIMEOUT_DEFAULT 30000    /* ms */
 #define FRONTEND_REQUEST_TIMEOUT_MAX     86400000 /* ms: a day */
 
-#define HTTP_TIMEOUT_S        15   /* read, write and keep-alive idle */
-#define HTTP_HEADERS_MAX      8192 /* bytes of request line and headers */
-#define HTTP_BODY_MAX         4096 /* bytes of request body */
-#define HTTP_REASON_MAX       200  /* bytes of mockresd's error text kept */
-#define HTTP_CONTENT_TYPE     "text/plain; charset=utf-8"
-#define HTTP_RETRY_AFTER      "1"   /* seconds, on every 503 */
-#define HTTP_HEAD_DEADLINE_MS 10000 /* to send a whole request */
+#define HTTP_BODY_MAX     4096 /* bytes of request body (413 past it) */
+#define HTTP_REASON_MAX   200  /* bytes of mockresd's error text kept */
+#define HTTP_CONTENT_TYPE "text/plain; charset=utf-8"
+#define HTTP_RETRY_AFTER  "Retry-After: 1\r\n" /* on every 503 */
 
 #define LIVENESS_TICK_MS  100  /* how often liveness.c looks */
 #define LIVENESS_PING_MS  1000 /* no reply this long: ping mockresd */
@@ -85,68 +85,63 @@ int listen_tcp(const struct sockaddr_storage *, socklen_t, char *err,
 /* master.c */
 int master_run(const struct frontend_config *, const int *fds);
 
-/* worker.c */
-struct worker {
+/*
+ * The state a worker's files share, lifted here so that none of them
+ * calls up into worker.c: worker.c (or the fuzzer) makes it and hands it
+ * down to each file's init; the files below keep the pointer.
+ */
+struct wstate {
 	struct event_base *base;
-	struct evhttp *http;
-	struct evhttp_bound_socket *bound;
 	struct mrclient *mc;
 	const struct frontend_config *conf;
-	unsigned slot;
-	int draining;
-	int mrd_warned;   /* "cannot reach mockresd" logged once */
+	struct httpserv *http;
+	int draining;     /* every answer closes its connection */
 	uint64_t waiting; /* requests waiting for mockresd */
 	uint64_t active;  /* requests not yet fully answered */
-	uint64_t served;  /* requests answered, for the exit log */
+	uint64_t served;  /* answers written, for the exit log */
 	uint64_t replies; /* from mockresd: signs of life (liveness.c) */
-	struct event *drain_ev;
-	struct event *linger_ev;
-	struct event *done_ev;   /* a request ended: may a drain be over? */
-	struct event *report_ev; /* the wait for the last report's answer */
-	int lingered;
-	int reporting; /* the last report is sent, its answer awaited */
-	int reported;  /* ... and it came (or the connection went) */
-	struct event *sig_ev[2];
+	/* A request ended (called from inside the HTTP layer: defer any
+	 * real work to the loop). */
+	void (*request_done)(void);
 };
 
-extern struct worker *wk;
-
+/* worker.c */
 void worker_main(const struct frontend_config *, unsigned slot, int fd,
                  int ready_fd) __attribute__((noreturn));
-void worker_request_done(void);
 
 /* http.c */
-struct evhttp *http_setup(struct event_base *, uint64_t request_timeout_ms);
-void http_request_cb(struct evhttp_request *, void *);
+struct httpserv *http_setup(struct wstate *);
 
 /* timing.c */
 enum httpstats_route_id;
-void timing_init(struct event_base *, int on);
+void timing_init(struct wstate *, int on);
 void timing_free(void);
-void timing_begin(struct evhttp_request *, enum httpstats_route_id,
-                  void (*cb)(struct evhttp_request *, void *));
-void timing_end(struct evhttp_request *, void *arg);
+uint64_t timing_begin(void);
+void timing_route(uint64_t *cookie, enum httpstats_route_id);
+void timing_end(uint64_t cookie, int code);
 void timing_connected(void);
 int timing_final(void (*done)(void));
 
 /* pending.c */
+struct httpserv_conn;
 struct pending {
 	TAILQ_ENTRY(pending) link;
-	struct evhttp_request *req;
-	uint64_t id; /* mrclient's */
+	struct httpserv_conn *conn; /* the request: its connection, */
+	uint32_t ticket;            /* ... and ticket */
+	uint64_t id;                /* mrclient's */
 	uint64_t deadline_ms;
 	int linked;
 	struct pending *next_free;
 };
 
-int pending_init(struct event_base *, uint64_t timeout_ms,
+int pending_init(struct wstate *, uint64_t timeout_ms,
                  void (*expire)(struct pending *));
-struct pending *pending_new(struct evhttp_request *);
+struct pending *pending_new(struct httpserv_conn *, uint32_t ticket);
 void pending_start(struct pending *, uint64_t id);
 void pending_free(struct pending *);
 
 /* liveness.c */
-int liveness_init(struct event_base *);
+int liveness_init(struct wstate *);
 void liveness_up(void);
 int liveness_stalled(void);
 
@@ -159,12 +154,5 @@ void conncount_open(void);       /* a client connection opened */
 void conncount_close(void);      /* ... and closed */
 void conncount_burst(void);      /* a burst begins: the peak restarts */
 int conncount_get(uint64_t *frontend, uint32_t *open, uint32_t *peak);
-
-/* httpconn.c */
-int httpconn_init(struct event_base *, void (*lost)(void));
-struct bufferevent *httpconn_bevcb(struct event_base *, void *);
-void httpconn_request(struct evhttp_request *);  /* reached http.c */
-void httpconn_answered(struct evhttp_request *); /* answer written */
-size_t httpconn_connections(void);               /* open, with a record */
 
 #endif

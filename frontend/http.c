@@ -1,83 +1,96 @@
 /*
- * http.c: the HTTP surface of a worker.
+ * http.c: the HTTP surface of a worker, on the HTTP layer of common/
+ * (httpserv.h), which parses, refuses what it must (400, 405, 413, 505),
+ * keeps the connections and their deadlines and tells us when each
+ * answer has been written.
  *
- * One catch-all callback routes every request, so that every answer,
- * errors included, goes through evhttp_send_reply and keeps the
- * connection alive (evhttp_send_error would close it).  The hot path,
- * /part1/serial and /part1/async, is: send a Use on the worker's mrclient,
- * reply when mockresd answers.  No logging and no formatting on it.
+ * The hot path, /part1/serial and /part1/async, is: send a Use on the
+ * worker's mrclient, answer when mockresd replies, from an answer
+ * prebuilt at start-up (status line, fields and body; the layer adds the
+ * Date and the Connection fields).  No logging, no formatting, no
+ * allocation on it.
  *
- * A request waiting for mockresd stays valid until we answer it: evhttp
- * does not read from its connection meanwhile, so a client that hangs up
- * is only seen when the answer is written, and libevent then frees the
- * request.  Every waiting request gets exactly one answer: mockresd's,
- * 503 when the connection to mockresd is lost (mrclient calls back with
- * NULL), or 504 when --request-timeout passes first (pending.c).
+ * A request waiting for mockresd is named by its connection and ticket
+ * (in its pending.c record).  Every waiting request gets exactly one
+ * answer: mockresd's, 503 when the connection to mockresd is lost
+ * (mrclient calls back with NULL), or 504 when --request-timeout passes
+ * first (pending.c).  If its client went away meanwhile, the layer drops
+ * the answer.
  *
- * wk->active counts the requests not yet answered to the end.  A request
- * ends in one of two ways, and each is a libevent callback, so the count
- * cannot leak whatever the client does: its answer is written (the
- * completion callback), or its connection goes first (the close
- * callback, which httpconn.c owns: a reset, a write error or timeout, the
- * worker's exit).
+ * ws->active counts the requests not yet answered to the end, from the
+ * layer's begin to its done: the answer written, or its connection gone
+ * first (a reset, a write error or timeout, the worker's exit).  Every
+ * request the layer sees, refused ones included, goes through both, so
+ * the count cannot leak whatever the client does.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-
 #include "frontend.h"
-#include "httpreq.h"
+#include "httpserv.h"
 #include "httpstats.h"
+#include "log.h"
 #include "mrclient.h"
 
 #define HTTP_STR(s) (s), sizeof(s) - 1
 
-static void
-http_request_end(void)
-{
-	wk->active--;
-	worker_request_done();
-}
+static struct wstate *hs;
 
-/* The answer was written to the end: time it, count it; the connection's
- * next request has HTTP_HEAD_DEADLINE_MS from now. */
-static void
-http_complete_cb(struct evhttp_request *req, void *arg)
-{
-	httpconn_answered(req);
-	timing_end(req, arg);
-	http_request_end();
-}
+/* The answers, prebuilt in http_setup. */
+enum http_answer_id {
+	A_OK,
+	A_NOTFOUND,
+	A_DASHBOARD,
+	A_LOST,
+	A_SHUTDOWN,
+	A_STALLED,
+	A_NOMEM,
+	A_UNREACHABLE,
+	A_TOOMANY,
+	A_HEALTH_DOWN,
+	A_HEALTH_STALLED,
+	A_TIMEOUT,
+	A_COUNT
+};
+
+static const struct {
+	int code;
+	int retry; /* with Retry-After */
+	const char *text;
+} http_texts[A_COUNT] = {
+    [A_OK] = {200, 0, "OK"},
+    [A_NOTFOUND] = {404, 0, "not found"},
+    [A_DASHBOARD] = {303, 0, "see the dashboard at the Location header's URL"},
+    [A_LOST] = {503, 1,
+                "mockresd connection lost: outcome unknown, retry later"},
+    [A_SHUTDOWN] = {503, 1, "mockresd is shutting down, retry later"},
+    [A_STALLED] = {503, 1, "mockresd is not answering, retry later"},
+    [A_NOMEM] = {503, 1, "out of memory, retry later"},
+    [A_UNREACHABLE] = {503, 1,
+                       "mockresd is unreachable, retrying in the "
+                       "background; retry later"},
+    [A_TOOMANY] = {503, 1,
+                   "too many requests waiting for mockresd, retry later"},
+    [A_HEALTH_DOWN] = {503, 1, "mockresd is unreachable"},
+    [A_HEALTH_STALLED] = {503, 1, "mockresd is not answering"},
+    [A_TIMEOUT] = {504, 0,
+                   "mockresd did not answer in time (see the frontend's "
+                   "--request-timeout); the use may still run"},
+};
+
+static struct httpserv_answer http_answers[A_COUNT];
 
 static void
-http_reply(struct evhttp_request *req, int code, const char *reason,
-           const char *body, size_t len)
+http_answer(struct httpserv_conn *c, uint32_t ticket, enum http_answer_id a)
 {
-	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-
-	if (evhttp_request_get_connection(req) == NULL) {
-		/* The client went away (http_closed_cb counted it): this
-		 * only frees REQ. */
-		evhttp_send_reply(req, code, reason, NULL);
-		return;
-	}
-	if (wk->draining)
-		httpreq_close_after(req);
-	if (code == 503)
-		evhttp_add_header(out, "Retry-After", HTTP_RETRY_AFTER);
-	if (httpreq_head_fields(req, HTTP_CONTENT_TYPE, len))
-		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
-	wk->served++;
-	evhttp_send_reply(req, code, reason, NULL);
+	(void)httpserv_reply(c, ticket, &http_answers[a]);
 }
 
 /* mockresd's error text is outside input: one printable line, capped. */
 static void
-http_reply_reason(struct evhttp_request *req, int code, const char *reason,
-                  const char *text, const char *fallback)
+http_answer_reason(struct httpserv_conn *c, uint32_t ticket, int code,
+                   const char *text, const char *fallback)
 {
 	char line[HTTP_REASON_MAX];
 	size_t i;
@@ -87,47 +100,45 @@ http_reply_reason(struct evhttp_request *req, int code, const char *reason,
 	for (i = 0; i < sizeof(line) && text[i] != '\0'; i++)
 		line[i] =
 		    (char)((text[i] < ' ' || text[i] > '~') ? '?' : text[i]);
-	http_reply(req, code, reason, line, i);
+	(void)httpserv_reply_body(c, ticket, code, NULL,
+	                          code == 503 ? HTTP_RETRY_AFTER : NULL, line,
+	                          i);
 }
 
 static void
 http_use_cb(const Mockres__Response *resp, void *arg)
 {
 	struct pending *p = arg;
-	struct evhttp_request *req = p->req;
+	struct httpserv_conn *c = p->conn;
+	uint32_t ticket = p->ticket;
 
 	pending_free(p);
-	wk->waiting--;
+	hs->waiting--;
 	if (resp == NULL) {
-		http_reply(
-		    req, 503, "Service Unavailable",
-		    HTTP_STR("mockresd connection lost: outcome unknown, "
-		             "retry later"));
+		http_answer(c, ticket, A_LOST);
 		return;
 	}
-	wk->replies++;
+	hs->replies++;
 	switch (resp->status) {
 	case MOCKRES__STATUS__DONE:
 	case MOCKRES__STATUS__ADMITTED:
-		http_reply(req, 200, "OK", HTTP_STR("OK"));
+		http_answer(c, ticket, A_OK);
 		break;
 	case MOCKRES__STATUS__BUSY:
-		http_reply_reason(req, 500, "Internal Server Error",
-		                  resp->error, "resource busy");
+		http_answer_reason(c, ticket, 500, resp->error,
+		                   "resource busy");
 		break;
 	case MOCKRES__STATUS__SHUTTING_DOWN:
-		http_reply(req, 503, "Service Unavailable",
-		           HTTP_STR("mockresd is shutting down, retry later"));
+		http_answer(c, ticket, A_SHUTDOWN);
 		break;
 	case MOCKRES__STATUS__TIMEOUT:
 		/* the use waited in the queue for its slot too long */
-		http_reply_reason(req, 503, "Service Unavailable", resp->error,
-		                  "timed out waiting for the resource");
+		http_answer_reason(c, ticket, 503, resp->error,
+		                   "timed out waiting for the resource");
 		break;
 	default:
-		http_reply_reason(req, 500, "Internal Server Error",
-		                  resp->error,
-		                  "unexpected answer from mockresd");
+		http_answer_reason(c, ticket, 500, resp->error,
+		                   "unexpected answer from mockresd");
 		break;
 	}
 }
@@ -136,81 +147,65 @@ http_use_cb(const Mockres__Response *resp, void *arg)
 static void
 http_use_expired(struct pending *p)
 {
-	struct evhttp_request *req = p->req;
+	struct httpserv_conn *c = p->conn;
+	uint32_t ticket = p->ticket;
 
 	pending_free(p);
-	wk->waiting--;
-	http_reply(req, 504, "Gateway Timeout",
-	           HTTP_STR("mockresd did not answer in time (see the "
-	                    "frontend's --request-timeout); the use may still "
-	                    "run"));
+	hs->waiting--;
+	http_answer(c, ticket, A_TIMEOUT);
 }
 
 static void
-http_use(struct evhttp_request *req, Mockres__UseMode mode)
+http_use(struct httpserv_conn *c, uint32_t ticket, Mockres__UseMode mode)
 {
 	struct pending *p;
 	uint64_t id;
 
-	if (liveness_stalled() && mrclient_connected(wk->mc)) {
-		http_reply(req, 503, "Service Unavailable",
-		           HTTP_STR("mockresd is not answering, retry later"));
+	if (liveness_stalled() && mrclient_connected(hs->mc)) {
+		http_answer(c, ticket, A_STALLED);
 		return;
 	}
-	if ((p = pending_new(req)) == NULL) {
-		http_reply(req, 503, "Service Unavailable",
-		           HTTP_STR("out of memory, retry later"));
+	if ((p = pending_new(c, ticket)) == NULL) {
+		http_answer(c, ticket, A_NOMEM);
 		return;
 	}
-	if ((id = mrclient_use(wk->mc, mode, -1, http_use_cb, p)) == 0) {
+	if ((id = mrclient_use(hs->mc, mode, -1, http_use_cb, p)) == 0) {
 		pending_free(p);
-		if (errno == ENOTCONN)
-			http_reply(
-			    req, 503, "Service Unavailable",
-			    HTTP_STR("mockresd is unreachable, retrying in "
-			             "the background; retry later"));
-		else
-			http_reply(req, 503, "Service Unavailable",
-			           HTTP_STR("too many requests waiting for "
-			                    "mockresd, retry later"));
+		http_answer(c, ticket,
+		            errno == ENOTCONN ? A_UNREACHABLE : A_TOOMANY);
 		return;
 	}
 	pending_start(p, id);
-	wk->waiting++;
+	hs->waiting++;
 }
 
 static void
-http_serial(struct evhttp_request *req)
+http_serial(struct httpserv_conn *c, uint32_t ticket)
 {
-	http_use(req, MOCKRES__USE_MODE__SERIAL);
+	http_use(c, ticket, MOCKRES__USE_MODE__SERIAL);
 }
 
 static void
-http_async(struct evhttp_request *req)
+http_async(struct httpserv_conn *c, uint32_t ticket)
 {
-	http_use(req, MOCKRES__USE_MODE__ASYNC);
+	http_use(c, ticket, MOCKRES__USE_MODE__ASYNC);
 }
 
 static void
-http_dashboard(struct evhttp_request *req)
+http_dashboard(struct httpserv_conn *c, uint32_t ticket)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Location",
-	                  wk->conf->dashboard_url);
-	http_reply(req, 303, "See Other",
-	           HTTP_STR("see the dashboard at the Location header's URL"));
+	http_answer(c, ticket, A_DASHBOARD);
 }
 
 static void
-http_healthz(struct evhttp_request *req)
+http_healthz(struct httpserv_conn *c, uint32_t ticket)
 {
-	if (!mrclient_connected(wk->mc))
-		http_reply(req, 503, "Service Unavailable",
-		           HTTP_STR("mockresd is unreachable"));
+	if (!mrclient_connected(hs->mc))
+		http_answer(c, ticket, A_HEALTH_DOWN);
 	else if (liveness_stalled())
-		http_reply(req, 503, "Service Unavailable",
-		           HTTP_STR("mockresd is not answering"));
+		http_answer(c, ticket, A_HEALTH_STALLED);
 	else
-		http_reply(req, 200, "OK", HTTP_STR("OK"));
+		http_answer(c, ticket, A_OK);
 }
 
 /* The first HTTP_TIMED_ROUTES routes are timed apart, the rest as other. */
@@ -220,60 +215,112 @@ static const enum httpstats_route_id http_timed[HTTP_TIMED_ROUTES] = {
 
 static const struct http_route {
 	const char *path;
-	void (*fn)(struct evhttp_request *);
+	size_t len;
+	void (*fn)(struct httpserv_conn *, uint32_t);
 } http_routes[] = {
-    {"/part1/serial", http_serial}, {"/part1/async", http_async},
-    {"/", http_dashboard},          {"/part1", http_dashboard},
-    {"/healthz", http_healthz},
+    {HTTP_STR("/part1/serial"), http_serial},
+    {HTTP_STR("/part1/async"), http_async},
+    {HTTP_STR("/"), http_dashboard},
+    {HTTP_STR("/part1"), http_dashboard},
+    {HTTP_STR("/healthz"), http_healthz},
 };
 
-void
-http_request_cb(struct evhttp_request *req, void *arg)
-{
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-	const struct httpreq_answer *a;
-	size_t i;
+#define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
-	wk->active++;
-	httpconn_request(req); /* its close callback ends REQ now */
-	if (path == NULL || path[0] == '\0')
+static void
+http_request_cb(void *arg, struct httpserv_request *r)
+{
+	const char *path = r->head->target;
+	size_t len = r->head->path_len, i;
+
+	if (len == 0 || path[0] != '/') { /* OPTIONS *, CONNECT's host */
 		path = "/";
-	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++)
-		if (strcmp(path, http_routes[i].path) == 0)
+		len = 1;
+	}
+	for (i = 0; i < HTTP_NROUTES; i++)
+		if (len == http_routes[i].len &&
+		    memcmp(path, http_routes[i].path, len) == 0)
 			break;
-	timing_begin(req,
-	             i < HTTP_TIMED_ROUTES ? http_timed[i] : HTTPSTATS_OTHER,
-	             http_complete_cb);
-	if ((a = httpreq_check(req)) != NULL) {
-		http_reply(req, a->code, a->reason, a->text, strlen(a->text));
-		return;
-	}
-	if (i == sizeof(http_routes) / sizeof(http_routes[0])) {
-		http_reply(req, 404, "Not Found", HTTP_STR("not found"));
-		return;
-	}
-	http_routes[i].fn(req);
+	if (i < HTTP_TIMED_ROUTES)
+		timing_route(r->cookie, http_timed[i]);
+	if (i == HTTP_NROUTES)
+		http_answer(r->conn, r->ticket, A_NOTFOUND);
+	else
+		http_routes[i].fn(r->conn, r->ticket);
 }
 
-/*
- * The worker's evhttp server: the shared set-up (httpreq_setup), each
- * connection's record (httpconn.c, which wraps the shared bufferevent
- * callback) and the use deadline (pending.c).
- */
-struct evhttp *
-http_setup(struct event_base *base, uint64_t request_timeout_ms)
+/* A whole request head came in: it is counted and timed from here. */
+static uint64_t
+http_begin_cb(void *arg)
 {
-	const struct httpreq_limits limits = {HTTP_TIMEOUT_S, HTTP_HEADERS_MAX,
-	                                      HTTP_BODY_MAX, HTTP_CONTENT_TYPE};
-	struct evhttp *http;
+	hs->active++;
+	return timing_begin();
+}
 
-	if (pending_init(base, request_timeout_ms, http_use_expired) == -1 ||
-	    httpconn_init(base, http_request_end) == -1 ||
-	    (http = evhttp_new(base)) == NULL)
+/* Its answer was written (time it, count it), or it was lost with its
+ * connection. */
+static void
+http_done_cb(void *arg, uint64_t cookie, int code, int written)
+{
+	if (written) {
+		timing_end(cookie, code);
+		hs->served++;
+	}
+	hs->active--;
+	hs->request_done();
+}
+
+/* The frontend's client connections, all workers (conncount.c). */
+static void
+http_conn_cb(void *arg, int open)
+{
+	if (open)
+		conncount_open();
+	else
+		conncount_close();
+}
+
+static const struct httpserv_ops http_ops = {
+    .begin = http_begin_cb,
+    .request = http_request_cb,
+    .done = http_done_cb,
+    .conn = http_conn_cb,
+};
+
+/*
+ * The worker's HTTP server: the answers, the layer with the frontend's
+ * methods and caps, and the use deadline (pending.c).  Its listening
+ * socket is the caller's to add (httpserv_listen).
+ */
+struct httpserv *
+http_setup(struct wstate *ws)
+{
+	static const struct httpserv_config cf = {
+	    .methods = HTTPSERV_M(HTTPPARSE_GET) | HTTPSERV_M(HTTPPARSE_HEAD),
+	    .allow = "GET, HEAD",
+	    .body_max = HTTP_BODY_MAX,
+	    .content_type = HTTP_CONTENT_TYPE,
+	};
+	char location[FRONTEND_URL_MAX + 16];
+	struct httpserv *http;
+	int i;
+
+	hs = ws;
+	if (pending_init(ws, ws->conf->request_timeout_ms, http_use_expired) ==
+	        -1 ||
+	    (http = httpserv_new(ws->base, &cf, &http_ops, NULL)) == NULL)
 		return NULL;
-	httpreq_setup(http, &limits);
-	evhttp_set_bevcb(http, httpconn_bevcb, NULL);
-	evhttp_set_gencb(http, http_request_cb, NULL);
+	snprintf(location, sizeof(location), "Location: %s\r\n",
+	         ws->conf->dashboard_url);
+	for (i = 0; i < A_COUNT; i++)
+		if (httpserv_answer_init(
+		        &http_answers[i], http, http_texts[i].code, NULL,
+		        i == A_DASHBOARD
+		            ? location
+		            : (http_texts[i].retry ? HTTP_RETRY_AFTER : NULL),
+		        http_texts[i].text, strlen(http_texts[i].text)) == -1) {
+			httpserv_free(http);
+			return NULL;
+		}
 	return http;
 }

@@ -5,7 +5,7 @@
  * wedged, swapping) would hold every request for its whole
  * --request-timeout, and /healthz would still say 200.  So every reply
  * from mockresd counts as a sign of life (http.c counts them in
- * wk->replies: one increment on the hot path), and a timer ticks every
+ * ws->replies: one increment on the hot path), and a timer ticks every
  * LIVENESS_TICK_MS:
  *
  * - no reply for LIVENESS_PING_MS: ask for one, with a stats request as
@@ -32,8 +32,9 @@
 #include "log.h"
 #include "mrclient.h"
 
+static struct wstate *lws;
 static struct event *liveness_tick_ev;
-static uint64_t liveness_seen;       /* wk->replies at the last tick */
+static uint64_t liveness_seen;       /* lws->replies at the last tick */
 static uint64_t liveness_life_ms;    /* last sign of life */
 static uint64_t liveness_asked_ms;   /* asked, no reply since; 0: not */
 static uint64_t liveness_stalled_ms; /* stalled since; 0: not stalled */
@@ -44,7 +45,7 @@ liveness_ping_cb(const Mockres__Response *resp, void *arg)
 {
 	liveness_ping_id = 0;
 	if (resp != NULL)
-		wk->replies++;
+		lws->replies++;
 }
 
 static void
@@ -59,7 +60,7 @@ liveness_ping(uint64_t now)
 	req.op_case = MOCKRES__REQUEST__OP_STATS;
 	req.stats = &sr;
 	liveness_ping_id =
-	    mrclient_send(wk->mc, &req, liveness_ping_cb, NULL, 0);
+	    mrclient_send(lws->mc, &req, liveness_ping_cb, NULL, 0);
 }
 
 static void
@@ -67,14 +68,14 @@ liveness_stall(uint64_t now)
 {
 	log_warnx("mockresd at %s has not answered for %.1f s (stopped or "
 	          "overloaded?): answering 503 and reconnecting",
-	          mrclient_path(wk->mc),
+	          mrclient_path(lws->mc),
 	          (double)(now - liveness_life_ms) / 1000.0);
 	liveness_stalled_ms = now;
 	liveness_asked_ms = 0;
 	liveness_life_ms = now;
 	/* Fails the waiting uses (503) and the ping; the state callback
 	 * then calls liveness_up once the new connection is made. */
-	mrclient_drop(wk->mc, ETIMEDOUT);
+	mrclient_drop(lws->mc, ETIMEDOUT);
 }
 
 static void
@@ -82,15 +83,15 @@ liveness_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	uint64_t now = clock_now_ms();
 
-	if (!mrclient_connected(wk->mc))
+	if (!mrclient_connected(lws->mc))
 		return;
-	if (wk->replies != liveness_seen) {
-		liveness_seen = wk->replies;
+	if (lws->replies != liveness_seen) {
+		liveness_seen = lws->replies;
 		liveness_life_ms = now;
 		liveness_asked_ms = 0;
 		if (liveness_stalled_ms != 0) {
 			log_info("mockresd at %s answers again, after %.1f s",
-			         mrclient_path(wk->mc),
+			         mrclient_path(lws->mc),
 			         (double)(now - liveness_stalled_ms) / 1000.0);
 			liveness_stalled_ms = 0;
 		}
@@ -108,12 +109,13 @@ liveness_tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-liveness_init(struct event_base *base)
+liveness_init(struct wstate *ws)
 {
 	struct timeval tv = clock_tv(LIVENESS_TICK_MS);
 
+	lws = ws;
 	liveness_tick_ev =
-	    event_new(base, -1, EV_PERSIST, liveness_tick_cb, NULL);
+	    event_new(ws->base, -1, EV_PERSIST, liveness_tick_cb, NULL);
 	if (liveness_tick_ev == NULL || event_add(liveness_tick_ev, &tv) == -1)
 		return -1;
 	return 0;
@@ -124,7 +126,7 @@ liveness_up(void)
 {
 	uint64_t now = clock_now_ms();
 
-	liveness_seen = wk->replies;
+	liveness_seen = lws->replies;
 	liveness_life_ms = now;
 	liveness_asked_ms = 0;
 	liveness_ping_id = 0;

@@ -2,7 +2,8 @@
  * pending.c: the uses a worker has sent to mockresd and not yet seen
  * answered, and their deadline (--request-timeout).
  *
- * Each use gets a record: the HTTP request it answers, its mrclient id and
+ * Each use gets a record: the HTTP request it answers (its connection and
+ * ticket, see httpserv.h), its mrclient id and
  * its deadline.  Every deadline is the same distance from the moment it
  * was set, so the records form one FIFO in deadline order, and one timer,
  * armed for the oldest, serves them all: O(1) per request, as mockresd's
@@ -24,6 +25,7 @@
 
 #define PENDING_CHUNK 1024
 
+static struct wstate *pws;
 static TAILQ_HEAD(pending_fifo,
                   pending) pending_fifo = TAILQ_HEAD_INITIALIZER(pending_fifo);
 static struct pending *pending_free_list;
@@ -49,7 +51,7 @@ pending_timer_cb(evutil_socket_t fd, short what, void *arg)
 	       p->deadline_ms <= now) {
 		TAILQ_REMOVE(&pending_fifo, p, link);
 		p->linked = 0;
-		mrclient_cancel(wk->mc, p->id);
+		mrclient_cancel(pws->mc, p->id);
 		pending_expire(p); /* answers, then pending_free */
 	}
 	if (p != NULL)
@@ -57,17 +59,18 @@ pending_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-pending_init(struct event_base *base, uint64_t timeout_ms,
+pending_init(struct wstate *ws, uint64_t timeout_ms,
              void (*expire)(struct pending *))
 {
+	pws = ws;
 	pending_timeout_ms = timeout_ms;
 	pending_expire = expire;
-	pending_timer = evtimer_new(base, pending_timer_cb, NULL);
+	pending_timer = evtimer_new(ws->base, pending_timer_cb, NULL);
 	return pending_timer == NULL ? -1 : 0;
 }
 
 struct pending *
-pending_new(struct evhttp_request *req)
+pending_new(struct httpserv_conn *conn, uint32_t ticket)
 {
 	struct pending *p;
 	int i;
@@ -82,7 +85,8 @@ pending_new(struct evhttp_request *req)
 	}
 	p = pending_free_list;
 	pending_free_list = p->next_free;
-	p->req = req;
+	p->conn = conn;
+	p->ticket = ticket;
 	p->id = 0;
 	p->linked = 0;
 	return p;
@@ -110,7 +114,7 @@ pending_free(struct pending *p)
 	if (p->linked)
 		TAILQ_REMOVE(&pending_fifo, p, link);
 	p->linked = 0;
-	p->req = NULL;
+	p->conn = NULL;
 	p->next_free = pending_free_list;
 	pending_free_list = p;
 }

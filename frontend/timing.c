@@ -2,12 +2,13 @@
  * timing.c: every request of a worker timed, per route and status, and
  * reported to mockresd.
  *
- * A request is timed from the moment evhttp hands it over parsed
- * (timing_begin, in http_request_cb) to the moment its last byte was
- * handed to the kernel (timing_end, from evhttp's on-complete callback).
- * The start time and the route travel in the on-complete callback's
- * argument, so the request path has no lock, no allocation and no
- * formatting: two clock reads, a few shifts and adds (httpstats_add).
+ * A request is timed from the moment its whole head is in (timing_begin,
+ * from the HTTP layer's begin callback) to the moment its last byte was
+ * handed to the kernel (timing_end, from the layer's done callback).  The
+ * start time and the route travel in the request's cookie (the route is
+ * "other" until http.c routes it: timing_route), so the request path has
+ * no lock, no allocation and no formatting: two clock reads, a few shifts
+ * and adds (httpstats_add).
  *
  * Every TIMING_REPORT_MS, if something changed, the worker sends its
  * counts since it started (cumulative) over its mrclient as a report
@@ -31,8 +32,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/http.h>
-
 #include "clock.h"
 #include "frontend.h"
 #include "httpstats.h"
@@ -43,6 +42,7 @@
 #define TIMING_REPORT_MS 250
 
 static struct timing {
+	struct wstate *ws;
 	int on;
 	struct httpstats stats;
 	uint64_t started_us;
@@ -62,16 +62,17 @@ static struct timing {
 static void timing_tick(evutil_socket_t, short, void *);
 
 void
-timing_init(struct event_base *base, int on)
+timing_init(struct wstate *ws, int on)
 {
 	struct timeval tv = clock_tv(TIMING_REPORT_MS);
 
+	tm.ws = ws;
 	tm.on = on;
 	httpstats_init(&tm.stats);
 	tm.started_us = clock_now_us();
 	if (!on)
 		return;
-	tm.ev = event_new(base, -1, EV_PERSIST, timing_tick, NULL);
+	tm.ev = event_new(ws->base, -1, EV_PERSIST, timing_tick, NULL);
 	if (tm.ev == NULL || event_add(tm.ev, &tv) == -1)
 		fatalx("cannot start the report timer");
 }
@@ -85,43 +86,45 @@ timing_free(void)
 }
 
 /*
- * Called for each request as evhttp hands it over; ROUTE is known by
- * then.  Sets REQ's on-complete callback (with the start time and route
- * as its argument) to CB, which must call timing_end.
+ * Called for each request as its head is in: returns its cookie, the
+ * start time and the route (other until timing_route), or 0 when timing
+ * is off.
  */
-void
-timing_begin(struct evhttp_request *req, enum httpstats_route_id route,
-             void (*cb)(struct evhttp_request *, void *))
+uint64_t
+timing_begin(void)
 {
 	uint64_t now;
 
-	if (!tm.on) {
-		evhttp_request_set_on_complete_cb(req, cb, NULL);
-		return;
-	}
+	if (!tm.on)
+		return 0;
 	now = clock_now_us();
-	/* wk->active counts this request already. */
-	if (wk->active <= 1 && now >= tm.last_us + HTTPSTATS_GAP_US) {
+	/* ws->active counts this request already. */
+	if (tm.ws->active <= 1 && now >= tm.last_us + HTTPSTATS_GAP_US) {
 		tm.first_us = now;
 		conncount_burst();
 	}
-	evhttp_request_set_on_complete_cb(
-	    req, cb, (void *)(uintptr_t)(now << 2 | (uint64_t)route));
+	return now << 2 | (uint64_t)HTTPSTATS_OTHER;
 }
 
 void
-timing_end(struct evhttp_request *req, void *arg)
+timing_route(uint64_t *cookie, enum httpstats_route_id route)
 {
-	uintptr_t v = (uintptr_t)arg;
+	if (*cookie != 0)
+		*cookie = (*cookie & ~(uint64_t)3) | (uint64_t)route;
+}
+
+/* The answer of status CODE to the request of COOKIE was written. */
+void
+timing_end(uint64_t cookie, int code)
+{
 	uint64_t now, start;
 
-	if (!tm.on || v == 0)
+	if (!tm.on || cookie == 0)
 		return;
 	now = clock_now_us();
-	start = (uint64_t)(v >> 2);
-	httpstats_add(&tm.stats, (enum httpstats_route_id)(v & 3),
-	              (unsigned)evhttp_request_get_response_code(req),
-	              now > start ? now - start : 0);
+	start = cookie >> 2;
+	httpstats_add(&tm.stats, (enum httpstats_route_id)(cookie & 3),
+	              (unsigned)code, now > start ? now - start : 0);
 	tm.last_us = now;
 	tm.answers++;
 }
@@ -179,15 +182,15 @@ timing_send_with(mrclient_reply_cb cb, void *arg)
 	rep.started_us = tm.started_us;
 	rep.first_us = tm.first_us;
 	rep.last_us = tm.last_us;
-	rep.active = (uint32_t)wk->active;
+	rep.active = (uint32_t)tm.ws->active;
 	rep.routes = httpstats_to_wire(&tm.stats, &tm.wire, &rep.n_routes);
 	req.op_case = MOCKRES__REQUEST__OP_REPORT;
 	req.report = &rep;
-	if (mrclient_send(wk->mc, &req, cb, arg, 0) == 0)
+	if (mrclient_send(tm.ws->mc, &req, cb, arg, 0) == 0)
 		return -1;
 	tm.sent = tm.answers;
 	tm.sent_first = tm.first_us;
-	tm.sent_active = wk->active;
+	tm.sent_active = tm.ws->active;
 	tm.sent_open = conns.open;
 	tm.sent_peak = conns.peak;
 	tm.must_send = 0;
@@ -210,14 +213,15 @@ timing_unsent(void)
 	if (conncount_get(&frontend, &open, &peak) == -1)
 		open = peak = 0;
 	return tm.must_send || tm.answers != tm.sent ||
-	       tm.first_us != tm.sent_first || wk->active != tm.sent_active ||
-	       open != tm.sent_open || peak != tm.sent_peak;
+	       tm.first_us != tm.sent_first ||
+	       tm.ws->active != tm.sent_active || open != tm.sent_open ||
+	       peak != tm.sent_peak;
 }
 
 static void
 timing_tick(evutil_socket_t fd, short what, void *arg)
 {
-	if (!mrclient_connected(wk->mc))
+	if (!mrclient_connected(tm.ws->mc))
 		return;
 	if (timing_unsent())
 		timing_send();
@@ -250,7 +254,7 @@ timing_final_cb(const Mockres__Response *resp, void *arg)
 int
 timing_final(void (*done)(void))
 {
-	if (!tm.on || !mrclient_connected(wk->mc) || !timing_unsent())
+	if (!tm.on || !mrclient_connected(tm.ws->mc) || !timing_unsent())
 		return 0;
 	timing_final_done = done;
 	if (timing_send_with(timing_final_cb, NULL) == -1) {

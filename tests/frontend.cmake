@@ -3,6 +3,10 @@
 if(TARGET mockres-frontend)
   mockres_check_test(test_frontend SOURCES test_frontend.c
     LABELS integration TIMEOUT 300)
+  # Its HTTP/1.1: pipelining, keep-alive, HEAD, the refusals, the head
+  # limit in bytes (issues 19 and 21).
+  mockres_check_test(test_frontend_http SOURCES test_frontend_http.c
+    LABELS integration abuse TIMEOUT 120)
 endif()
 
 # Deadlines (issue 13): --request-timeout, a stalled mockresd, the request

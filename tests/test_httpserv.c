@@ -98,7 +98,7 @@ t_request(void *arg, struct httpserv_request *r)
 #undef IS
 }
 
-static const struct httpserv_ops t_ops = {t_begin, t_request, t_done};
+static const struct httpserv_ops t_ops = {t_begin, t_request, t_done, NULL};
 
 static void
 setup(void)

@@ -1,22 +1,29 @@
 /*
  * fuzz_http.c: libFuzzer target for what an HTTP client can send a
- * frontend worker: evhttp's parser with the worker's caps and timeouts
- * (http_setup, the code of the real worker), the request checks, the
- * routes, the request timing (timing.c), the use deadline (pending.c) and
- * the connections' records (httpconn.c), with the worker's mrclient
- * talking to a mockresd core in this same process (mockresd_core, the
- * real daemon's code, with a limit of 1, so that serial, async and BUSY
- * answers all happen).
+ * frontend worker: the request head parser (common/httpparse.c) alone,
+ * then the worker's whole HTTP path in-process: the HTTP layer
+ * (common/httpserv.c: connections, buffers, pipelining, deadlines, caps)
+ * set up by http_setup, the code of the real worker, its routes, the
+ * request timing (timing.c) and the use deadline (pending.c), with the
+ * worker's mrclient talking to a mockresd core in this same process
+ * (mockresd_core, the real daemon's code, with a limit of 1, so that
+ * serial, async and BUSY answers all happen).
  *
- * Everything is set up once; each input is one client connection to the
- * worker's evhttp, over an abstract Unix socket.  An input that starts
+ * The parser is checked on every input as it stands: the end of a head
+ * found incrementally (a byte at a time) is the one found at once, and a
+ * head it accepts has every pointer inside it and fields that can be
+ * found again.
+ *
+ * Everything is set up once; each input is then one client connection
+ * to the worker (a socketpair the layer adopts).  An input that starts
  * with a byte < 0x20 or >= 0x80 (no request starts so) uses it as flags:
  * bits 0-2 pick how many bytes go per write (1, 2, 4, ... 64; 0 = all at
- * once), with the loop run between writes; bit 3 half-closes the client
- * after sending; bit 4 makes the worker drain (every answer "Connection:
- * close"); bit 7 makes mockresd hold each use 5 ms instead of 0, so that a
- * use finds the limit of 1 taken and serial answers wait.  Any other input
- * is the byte stream, sent at once.
+ * once), with the loop run between writes (split requests); bit 3
+ * half-closes the client after sending; bit 4 makes every answer
+ * "Connection: close" (a draining worker); bit 7 makes mockresd hold each
+ * use 5 ms instead of 0, so that a use finds the limit of 1 taken and
+ * serial answers wait.  Any other input is the byte stream, sent at once
+ * (several requests in it are pipelined).
  *
  * After the input, the client hangs up and the loop runs until the worker
  * has no connection and no use waiting; anything left over is a finding
@@ -30,13 +37,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
-
-#include <event2/listener.h>
 
 #include "clock.h"
 #include "frontend.h"
+#include "httpparse.h"
+#include "httpserv.h"
 #include "mockresd.h"
 #include "mrclient.h"
 
@@ -44,18 +50,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct worker fuzz_wk;
+static struct wstate ws;
 static struct frontend_config fuzz_conf;
 static struct mockresd fuzz_mrd;
 static struct model fuzz_model;
-static struct event_base *fuzz_base;
-static struct sockaddr_un fuzz_sun;
-static socklen_t fuzz_sunlen;
 
-struct worker *wk;
-
-void
-worker_request_done(void)
+static void
+fuzz_request_done(void)
 {
 }
 
@@ -69,7 +70,7 @@ fuzz_connect_mockresd(void)
 	               sv) == -1)
 		abort();
 	conn_accept(sv[1], &fconn_unix, NULL);
-	if (mrclient_attach(wk->mc, sv[0]) == -1)
+	if (mrclient_attach(ws.mc, sv[0]) == -1)
 		abort();
 	liveness_up();
 }
@@ -77,54 +78,71 @@ fuzz_connect_mockresd(void)
 static void
 fuzz_setup(void)
 {
-	struct evconnlistener *l;
-	int fd;
-
 	signal(SIGPIPE, SIG_IGN); /* as the worker: hung-up clients */
-	if ((fuzz_base = event_base_new()) == NULL)
+	if ((ws.base = event_base_new()) == NULL)
 		abort();
 	model_defaults(&fuzz_model, 2);
 	fuzz_model.hold_ms = 0;
-	conn_init(&fuzz_mrd, fuzz_base);
+	conn_init(&fuzz_mrd, ws.base);
 	dispatch_init(1, &fuzz_model);
 
-	wk = &fuzz_wk;
 	fuzz_conf.dashboard_url = "http://127.0.0.1:4001/";
 	fuzz_conf.request_timeout_ms = 30000;
 	fuzz_conf.listen_str = "fuzz";
-	wk->conf = &fuzz_conf;
-	wk->base = fuzz_base;
-	wk->mc = mrclient_new(fuzz_base, "fuzz.sock",
-	                      MOCKRES__ROLE__ROLE_FRONTEND_WORKER, "fuzz");
-	if (wk->mc == NULL || liveness_init(fuzz_base) == -1)
+	ws.conf = &fuzz_conf;
+	ws.request_done = fuzz_request_done;
+	ws.mc = mrclient_new(ws.base, "fuzz.sock",
+	                     MOCKRES__ROLE__ROLE_FRONTEND_WORKER, "fuzz");
+	if (ws.mc == NULL || liveness_init(&ws) == -1)
 		abort();
-	timing_init(fuzz_base, 1); /* and its reports to mockresd */
+	timing_init(&ws, 1); /* and its reports to mockresd */
 	fuzz_connect_mockresd();
-	if ((wk->http = http_setup(fuzz_base, fuzz_conf.request_timeout_ms)) ==
-	    NULL)
+	if ((ws.http = http_setup(&ws)) == NULL)
 		abort();
+}
 
-	/* An abstract socket: no file to clean up. */
-	memset(&fuzz_sun, 0, sizeof(fuzz_sun));
-	fuzz_sun.sun_family = AF_UNIX;
-	snprintf(fuzz_sun.sun_path + 1, sizeof(fuzz_sun.sun_path) - 1,
-	         "mockres-fuzz-http-%d", (int)getpid());
-	fuzz_sunlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-	                          strlen(fuzz_sun.sun_path + 1));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1 || bind(fd, (struct sockaddr *)&fuzz_sun, fuzz_sunlen) ||
-	    listen(fd, 16) == -1)
+static int
+fuzz_inside(const char *p, size_t len, const char *buf, size_t n)
+{
+	return p >= buf && len <= n && p + len <= buf + n;
+}
+
+/* The parser on DATA alone: incremental and one-shot agree, and what it
+ * accepts is inside the head. */
+static void
+fuzz_parser(const char *data, size_t size)
+{
+	struct httpparse_req r;
+	size_t scan = 0, end, i, inc = 0, len;
+	const char *v;
+
+	end = httpparse_end(data, size, &scan);
+	for (scan = 0, i = 1; i <= size; i++)
+		if ((inc = httpparse_end(data, i, &scan)) != 0)
+			break;
+	if (inc != end)
 		abort();
-	l = evconnlistener_new(fuzz_base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, -1,
-	                       fd);
-	if (l == NULL || evhttp_bind_listener(wk->http, l) == NULL)
+	if (end == 0)
+		return;
+	if (httpparse_request(data, end, HTTPSERV_HEAD_MAX, &r) != HTTPPARSE_OK)
+		return;
+	if (r.head_len != end || r.minor > 1 || r.method_len == 0 ||
+	    r.path_len > r.target_len ||
+	    !fuzz_inside(r.method_str, r.method_len, data, end) ||
+	    !fuzz_inside(r.target, r.target_len, data, end) ||
+	    !fuzz_inside(r.fields, r.fields_len, data, end) ||
+	    (r.host != NULL && !fuzz_inside(r.host, r.host_len, data, end)))
+		abort();
+	v = httpparse_field(&r, "host", &len);
+	if ((v == NULL) != (r.host == NULL) ||
+	    (v != NULL && (v != r.host || len != r.host_len)))
 		abort();
 }
 
 static void
 fuzz_spin(void)
 {
-	event_base_loop(fuzz_base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	event_base_loop(ws.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 }
 
 static void
@@ -141,24 +159,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t off = 0, chunk = 0;
 	uint32_t hold_ms;
-	int fd, i, half_close = 0;
+	int sv[2], fd, i, half_close = 0;
 
-	if (fuzz_base == NULL)
+	if (ws.base == NULL)
 		fuzz_setup();
-	if (!mrclient_connected(wk->mc))
+	if (!mrclient_connected(ws.mc))
 		fuzz_connect_mockresd();
-	wk->draining = 0;
 	hold_ms = 0;
+	httpserv_close_after(ws.http, 0);
 	if (size > 0 && (data[0] < 0x20 || data[0] >= 0x80)) {
 		if (data[0] & 7)
 			chunk = (size_t)1 << ((data[0] & 7) - 1);
 		half_close = (data[0] & 8) != 0;
-		wk->draining = (data[0] & 16) != 0;
+		httpserv_close_after(ws.http, (data[0] & 16) != 0);
 		if (data[0] & 0x80)
 			hold_ms = 5;
 		data++;
 		size--;
 	}
+	fuzz_parser((const char *)data, size);
 
 	if (fuzz_model.hold_ms != hold_ms) {
 		fuzz_model.hold_ms = hold_ms;
@@ -166,13 +185,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                 0);
 	}
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1 ||
-	    connect(fd, (struct sockaddr *)&fuzz_sun, fuzz_sunlen) == -1)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	               sv) == -1 ||
+	    httpserv_adopt(ws.http, sv[0]) == -1)
 		abort();
-	fuzz_spin(); /* accept */
-	fuzz_spin(); /* the head deadline is set up */
-
+	fd = sv[1];
 	while (off < size) {
 		size_t len =
 		    chunk == 0 || chunk > size - off ? size - off : chunk;
@@ -194,19 +211,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 
 	/* Every use answered, every connection freed. */
-	for (i = 0; i < FUZZ_SPINS_MAX && (wk->waiting > 0 || wk->active > 0 ||
-	                                   httpconn_connections() > 0);
+	for (i = 0; i < FUZZ_SPINS_MAX && (ws.waiting > 0 || ws.active > 0 ||
+	                                   httpserv_conns(ws.http));
 	     i++)
-		if (wk->waiting > 0) /* for a hold to end */
-			event_base_loop(fuzz_base, EVLOOP_ONCE);
+		if (ws.waiting > 0) /* for a hold to end */
+			event_base_loop(ws.base, EVLOOP_ONCE);
 		else
 			fuzz_spin();
-	if (wk->waiting > 0 || wk->active > 0 || httpconn_connections() > 0) {
+	if (ws.waiting > 0 || ws.active > 0 || httpserv_conns(ws.http) > 0) {
 		fprintf(stderr,
 		        "fuzz_http: left over after the client hung up: %llu "
 		        "waiting, %llu active, %zu connections\n",
-		        (unsigned long long)wk->waiting,
-		        (unsigned long long)wk->active, httpconn_connections());
+		        (unsigned long long)ws.waiting,
+		        (unsigned long long)ws.active, httpserv_conns(ws.http));
 		abort();
 	}
 	if (engine_check(&fuzz_mrd.engine) != 0)
@@ -215,7 +232,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr,
 		        "fuzz_http: answered %llu; mockresd admitted %llu, "
 		        "rejected %llu\n",
-		        (unsigned long long)wk->served,
+		        (unsigned long long)ws.served,
 		        (unsigned long long)fuzz_mrd.engine.admitted,
 		        (unsigned long long)fuzz_mrd.engine.rejected);
 	return 0;

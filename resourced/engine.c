@@ -626,8 +626,12 @@ engine_run(struct engine *e, uint64_t now)
 		 * out. */
 		if (heap_size(&e->timeouts) > 0 &&
 		    heap_min(&e->timeouts)->key <= (double)now) {
-			engine_leave(e, heap_min(&e->timeouts)->id, now,
-			             ENGINE_TIMEOUT, 1);
+			/* ... and left at its deadline, however late the
+			 * loop came to it: it waited queue-timeout-ms. */
+			uint64_t at = (uint64_t)heap_min(&e->timeouts)->key;
+
+			engine_leave(e, heap_min(&e->timeouts)->id,
+			             at < now ? at : now, ENGINE_TIMEOUT, 1);
 			continue;
 		}
 		if (e->in_flight > 0 &&

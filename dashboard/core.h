@@ -161,6 +161,7 @@ int history_init(struct history *, unsigned window_s, long clk_tck);
 void history_free(struct history *);
 void history_add(struct history *, uint64_t t_ms, const Mockres__Stats *);
 void history_gap(struct history *); /* mockresd gone: no deltas across */
+void history_prefill(struct history *, uint64_t now_ms); /* tests */
 void history_add_procs(struct history *, uint64_t t_ms, const struct procs *);
 const struct history_sample *history_sample_at(const struct history *,
                                                size_t i); /* 0 = oldest */

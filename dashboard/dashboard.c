@@ -11,6 +11,7 @@
 #include <event2/listener.h>
 
 #include "accept.h"
+#include "clock.h"
 #include "dashboard.h"
 #include "log.h"
 #include "rlimit.h"
@@ -77,6 +78,7 @@ struct dashboard_config {
 	struct endpoint ep; /* mockresd: a Unix socket or tls://HOST:PORT */
 	struct tlsconf tls; /* for a tls:// one */
 	uint64_t history_s;
+	int history_prefill;
 	int verbose;
 };
 
@@ -96,6 +98,8 @@ dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 	    {"verbose", no_argument, NULL, 'v'},
 	    /* Hidden: a shorter history, for tests (docs/dashboard.md). */
 	    {"history-seconds", required_argument, NULL, 'H'},
+	    /* Hidden: a made-up full history at start, for tests. */
+	    {"history-prefill", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -137,6 +141,9 @@ dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 				        HISTORY_WINDOW_S, optarg);
 				return 2;
 			}
+			break;
+		case 'P':
+			cf->history_prefill = 1;
 			break;
 		case 'h':
 			dashboard_usage(stdout);
@@ -211,6 +218,8 @@ main(int argc, char *argv[])
 	                 sysconf(_SC_CLK_TCK)) == -1 ||
 	    traffic_init(&d->traffic) == -1)
 		fatalx("out of memory for the history");
+	if (cf.history_prefill)
+		history_prefill(&d->history, clock_now_ms());
 	feed_init(d, cf.ep.text, &cf.tls);
 	if (web_init(d, listener) == -1)
 		fatalx("cannot set up the HTTP server");

@@ -142,6 +142,41 @@ history_add_procs(struct history *h, uint64_t t_ms, const struct procs *ps)
 		h->nf++;
 }
 
+/*
+ * For tests (--history-prefill): the whole window before NOW_MS filled
+ * with made-up samples (a load that comes and goes) and empty frames, so
+ * that an answer of 10 minutes is at hand without waiting 10 minutes.
+ */
+void
+history_prefill(struct history *h, uint64_t now_ms)
+{
+	size_t n = h->max_samples, k;
+	Mockres__Stats s = MOCKRES__STATS__INIT;
+	uint64_t t;
+
+	for (k = 0; k < n; k++) {
+		t = (n - k) * DASH_WATCH_MS;
+		t = now_ms > t ? now_ms - t : 0;
+		s.in_flight = (k / 50) % 40;
+		s.waiting = (k / 75) % 20;
+		s.admitted += k % 7;
+		s.rejected += k % 11 == 0;
+		s.timed_out += k % 13 == 0;
+		history_add(h, t, &s);
+	}
+	for (k = 0; k < h->max_frames; k++) {
+		struct history_frame *fr = &h->frames[h->next_f];
+
+		t = (h->max_frames - k) * DASH_SLOW_MS;
+		fr->t_ms = now_ms > t ? now_ms - t : 0;
+		fr->n = 0;
+		h->next_f = (h->next_f + 1) % h->max_frames;
+		if (h->nf < h->max_frames)
+			h->nf++;
+	}
+	history_gap(h); /* no delta from the made-up past */
+}
+
 const struct history_sample *
 history_sample_at(const struct history *h, size_t i)
 {

@@ -13,6 +13,7 @@ httpbuf_pool_init(struct httpbuf_pool *p, size_t size, size_t keep)
 	p->nfree = 0;
 	p->keep = keep;
 	p->size = size;
+	p->nused = 0;
 }
 
 void
@@ -41,12 +42,14 @@ httpbuf_get(struct httpbuf_pool *p)
 	b->next = NULL;
 	b->start = b->end = 0;
 	b->size = p->size;
+	p->nused++;
 	return b;
 }
 
 void
 httpbuf_put(struct httpbuf_pool *p, struct httpbuf *b)
 {
+	p->nused--;
 	if (p->nfree >= p->keep) {
 		free(b);
 		return;

@@ -25,6 +25,7 @@ struct httpbuf {
 struct httpbuf_pool {
 	struct httpbuf *free;
 	size_t nfree, keep, size;
+	size_t nused; /* buffers handed out, not yet put back */
 };
 
 void httpbuf_pool_init(struct httpbuf_pool *, size_t size, size_t keep);

@@ -43,6 +43,8 @@
 #include "httpans.h"
 #include "httpbuf.h"
 #include "httpserv.h"
+#include "log.h"
+#include "ratelog.h"
 
 #define HTTPSERV_OUTBUF    (16 << 10) /* output buffers, chained */
 #define HTTPSERV_POOL_KEEP 64         /* free buffers kept, per pool */
@@ -74,6 +76,9 @@ struct httpserv_conn {
 	unsigned linger : 1;    /* half-closed, draining the client */
 	unsigned unread : 1;    /* a refused request's body may follow */
 	unsigned continued : 1; /* 100 Continue sent for the waiting body */
+	unsigned checked : 1;   /* ops->check saw the waiting body's head */
+	unsigned begun : 1;     /* ... and its cookie is in c->cookie */
+	unsigned quiet : 1;     /* any input closes (httpserv_stream_quiet) */
 	/* the request in progress, as its answer needs it */
 	unsigned minor : 1;
 	unsigned ka10 : 1;
@@ -126,8 +131,9 @@ struct httpserv {
 	size_t nconns, peak;
 	int draining;
 	int freeing; /* httpserv_free: no callbacks */
-	struct httpserv_answer a405, a405close, aoptions;
-	char text405[128];
+	struct httpserv_answer a405, a405close, aoptions, a503;
+	char text405[128], text503[160];
+	struct ratelog budget_log;
 };
 
 static void httpserv_read_cb(evutil_socket_t, short, void *);
@@ -323,7 +329,36 @@ httpserv_dirty(struct httpserv_conn *c)
 
 /* ---- answers ------------------------------------------------------ */
 
-/* Queues an answer to the request in progress. */
+size_t
+httpserv_output_held(const struct httpserv *srv)
+{
+	return srv->outpool.nused * srv->outpool.size;
+}
+
+/* Would LEN more bytes of output pass the server's budget? */
+static int
+httpserv_over_budget(const struct httpserv *srv, size_t len)
+{
+	return srv->cf.output_max > 0 &&
+	       httpserv_output_held(srv) + len > srv->cf.output_max;
+}
+
+static void
+httpserv_budget_spent(struct httpserv *srv)
+{
+	uint64_t more;
+
+	if (ratelog_allow(&srv->budget_log, clock_now_ms(), &more))
+		log_warnx("HTTP output budget spent: %zu KiB of answers unsent "
+		          "on %zu connections (the most is %zu KiB); answering "
+		          "503 until clients read or leave (%llu more not "
+		          "logged)",
+		          httpserv_output_held(srv) >> 10, srv->nconns,
+		          srv->cf.output_max >> 10, (unsigned long long)more);
+}
+
+/* Queues an answer to the request in progress; one over the budget
+ * becomes a 503 that closes. */
 static int
 httpserv_answer(struct httpserv_conn *c, int code, const char *mid,
                 size_t mid_len, const void *body, size_t len, int close)
@@ -333,6 +368,16 @@ httpserv_answer(struct httpserv_conn *c, int code, const char *mid,
 	struct httpserv_done *d;
 	struct timeval tv;
 
+	if (!c->head && len > HTTPSERV_BUDGET_SMALL &&
+	    httpserv_over_budget(srv, len)) {
+		httpserv_budget_spent(srv);
+		code = srv->a503.code;
+		mid = srv->a503.mid;
+		mid_len = srv->a503.mid_len;
+		body = srv->a503.body;
+		len = srv->a503.body_len;
+		close = 1;
+	}
 	if (close || c->reqclose || srv->draining)
 		conn = HTTPANS_CLOSE;
 	else
@@ -452,6 +497,11 @@ httpserv_stream_start(struct httpserv_conn *c, uint32_t ticket, int code,
 	if (!httpserv_valid(c, ticket))
 		return -1;
 	srv = c->srv;
+	if (httpserv_over_budget(srv, 1)) {
+		httpserv_budget_spent(srv);
+		(void)httpserv_reply(c, ticket, &srv->a503);
+		return -1;
+	}
 	/* HTTP/1.1: chunked, the connection may go on; 1.0: until close */
 	c->chunked = c->minor == 1;
 	if (!c->chunked)
@@ -479,32 +529,75 @@ httpserv_stream_start(struct httpserv_conn *c, uint32_t ticket, int code,
 	return 0;
 }
 
+/*
+ * With nothing queued before them, IOV's bytes go to the socket at once;
+ * what it does not take is queued.  Returns 0, or -1 (C is closed).
+ */
+static int
+httpserv_stream_send(struct httpserv_conn *c, struct iovec *iov, int cnt)
+{
+	struct httpserv *srv = c->srv;
+	struct msghdr m;
+	ssize_t n = 0;
+	size_t skip;
+	int i;
+
+	if (c->out.len == 0 && !c->writing) {
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = iov;
+		m.msg_iovlen = (size_t)cnt;
+		n = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			httpserv_conn_close(c); /* it left */
+			return -1;
+		}
+		if (n < 0)
+			n = 0;
+		c->out.queued += (size_t)n;
+		c->out.sent += (size_t)n;
+	}
+	skip = (size_t)n;
+	for (i = 0; i < cnt; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		if (httpout_add(&c->out, &srv->outpool,
+		                (char *)iov[i].iov_base + skip,
+		                iov[i].iov_len - skip) == -1) {
+			httpserv_conn_close(c); /* out of memory */
+			return -1;
+		}
+		skip = 0;
+	}
+	if (c->out.len > 0)
+		httpserv_dirty(c);
+	return 0;
+}
+
 int
 httpserv_stream_write(struct httpserv_conn *c, const void *p, size_t len)
 {
-	struct httpserv *srv;
+	struct iovec iov[3];
 	char hex[24];
-	int n;
+	int cnt = 0;
 
 	if (c == NULL || !c->open || !c->streaming)
 		return -1;
 	if (len == 0 || c->head)
 		return 0;
-	srv = c->srv;
 	if (c->chunked) {
-		n = snprintf(hex, sizeof(hex), "%zx\r\n", len);
-		if (httpout_add(&c->out, &srv->outpool, hex, (size_t)n) == -1 ||
-		    httpout_add(&c->out, &srv->outpool, p, len) == -1 ||
-		    httpout_add(&c->out, &srv->outpool, "\r\n", 2) == -1) {
-			httpserv_conn_close(c);
-			return -1;
-		}
-	} else if (httpout_add(&c->out, &srv->outpool, p, len) == -1) {
-		httpserv_conn_close(c);
-		return -1;
+		iov[cnt].iov_base = hex;
+		iov[cnt++].iov_len =
+		    (size_t)snprintf(hex, sizeof(hex), "%zx\r\n", len);
 	}
-	httpserv_dirty(c);
-	return 0;
+	iov[cnt].iov_base = (void *)p;
+	iov[cnt++].iov_len = len;
+	if (c->chunked) {
+		iov[cnt].iov_base = (void *)"\r\n";
+		iov[cnt++].iov_len = 2;
+	}
+	return httpserv_stream_send(c, iov, cnt);
 }
 
 int
@@ -527,10 +620,26 @@ httpserv_stream_end(struct httpserv_conn *c)
 	c->streaming = 0;
 	c->busy = 0;
 	c->fill = NULL;
+	c->quiet = 0;
 	if (c->reqclose)
 		c->closing = 1;
 	httpserv_dirty(c);
 	return 0;
+}
+
+void
+httpserv_stream_quiet(struct httpserv_conn *c)
+{
+	if (c == NULL || !c->open || !c->streaming)
+		return;
+	c->quiet = 1;
+	httpserv_dirty(c); /* httpserv_after drops what input it has */
+}
+
+int
+httpserv_fd(const struct httpserv_conn *c)
+{
+	return c != NULL && c->open ? c->fd : -1;
 }
 
 void
@@ -581,6 +690,48 @@ httpserv_consume(struct httpserv_conn *c, size_t n)
 }
 
 /*
+ * The head REQ announces a body not all in yet: the server's check may
+ * answer it from the head alone.  Returns 1 if it did (the connection
+ * closes after the answer, the body unread, or is gone), 0 to wait for
+ * the body.
+ */
+static int
+httpserv_check(struct httpserv_conn *c, const struct httpparse_req *req)
+{
+	struct httpserv *srv = c->srv;
+	const struct httpserv_ops *ops = srv->ops;
+	struct httpserv_request r;
+
+	c->cookie = ops->begin != NULL ? ops->begin(srv->arg) : 0;
+	c->begun = 1;
+	c->minor = (unsigned)req->minor;
+	c->head = 0;
+	c->ka10 = 0;
+	c->reqclose = 1; /* an answer now closes: the body is left unread */
+	c->busy = 1;
+	c->ticket++;
+	r.conn = c;
+	r.ticket = c->ticket;
+	r.head = req;
+	r.body = NULL;
+	r.body_len = 0;
+	r.cookie = &c->cookie;
+	ops->check(srv->arg, &r);
+	if (!c->open)
+		return 1;
+	if (c->busy) { /* not answered: wait for the body */
+		c->busy = 0;
+		c->reqclose = 0;
+		return 0;
+	}
+	c->unread = 1; /* the body may still come: linger after */
+	c->closing = 1;
+	if (c->fifo == FIFO_HEAD)
+		httpserv_timer(c, FIFO_NONE);
+	return 1;
+}
+
+/*
  * A head is in: refuse it, answer what this layer answers, or hand the
  * request over.  Returns 1 to go on with the next, 0 to stop (a body to
  * wait for, the connection closing or gone).
@@ -605,8 +756,14 @@ httpserv_request(struct httpserv_conn *c, const char *data, size_t avail,
 	    (srv->cf.methods & HTTPSERV_M(req.method)) &&
 	    req.content_length <= srv->cf.body_max &&
 	    avail < hlen + req.content_length) {
-		/* a served method's body, not all in yet: wait (the head
-		 * deadline still runs), said to go ahead once */
+		/* a served method's body, not all in yet: the server may
+		 * refuse it now; else wait (the head deadline still runs),
+		 * said to go ahead once */
+		if (!c->checked) {
+			c->checked = 1;
+			if (ops->check != NULL && httpserv_check(c, &req))
+				return 0;
+		}
 		if ((req.flags & HTTPPARSE_CONTINUE) && req.minor == 1 &&
 		    !c->continued) {
 			c->continued = 1;
@@ -621,12 +778,15 @@ httpserv_request(struct httpserv_conn *c, const char *data, size_t avail,
 	 * answer starts the next one) */
 	if (c->fifo == FIFO_HEAD)
 		httpserv_timer(c, FIFO_NONE);
-	cookie = ops->begin != NULL ? ops->begin(srv->arg) : 0;
+	if (c->begun)
+		cookie = c->cookie; /* begun when its head was checked */
+	else
+		cookie = ops->begin != NULL ? ops->begin(srv->arg) : 0;
 	c->minor = e == HTTPPARSE_OK ? (unsigned)req.minor : 1;
 	c->head = e == HTTPPARSE_OK && req.method == HTTPPARSE_HEAD;
 	c->ka10 = e == HTTPPARSE_OK && (req.flags & HTTPPARSE_KEEPALIVE);
 	c->reqclose = e != HTTPPARSE_OK || (req.flags & HTTPPARSE_CLOSE);
-	c->continued = 0;
+	c->continued = c->checked = c->begun = 0;
 	if (e != HTTPPARSE_OK) {
 		httpserv_refuse(c, cookie, httpparse_status(e), NULL,
 		                httpparse_text(e), 1);
@@ -716,7 +876,9 @@ httpserv_after(struct httpserv_conn *c)
 
 	if (!c->open)
 		return;
-	if (c->in != NULL && c->in->start == c->in->end) {
+	if (c->in != NULL && (c->in->start == c->in->end || c->quiet)) {
+		/* (a quiet stream's: what came after its request is dropped,
+		 * as what comes later) */
 		httpbuf_put(&srv->inpool, c->in);
 		c->in = NULL;
 		c->scan = 0;
@@ -746,6 +908,13 @@ httpserv_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct httpbuf *b;
 	ssize_t n;
 
+	if (c->quiet) {
+		/* an event stream's client sent something, or left */
+		n = read(fd, sink, sizeof(sink));
+		if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+			httpserv_conn_close(c);
+		return;
+	}
 	if (c->linger) {
 		/* what a refused client still sends: read and dropped */
 		n = read(fd, sink, sizeof(sink));
@@ -758,6 +927,13 @@ httpserv_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	b = c->in;
+	if (b->end == b->size && b->start > 0) {
+		/* room at the front only (a body waited for behind
+		 * requests already answered) */
+		memmove(b->data, b->data + b->start, b->end - b->start);
+		b->end -= b->start;
+		b->start = 0;
+	}
 	n = read(fd, b->data + b->end, b->size - b->end);
 	if (n > 0) {
 		b->end += (size_t)n;
@@ -842,29 +1018,39 @@ httpserv_write(struct httpserv_conn *c)
 	httpserv_timer(c, c->busy ? FIFO_NONE : FIFO_HEAD);
 }
 
-/* Produce, parse what waits, write (while a producer has more and the
- * socket takes it), tidy up. */
+/*
+ * Produce, parse what waits, write; again while the socket takes it and
+ * that gave room for more: a producer's next piece, or the requests
+ * behind answers that took every slot (HTTPSERV_DONE_MAX) and are now
+ * written.  Then tidy up.
+ */
 static void
 httpserv_run(struct httpserv_conn *c)
 {
-	uint64_t before;
+	uint64_t queued, sent;
+	unsigned ndone;
 
-	httpserv_produce(c);
-	httpserv_process(c);
 	for (;;) {
+		queued = c->out.queued;
+		sent = c->out.sent;
+		ndone = c->ndone;
+		httpserv_produce(c);
+		httpserv_process(c);
 		if (!c->open)
 			return;
 		if (!c->writing || c->out.len == 0)
 			httpserv_write(c);
 		if (!c->open)
 			return;
-		if (c->fill == NULL || c->writing ||
-		    c->out.len >= HTTPSERV_PRODUCE_LOW)
-			break;
-		before = c->out.queued;
-		httpserv_produce(c);
-		if (c->out.queued == before)
-			break; /* it has nothing now */
+		if (c->writing)
+			break; /* the socket is full: its event comes back */
+		if (c->fill != NULL &&
+		    (c->out.queued != queued || c->out.sent != sent))
+			continue; /* it moved: the producer may add more */
+		if (c->ndone < ndone && c->in != NULL &&
+		    c->in->end > c->in->start)
+			continue; /* slots freed, requests waiting */
+		break;
 	}
 	httpserv_after(c);
 }
@@ -966,8 +1152,9 @@ struct httpserv *
 httpserv_new(struct event_base *base, const struct httpserv_config *cf,
              const struct httpserv_ops *ops, void *arg)
 {
-	static const uint64_t ms[FIFO_N] = {HTTPSERV_HEAD_MS, HTTPSERV_IO_MS,
-	                                    HTTPSERV_LINGER_MS};
+	const uint64_t ms[FIFO_N] = {
+	    cf->head_ms > 0 ? cf->head_ms : HTTPSERV_HEAD_MS,
+	    cf->io_ms > 0 ? cf->io_ms : HTTPSERV_IO_MS, HTTPSERV_LINGER_MS};
 	struct httpserv *srv;
 	char allow[HTTPSERV_FIELDS_MAX];
 	int i, n;
@@ -989,6 +1176,10 @@ httpserv_new(struct event_base *base, const struct httpserv_config *cf,
 		srv->fifo[i].ev =
 		    evtimer_new(base, httpserv_fifo_cb, &srv->fifo[i]);
 	}
+	snprintf(srv->text503, sizeof(srv->text503),
+	         "busy: answers waiting for clients that do not read hold "
+	         "this server's output budget (%zu KiB); try again\n",
+	         cf->output_max >> 10);
 	n = snprintf(srv->text405, sizeof(srv->text405),
 	             strcmp(cf->allow, "GET, HEAD") == 0
 	                 ? "method not allowed: use GET or HEAD"
@@ -1002,11 +1193,15 @@ httpserv_new(struct event_base *base, const struct httpserv_config *cf,
 	    httpserv_answer_init(&srv->a405close, srv, 405, NULL, allow,
 	                         srv->text405, strlen(srv->text405)) == -1 ||
 	    httpserv_answer_init(&srv->aoptions, srv, 200, NULL, allow, "",
-	                         0) == -1) {
+	                         0) == -1 ||
+	    httpserv_answer_init(&srv->a503, srv, 503, "text/plain",
+	                         "Retry-After: 1\r\n", srv->text503,
+	                         strlen(srv->text503)) == -1) {
 		httpserv_free(srv);
 		return NULL;
 	}
 	srv->a405close.close = 1;
+	srv->a503.close = 1;
 	return srv;
 }
 
@@ -1038,6 +1233,7 @@ httpserv_free(struct httpserv *srv)
 	httpserv_answer_free(&srv->a405);
 	httpserv_answer_free(&srv->a405close);
 	httpserv_answer_free(&srv->aoptions);
+	httpserv_answer_free(&srv->a503);
 	httpbuf_pool_free(&srv->inpool);
 	httpbuf_pool_free(&srv->outpool);
 	free(srv);

@@ -22,14 +22,21 @@
  *   Content-Type and no body;
  * - pipelining: one request at a time per connection, answered in order;
  *   the next is parsed once the previous one is answered;
- * - deadlines: a whole request within HTTPSERV_HEAD_MS of the accept or of
- *   the previous answer written (whatever it drips); output that does not
- *   move for HTTPSERV_IO_MS closes the connection; a request waiting for
- *   its answer has no deadline here (the server has its own);
+ * - deadlines: a whole request within HTTPSERV_HEAD_MS (or the server's
+ *   head_ms) of the accept or of the previous answer written (whatever it
+ *   drips); output that does not move for HTTPSERV_IO_MS (or io_ms)
+ *   closes the connection; a request waiting for its answer has no
+ *   deadline here (the server has its own);
  * - caps: HTTPSERV_HEAD_MAX bytes of head, HTTPSERV_INPUT_MAX of unread
  *   input (past it the connection is not read: TCP slows the client),
  *   HTTPSERV_OUTPUT_HIGH of unsent output before the next request is
  *   parsed, and accept that pauses on EMFILE (common/accept.c);
+ * - an output budget, if the server sets one (output_max): the bytes of
+ *   output buffers all its connections hold together.  Past it an answer
+ *   with a body over HTTPSERV_BUDGET_SMALL, or a stream, is not queued:
+ *   the layer answers 503 with "Retry-After: 1" and closes instead, and
+ *   logs it (a line per 10 s).  Small answers (refusals, errors) and the
+ *   streams already running go on;
  * - a connection closed with input unread is half-closed and drained for
  *   up to HTTPSERV_LINGER_MS first, so that the client reads its answer
  *   rather than a reset.
@@ -38,7 +45,9 @@
  * (chunked on HTTP/1.1, closed at the end on 1.0), optionally produced as
  * the client drains them (a producer is called whenever the unsent output
  * falls under HTTPSERV_PRODUCE_LOW), so that an answer nobody reads holds
- * little memory.
+ * little memory.  A stream's write goes to the socket at once when
+ * nothing is queued before it (one writev: no buffer is taken for a
+ * client that keeps up).
  *
  * One request is in progress per connection; it is named by the
  * connection and a ticket (struct httpserv_request), which stay usable
@@ -56,15 +65,16 @@
 
 #include "httpparse.h"
 
-#define HTTPSERV_HEAD_MAX    8192       /* request line + fields + CRLFs */
-#define HTTPSERV_INPUT_MAX   (64 << 10) /* unread input per connection */
-#define HTTPSERV_OUTPUT_HIGH (64 << 10) /* no new request past this */
-#define HTTPSERV_PRODUCE_LOW (16 << 10) /* a producer refills under this */
-#define HTTPSERV_HEAD_MS     10000      /* to send a whole request */
-#define HTTPSERV_IO_MS       15000      /* output that does not move */
-#define HTTPSERV_LINGER_MS   2000       /* draining a closed client */
-#define HTTPSERV_LISTEN_MAX  4
-#define HTTPSERV_FIELDS_MAX  512 /* bytes of extra fields of one answer */
+#define HTTPSERV_HEAD_MAX     8192       /* request line + fields + CRLFs */
+#define HTTPSERV_INPUT_MAX    (64 << 10) /* unread input per connection */
+#define HTTPSERV_OUTPUT_HIGH  (64 << 10) /* no new request past this */
+#define HTTPSERV_PRODUCE_LOW  (16 << 10) /* a producer refills under this */
+#define HTTPSERV_HEAD_MS      10000      /* to send a whole request */
+#define HTTPSERV_IO_MS        15000      /* output that does not move */
+#define HTTPSERV_LINGER_MS    2000       /* draining a closed client */
+#define HTTPSERV_BUDGET_SMALL 4096       /* answers the budget lets through */
+#define HTTPSERV_LISTEN_MAX   4
+#define HTTPSERV_FIELDS_MAX   512 /* bytes of extra fields of one answer */
 
 /* Bits of httpserv_config.methods. */
 #define HTTPSERV_M(m) (1u << (m))
@@ -100,6 +110,15 @@ struct httpserv_ops {
 	void (*done)(void *arg, uint64_t cookie, int code, int written);
 	/* A client connection opened (OPEN 1) or closed (0).  Optional. */
 	void (*conn)(void *arg, int open);
+	/*
+	 * A request of a served method announces a body that has not all
+	 * come in.  Before the layer waits for it, and before any
+	 * "100 Continue", the server may refuse it from its head alone:
+	 * answer R now (the connection then closes after the answer, its
+	 * body unread).  If it does not, the request comes back whole to
+	 * request() (with the same cookie).  R->body is NULL.  Optional.
+	 */
+	void (*check)(void *arg, struct httpserv_request *r);
 };
 
 struct httpserv_config {
@@ -107,6 +126,9 @@ struct httpserv_config {
 	const char *allow;        /* their Allow value: "GET, HEAD" */
 	size_t body_max;          /* Content-Length cap of those methods */
 	const char *content_type; /* of answers that name none */
+	uint64_t head_ms;         /* 0: HTTPSERV_HEAD_MS */
+	uint64_t io_ms;           /* 0: HTTPSERV_IO_MS */
+	size_t output_max;        /* the output budget, bytes; 0: none */
 };
 
 /* An answer prebuilt once and sent many times. */
@@ -184,8 +206,19 @@ void httpserv_stream_producer(struct httpserv_conn *c, httpserv_fill_fn fill,
                               void *arg);
 size_t httpserv_unsent(const struct httpserv_conn *c);
 
+/*
+ * The client sends nothing more on C (an event stream): from now on any
+ * byte from it, or its EOF, closes the connection, and nothing it sends
+ * is kept.
+ */
+void httpserv_stream_quiet(struct httpserv_conn *c);
+
 /* Closes C now (a stream whose reader fell behind); its request ends
  * with written 0. */
 void httpserv_close(struct httpserv_conn *c);
+/* C's socket (for socket options), or -1 once it is closed. */
+int httpserv_fd(const struct httpserv_conn *c);
+/* Bytes of output buffers the connections of SRV hold now. */
+size_t httpserv_output_held(const struct httpserv *srv);
 
 #endif

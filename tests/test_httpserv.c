@@ -4,7 +4,10 @@
  * streams (chunked on 1.1, closed on 1.0), a producer that only writes
  * as the client drains, requests lost with their connection, stale
  * tickets, bodies and 100 Continue for a method that takes one, refusals
- * counted like requests.
+ * counted like requests; a server's check of a head before its body (no
+ * 100 Continue before its refusal), pipelined requests answered at once
+ * past the answers a connection may queue, the output budget, quiet
+ * streams and stream writes that go straight to the socket.
  */
 #include <check.h>
 #include <errno.h>
@@ -27,6 +30,7 @@ static int begun, done_ok, done_lost, last_code;
 static size_t unsent_max;
 static int produced;
 static char got_body[64];
+static char big_body[32 << 10];
 
 static uint64_t
 t_begin(void *arg)
@@ -85,6 +89,16 @@ t_request(void *arg, struct httpserv_request *r)
 		    httpserv_stream_start(r->conn, r->ticket, 200, NULL, NULL),
 		    0);
 		httpserv_stream_producer(r->conn, t_fill, NULL);
+	} else if (IS("/quiet")) {
+		ck_assert_int_eq(httpserv_stream_start(r->conn, r->ticket, 200,
+		                                       "text/event-stream",
+		                                       NULL),
+		                 0);
+		httpserv_stream_quiet(r->conn);
+		later_c = r->conn;
+	} else if (IS("/big")) {
+		httpserv_reply_body(r->conn, r->ticket, 200, NULL, NULL,
+		                    big_body, sizeof(big_body));
 	} else if (IS("/body")) {
 		snprintf(got_body, sizeof(got_body), "%.*s", (int)r->body_len,
 		         r->body ? r->body : "");
@@ -98,7 +112,19 @@ t_request(void *arg, struct httpserv_request *r)
 #undef IS
 }
 
-static const struct httpserv_ops t_ops = {t_begin, t_request, t_done, NULL};
+/* Refuses a body sent to /refuse from its head. */
+static void
+t_check(void *arg, struct httpserv_request *r)
+{
+	ck_assert_ptr_null(r->body);
+	if (r->head->path_len == 7 &&
+	    memcmp(r->head->target, "/refuse", 7) == 0)
+		httpserv_reply_body(r->conn, r->ticket, 403, NULL, NULL, "no",
+		                    2);
+}
+
+static const struct httpserv_ops t_ops = {t_begin, t_request, t_done, NULL,
+                                          t_check};
 
 static void
 setup(void)
@@ -388,6 +414,185 @@ START_TEST(test_refusals_counted)
 }
 END_TEST
 
+/*
+ * The server's check sees a head whose body has not come: a refusal from
+ * it is the first thing the client gets (no 100 Continue), and closes;
+ * a head it lets through gets 100 Continue, then its answer, begun once.
+ */
+START_TEST(test_check_before_continue)
+{
+	char out[2048];
+	int fd = client(), eof;
+
+	put(fd, "POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+	        "Expect: 100-continue\r\n\r\n");
+	take(fd, out, sizeof(out), &eof);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 403 ", 13) == 0, "%s", out);
+	ck_assert_ptr_null(strstr(out, "100 Continue"));
+	ck_assert_ptr_nonnull(strstr(out, "Connection: close\r\n"));
+	put(fd, "hello");
+	spin(5);
+	ck_assert_int_eq(done_ok, 1);
+	ck_assert_int_eq(last_code, 403);
+	close(fd);
+
+	fd = client();
+	put(fd, "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+	        "Expect: 100-continue\r\n\r\n");
+	take(fd, out, sizeof(out), &eof);
+	ck_assert_str_eq(out, "HTTP/1.1 100 Continue\r\n\r\n");
+	put(fd, "hello");
+	take(fd, out, sizeof(out), &eof);
+	ck_assert_ptr_nonnull(strstr(out, "HTTP/1.1 200 OK"));
+	ck_assert_str_eq(got_body, "hello");
+	ck_assert_int_eq(begun, 2); /* the refused one, and this one once */
+	ck_assert(!eof);
+	close(fd);
+	spin(5);
+}
+END_TEST
+
+/*
+ * 16 requests pipelined in one full input buffer, each answered at once
+ * (more than the answers a connection may queue unwritten), then a body
+ * waited for at the very end of that buffer: every one is answered, the
+ * body read into the room at the buffer's front.  (They stalled after
+ * the fourth answer, and the body's read was one of 0 bytes: an EOF.)
+ */
+START_TEST(test_pipelined_full_buffer)
+{
+	static const char post[] = "POST /body HTTP/1.1\r\nHost: x\r\n"
+	                           "Content-Length: 5\r\n\r\nhel";
+	static const char get[] = "GET /a HTTP/1.1\r\nHost: x\r\nX: ";
+	static char in[HTTPSERV_INPUT_MAX];
+	static char out[1 << 16];
+	size_t n = 0, want, pad, gets = 0;
+	int fd = client(), eof;
+
+	/* GETs of 4000 bytes, the last of what is left (4000..8000) */
+	while (n < sizeof(in) - (sizeof(post) - 1)) {
+		want = sizeof(in) - (sizeof(post) - 1) - n;
+		pad = (want > 8000 ? 4000 : want) - (sizeof(get) - 1) - 4;
+		memcpy(in + n, get, sizeof(get) - 1);
+		n += sizeof(get) - 1;
+		memset(in + n, 'p', pad);
+		n += pad;
+		memcpy(in + n, "\r\n\r\n", 4);
+		n += 4;
+		gets++;
+	}
+	memcpy(in + n, post, sizeof(post) - 1);
+	ck_assert_int_eq(send(fd, in, sizeof(in), 0), (ssize_t)sizeof(in));
+	take(fd, out, sizeof(out), &eof);
+	ck_assert_int_eq(done_ok, (int)gets);
+	put(fd, "lo");
+	take(fd, out, sizeof(out), &eof);
+	ck_assert_str_eq(got_body, "hello");
+	ck_assert(!eof);
+	ck_assert_int_eq(done_ok, (int)gets + 1);
+	close(fd);
+}
+END_TEST
+
+/* Reads everything FD has now, spinning the loop; returns the bytes. */
+static size_t
+drain_all(int fd)
+{
+	static char sink[1 << 16];
+	size_t total = 0;
+	int eof;
+
+	for (;;) {
+		size_t n = take(fd, sink, sizeof(sink), &eof);
+
+		total += n;
+		if (n == 0 || eof)
+			return total;
+	}
+}
+
+/*
+ * The output budget: an answer to a client that does not read holds it;
+ * past it a big answer is a 503 that closes, a small one still goes,
+ * and once the client read, big answers go again.
+ */
+START_TEST(test_output_budget)
+{
+	static const struct httpserv_config cf = {
+	    .methods = HTTPSERV_M(HTTPPARSE_GET) | HTTPSERV_M(HTTPPARSE_HEAD),
+	    .allow = "GET, HEAD",
+	    .content_type = "text/plain",
+	    .output_max = 40 << 10,
+	};
+	char out[4096];
+	int sv[2], fd, eof, snd = 4096;
+
+	httpserv_free(srv);
+	srv = httpserv_new(base, &cf, &t_ops, NULL);
+	ck_assert_ptr_nonnull(srv);
+	/* a stalled client (a small socket buffer): its 32 KiB answer is
+	 * held, mostly */
+	ck_assert_int_eq(
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	ck_assert_int_eq(httpserv_adopt(srv, sv[0]), 0);
+	put(sv[1], "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+	spin(5);
+	ck_assert_uint_ge(httpserv_output_held(srv), 16 << 10);
+	fd = client();
+	put(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+	take(fd, out, sizeof(out), &eof);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 503 ", 13) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "Retry-After: 1\r\n"));
+	ck_assert(eof);
+	close(fd);
+	fd = client();
+	put(fd, "GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
+	take(fd, out, sizeof(out), &eof);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 200 ", 13) == 0, "%s", out);
+	/* the stalled one reads: the budget is back */
+	ck_assert_uint_ge(drain_all(sv[1]), sizeof(big_body));
+	ck_assert_uint_eq(httpserv_output_held(srv), 0);
+	put(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+	ck_assert_uint_ge(drain_all(fd), sizeof(big_body));
+	close(sv[1]);
+	close(fd);
+	spin(5);
+}
+END_TEST
+
+/*
+ * A quiet stream (an event stream): its writes go straight to the
+ * socket when nothing is queued, and a byte from its client closes it.
+ */
+START_TEST(test_quiet_stream)
+{
+	char out[2048];
+	int fd = client(), eof;
+
+	put(fd, "GET /quiet HTTP/1.1\r\nHost: x\r\n\r\nGET /x HTTP/1.1\r\n");
+	take(fd, out, sizeof(out), &eof);
+	ck_assert_ptr_nonnull(strstr(out, "Transfer-Encoding: chunked\r\n"));
+	ck_assert_ptr_nonnull(later_c);
+	/* written at once: nothing left unsent, no loop turn needed */
+	ck_assert_int_eq(httpserv_stream_write(later_c, "data: 1\n\n", 9), 0);
+	ck_assert_uint_eq(httpserv_unsent(later_c), 0);
+	ck_assert_int_eq(recv(fd, out, sizeof(out) - 1, 0), 14);
+	out[14] = '\0';
+	ck_assert_str_eq(out, "9\r\ndata: 1\n\n\r\n");
+	ck_assert_uint_eq(httpserv_conns(srv), 1);
+	put(fd, "x");
+	take(fd, out, sizeof(out), &eof);
+	ck_assert(eof);
+	ck_assert_uint_eq(httpserv_conns(srv), 0);
+	ck_assert_int_eq(done_lost, 1);
+	ck_assert_int_eq(httpserv_stream_write(later_c, "a", 1), -1);
+	close(fd);
+}
+END_TEST
+
 SUP_MAIN("httpserv", setup, teardown, 30, test_pipelined_in_order,
          test_stream_chunked_and_10, test_producer_bounded, test_lost_and_stale,
-         test_body_and_continue, test_refusals_counted)
+         test_body_and_continue, test_refusals_counted,
+         test_check_before_continue, test_pipelined_full_buffer,
+         test_output_budget, test_quiet_stream)

@@ -117,8 +117,11 @@ size_t procs_hosts(const struct procs *, char (*out)[PROCS_HOST + 1],
 
 /* history.c: the last 10 minutes, for the chart and the runs. */
 #define HISTORY_WINDOW_S    600
+#define HISTORY_SLACK_S     60 /* kept past the window for answers */
 #define HISTORY_FRAME_PROCS 64 /* per frame, in the table's order */
 #define HISTORY_STEP_MAX    60000
+#define HISTORY_PIDS_MAX    128  /* distinct processes in one answer */
+#define HISTORY_PIECE_MIN   1024 /* a buffer history_cursor_read fills */
 
 struct history_sample {
 	uint64_t t_ms; /* the dashboard's monotonic clock */
@@ -142,13 +145,22 @@ struct history_frame {
 	struct history_proc p[HISTORY_FRAME_PROCS];
 };
 
+/*
+ * The rings hold the window and HISTORY_SLACK_S more: what lies past the
+ * window is seen by nothing but the answers that began before it aged
+ * out (struct history_cursor), so that an answer is the same whole
+ * however slowly it is read, for that long.
+ */
 struct history {
 	unsigned window_s; /* HISTORY_WINDOW_S, or less for tests */
-	size_t max_samples, max_frames;
+	size_t max_samples, max_frames; /* what the window holds */
+	size_t cap_s, cap_f;            /* the rings' sizes: and the slack */
 	struct history_sample *samples; /* rings */
-	size_t ns, next_s;
+	size_t ns;        /* samples in the window, <= max_samples */
+	uint64_t added_s; /* samples ever added (the next one's number) */
 	struct history_frame *frames;
-	size_t nf, next_f;
+	size_t nf;
+	uint64_t added_f;
 	long clk_tck;
 	/* The hosts the frames name, in the order first seen. */
 	char hosts[HISTORY_HOSTS_MAX][PROCS_HOST + 1];
@@ -168,7 +180,57 @@ const struct history_sample *history_sample_at(const struct history *,
 const struct history_frame *history_frame_at(const struct history *, size_t i);
 
 enum history_format { HISTORY_OBJECTS, HISTORY_COLUMNS };
-/* GET /api/history: the last SECONDS in steps of STEP_MS (>= 20). */
+
+struct history_pid {
+	pid_t pid;
+	uint16_t host;
+	uint32_t role;
+	uint32_t first, last; /* ticks */
+};
+
+/*
+ * GET /api/history, written a piece at a time as the client takes it
+ * (history_cursor_read), from the rings themselves: what an answer holds
+ * is this cursor (~2.5 KB), never the answer.  The samples and frames it
+ * covers are fixed when it starts, by their numbers (history.added_*);
+ * it reads them while the rings still hold them: for HISTORY_SLACK_S
+ * after they left the window.
+ */
+struct history_cursor {
+	uint64_t now_ms;
+	unsigned step; /* of the samples; the processes' is >= DASH_SLOW_MS */
+	enum history_format fmt;
+	int ncols;
+	uint64_t s_first, s_end; /* samples [s_first, s_end) */
+	uint64_t f_first, f_end; /* frames [f_first, f_end) */
+	int phase;
+	int col;    /* columns: the one being written (-1: dt_ms) */
+	uint64_t s; /* the next sample */
+	size_t n;   /* items written in the current array */
+	uint64_t prev_t, t0;
+	struct history_pid ids[HISTORY_PIDS_MAX];
+	size_t nids, id; /* the processes, and the one being written */
+	int pass;        /* columns: dt_ms, cpu_percent, rss_kb */
+	uint64_t f;      /* the next frame */
+	uint64_t pkey;
+	uint32_t prev_ticks;
+	int have_prev;
+};
+
+/* Starts the answer for the last SECONDS before NOW_MS in steps of
+ * STEP_MS (>= 20). */
+void history_cursor_start(struct history_cursor *, const struct history *,
+                          uint64_t now_ms, unsigned seconds, unsigned step_ms,
+                          enum history_format);
+/*
+ * Writes the next piece of the answer into BUF (LEN >=
+ * HISTORY_PIECE_MIN).  Returns the bytes written, 0 when the answer is
+ * whole, or -1 if the rings no longer hold what is still to be written
+ * (read for more than HISTORY_SLACK_S): it cannot be finished.
+ */
+long history_cursor_read(struct history_cursor *, const struct history *,
+                         char *buf, size_t len);
+/* GET /api/history at once: the last SECONDS in steps of STEP_MS. */
 void history_json(struct evbuffer *out, const struct history *, uint64_t now_ms,
                   unsigned seconds, unsigned step_ms, enum history_format);
 /* Highest in_flight and waiting over [from_ms, to_ms]. */

@@ -10,14 +10,23 @@
  *   host (an index into a table of the hosts seen), CPU ticks and RSS, at
  *   most HISTORY_FRAME_PROCS (64) processes per frame in the table's order
  *   (role, host, then pid): 1,200 frames of 1 KB, 1.2 MB.
- * The oldest entry is overwritten when a ring is full; nothing else grows.
- * --history-seconds (hidden, for tests) shortens both.
+ * Each ring holds HISTORY_SLACK_S (60 s) more than the window, seen only
+ * by answers in progress (below).  The oldest entry is overwritten when a
+ * ring is full; nothing else grows.  --history-seconds (hidden, for
+ * tests) shortens both.
  *
- * GET /api/history (history_json) reads them, at full resolution or in
- * coarser steps (each step: the highest and lowest in_flight and waiting,
- * and the sums of the counts), as objects (docs/design.md's shape) or as
- * columns (the page's compact form).
+ * GET /api/history reads them, at full resolution or in coarser steps
+ * (each step: the highest and lowest in_flight and waiting, and the sums
+ * of the counts), as objects (docs/design.md's shape) or as columns (the
+ * page's compact form).  It is written a piece at a time as the client
+ * takes it (history_cursor_read): a state machine over the rings, which
+ * names samples and frames by their number, so that it sees when the
+ * rings have moved past what it still has to write.  An answer is what
+ * the history held when it was asked for, exactly, if it is read within
+ * HISTORY_SLACK_S; a reader slower than that cannot have it whole (the
+ * caller cuts the connection).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +43,11 @@ history_init(struct history *h, unsigned window_s, long clk_tck)
 	h->window_s = window_s;
 	h->max_samples = (size_t)window_s * 1000 / DASH_WATCH_MS;
 	h->max_frames = (size_t)window_s * 1000 / DASH_SLOW_MS;
+	h->cap_s = h->max_samples + HISTORY_SLACK_S * 1000 / DASH_WATCH_MS;
+	h->cap_f = h->max_frames + HISTORY_SLACK_S * 1000 / DASH_SLOW_MS;
 	h->clk_tck = clk_tck > 0 ? clk_tck : 100;
-	h->samples = calloc(h->max_samples, sizeof(*h->samples));
-	h->frames = calloc(h->max_frames, sizeof(*h->frames));
+	h->samples = calloc(h->cap_s, sizeof(*h->samples));
+	h->frames = calloc(h->cap_f, sizeof(*h->frames));
 	if (h->samples == NULL || h->frames == NULL) {
 		history_free(h);
 		return -1;
@@ -70,7 +81,7 @@ history_delta(uint64_t newer, uint64_t older)
 void
 history_add(struct history *h, uint64_t t_ms, const Mockres__Stats *s)
 {
-	struct history_sample *sm = &h->samples[h->next_s];
+	struct history_sample *sm = &h->samples[h->added_s % h->cap_s];
 	uint64_t waiting = s->waiting, timed_out = s->timed_out;
 
 	memset(sm, 0, sizeof(*sm));
@@ -86,7 +97,7 @@ history_add(struct history *h, uint64_t t_ms, const Mockres__Stats *s)
 	h->prev_rejected = s->rejected;
 	h->prev_timed_out = timed_out;
 	h->have_prev = 1;
-	h->next_s = (h->next_s + 1) % h->max_samples;
+	h->added_s++;
 	if (h->ns < h->max_samples)
 		h->ns++;
 }
@@ -119,7 +130,7 @@ history_host(struct history *h, const char *host)
 void
 history_add_procs(struct history *h, uint64_t t_ms, const struct procs *ps)
 {
-	struct history_frame *fr = &h->frames[h->next_f];
+	struct history_frame *fr = &h->frames[h->added_f % h->cap_f];
 	size_t i;
 
 	fr->t_ms = t_ms;
@@ -137,7 +148,7 @@ history_add_procs(struct history *h, uint64_t t_ms, const struct procs *ps)
 		hp->ticks = (uint32_t)p->ticks;
 		hp->rss_kb = history_u32(p->rss_kb);
 	}
-	h->next_f = (h->next_f + 1) % h->max_frames;
+	h->added_f++;
 	if (h->nf < h->max_frames)
 		h->nf++;
 }
@@ -165,12 +176,12 @@ history_prefill(struct history *h, uint64_t now_ms)
 		history_add(h, t, &s);
 	}
 	for (k = 0; k < h->max_frames; k++) {
-		struct history_frame *fr = &h->frames[h->next_f];
+		struct history_frame *fr = &h->frames[h->added_f % h->cap_f];
 
 		t = (h->max_frames - k) * DASH_SLOW_MS;
 		fr->t_ms = now_ms > t ? now_ms - t : 0;
 		fr->n = 0;
-		h->next_f = (h->next_f + 1) % h->max_frames;
+		h->added_f++;
 		if (h->nf < h->max_frames)
 			h->nf++;
 	}
@@ -180,15 +191,34 @@ history_prefill(struct history *h, uint64_t now_ms)
 const struct history_sample *
 history_sample_at(const struct history *h, size_t i)
 {
-	return &h->samples[(h->next_s + h->max_samples - h->ns + i) %
-	                   h->max_samples];
+	return &h->samples[(h->added_s - h->ns + i) % h->cap_s];
 }
 
 const struct history_frame *
 history_frame_at(const struct history *h, size_t i)
 {
-	return &h->frames[(h->next_f + h->max_frames - h->nf + i) %
-	                  h->max_frames];
+	return &h->frames[(h->added_f - h->nf + i) % h->cap_f];
+}
+
+/* Sample number K, or NULL if the ring no longer (or not yet) holds it. */
+static const struct history_sample *
+history_sample_no(const struct history *h, uint64_t k)
+{
+	uint64_t held = h->added_s < h->cap_s ? h->added_s : h->cap_s;
+
+	if (k >= h->added_s || k < h->added_s - held)
+		return NULL;
+	return &h->samples[k % h->cap_s];
+}
+
+static const struct history_frame *
+history_frame_no(const struct history *h, uint64_t k)
+{
+	uint64_t held = h->added_f < h->cap_f ? h->added_f : h->cap_f;
+
+	if (k >= h->added_f || k < h->added_f - held)
+		return NULL;
+	return &h->frames[k % h->cap_f];
 }
 
 /* The first sample with t_ms >= FROM (ns if none). */
@@ -272,15 +302,6 @@ history_clipped(const struct history *h, uint64_t from_ms)
 	       history_sample_at(h, 0)->t_ms > from_ms;
 }
 
-#define HISTORY_PIDS_MAX 128 /* distinct processes in one answer */
-
-struct history_pid {
-	pid_t pid;
-	uint16_t host;
-	uint32_t role;
-	uint32_t first, last; /* ticks */
-};
-
 /* A process is its host and its pid. */
 static struct history_pid *
 history_pid_find(struct history_pid *ids, size_t *n,
@@ -358,67 +379,14 @@ history_roles(const struct history *h, uint64_t from_ms, uint64_t to_ms,
 
 /* ---- GET /api/history ---------------------------------------------- */
 
+#define HISTORY_ITEM_MAX 512 /* the longest piece written at once */
+
 /* One output row: the samples of one step. */
 struct history_row {
 	uint64_t t_ms;
 	uint32_t in_flight, in_flight_min, waiting, waiting_min;
 	uint64_t admitted, rejected, timed_out;
 };
-
-struct history_iter {
-	const struct history *h;
-	size_t i;
-	unsigned step;
-};
-
-static void
-history_iter_start(struct history_iter *it, const struct history *h,
-                   uint64_t from, unsigned step)
-{
-	it->h = h;
-	it->i = history_first_sample(h, from);
-	it->step = step;
-}
-
-/* The next row; 0 when done.  A step of DASH_WATCH_MS or less is one
- * sample per row. */
-static int
-history_iter_next(struct history_iter *it, struct history_row *row)
-{
-	const struct history_sample *sm;
-	uint64_t key;
-
-	if (it->i >= it->h->ns)
-		return 0;
-	sm = history_sample_at(it->h, it->i++);
-	key = sm->t_ms / it->step;
-	row->t_ms = it->step <= DASH_WATCH_MS ? sm->t_ms : key * it->step;
-	row->in_flight = row->in_flight_min = sm->in_flight;
-	row->waiting = row->waiting_min = sm->waiting;
-	row->admitted = sm->admitted;
-	row->rejected = sm->rejected;
-	row->timed_out = sm->timed_out;
-	if (it->step <= DASH_WATCH_MS)
-		return 1;
-	while (it->i < it->h->ns) {
-		sm = history_sample_at(it->h, it->i);
-		if (sm->t_ms / it->step != key)
-			break;
-		it->i++;
-		if (sm->in_flight > row->in_flight)
-			row->in_flight = sm->in_flight;
-		if (sm->in_flight < row->in_flight_min)
-			row->in_flight_min = sm->in_flight;
-		if (sm->waiting > row->waiting)
-			row->waiting = sm->waiting;
-		if (sm->waiting < row->waiting_min)
-			row->waiting_min = sm->waiting;
-		row->admitted += sm->admitted;
-		row->rejected += sm->rejected;
-		row->timed_out += sm->timed_out;
-	}
-	return 1;
-}
 
 enum history_col {
 	HC_IN_FLIGHT,
@@ -457,92 +425,186 @@ history_col(const struct history_row *r, int c)
 	}
 }
 
-static void
-history_samples_objects(struct evbuffer *out, const struct history *h,
-                        uint64_t from, unsigned step, int ncols)
-{
-	struct history_iter it;
-	struct history_row row;
-	int c, first = 1;
+/* What a cursor writes next. */
+enum history_phase {
+	HP_HEAD,       /* the fields before "samples" */
+	HP_ROWS,       /* the samples: as objects, or one column at a time */
+	HP_ROWS_END,   /* the end of an array of rows (of the samples) */
+	HP_PROCS,      /* the processes' ids, then their array opens */
+	HP_PROC_HEAD,  /* a process: pid, role, host */
+	HP_PROC_POINT, /* its points, in one of its passes */
+	HP_PROC_END,   /* the end of a pass, and of the process */
+	HP_TAIL,
+	HP_DONE,
+	HP_GONE, /* the rings moved past what is to be written */
+};
 
-	evbuffer_add(out, "[", 1);
-	history_iter_start(&it, h, from, step);
-	while (history_iter_next(&it, &row)) {
-		evbuffer_add_printf(out, "%s{\"t_ms\":%llu", first ? "" : ",",
-		                    (unsigned long long)row.t_ms);
-		for (c = 0; c < ncols; c++)
-			evbuffer_add_printf(out, ",\"%s\":%llu",
-			                    history_cols[c],
-			                    history_col(&row, c));
-		evbuffer_add(out, "}", 1);
-		first = 0;
-	}
-	evbuffer_add(out, "]", 1);
+/* A piece of output: BUF[0..n) of LEN, never more than LEN. */
+struct history_out {
+	char *buf;
+	size_t len, n;
+};
+
+static int
+history_room(const struct history_out *o)
+{
+	return o->len - o->n >= HISTORY_ITEM_MAX;
 }
 
-static void
-history_samples_columns(struct evbuffer *out, const struct history *h,
-                        uint64_t from, unsigned step, int ncols)
+static void __attribute__((format(printf, 2, 3)))
+history_put(struct history_out *o, const char *fmt, ...)
 {
-	struct history_iter it;
-	struct history_row row;
-	uint64_t prev = 0, t0 = 0;
-	int c, n;
+	va_list ap;
+	int k;
 
-	history_iter_start(&it, h, from, step);
-	evbuffer_add(out, "{\"dt_ms\":[", 10);
-	for (n = 0; history_iter_next(&it, &row); n++) {
-		evbuffer_add_printf(
-		    out, "%s%llu", n ? "," : "",
-		    (unsigned long long)(n ? row.t_ms - prev : 0));
-		if (n == 0)
-			t0 = row.t_ms;
-		prev = row.t_ms;
-	}
-	evbuffer_add_printf(out, "],\"t0_ms\":%llu", (unsigned long long)t0);
-	for (c = 0; c < ncols; c++) {
-		evbuffer_add_printf(out, ",\"%s\":[", history_cols[c]);
-		history_iter_start(&it, h, from, step);
-		for (n = 0; history_iter_next(&it, &row); n++)
-			evbuffer_add_printf(out, "%s%llu", n ? "," : "",
-			                    history_col(&row, c));
-		evbuffer_add(out, "]", 1);
-	}
-	evbuffer_add(out, "}", 1);
+	va_start(ap, fmt);
+	k = vsnprintf(o->buf + o->n, o->len - o->n, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		o->n +=
+		    (size_t)k < o->len - o->n ? (size_t)k : o->len - o->n - 1;
 }
 
-/* One process's series: a point per step, from the last frame of the
- * step that lists it; CPU % over the time since the previous point. */
+/* S as a JSON string, as statsjson_string writes it (a host name: at
+ * most PROCS_HOST bytes, 6 each escaped). */
 static void
-history_proc_series(struct evbuffer *out, const struct history *h,
-                    const struct history_pid *id, size_t a, size_t b,
-                    unsigned step, enum history_format fmt)
+history_put_string(struct history_out *o, const char *s)
 {
-	struct evbuffer *cols[2] = {NULL, NULL};
-	uint64_t prev_t = 0, t0 = 0, key, pkey = UINT64_MAX;
-	uint32_t prev_ticks = 0;
-	int have_prev = 0, n = 0;
-	size_t i, j;
+	const unsigned char *p;
 
-	if (fmt == HISTORY_COLUMNS) {
-		cols[0] = evbuffer_new();
-		cols[1] = evbuffer_new();
-		if (cols[0] == NULL || cols[1] == NULL)
-			goto out;
+	history_put(o, "\"");
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			history_put(o, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			history_put(o, "\\u%04x", *p);
+		else
+			history_put(o, "%c", *p);
 	}
-	evbuffer_add_printf(
-	    out, "{\"pid\":%d,\"role\":\"%s\",\"host\":", (int)id->pid,
-	    procs_role_name((enum proc_role)id->role));
-	statsjson_string(out, id->host < h->nhosts ? h->hosts[id->host] : "");
-	evbuffer_add(out, ",", 1);
-	evbuffer_add_printf(out, fmt == HISTORY_COLUMNS ? "\"dt_ms\":["
-	                                                : "\"samples\":[");
-	for (i = a; i < b; i++) {
-		const struct history_frame *fr = history_frame_at(h, i);
-		const struct history_proc *p = NULL;
-		double cpu = 0;
+	history_put(o, "\"");
+}
 
-		for (j = 0; j < fr->n; j++)
+/*
+ * The next row from sample C->s on (moved past it); 0 when the samples
+ * are done, -1 if one is gone.  A step of DASH_WATCH_MS or less is one
+ * sample per row.
+ */
+static int
+history_row_next(struct history_cursor *c, const struct history *h,
+                 struct history_row *row)
+{
+	const struct history_sample *sm;
+	uint64_t key;
+
+	if (c->s >= c->s_end)
+		return 0;
+	if ((sm = history_sample_no(h, c->s)) == NULL)
+		return -1;
+	c->s++;
+	key = sm->t_ms / c->step;
+	row->t_ms = c->step <= DASH_WATCH_MS ? sm->t_ms : key * c->step;
+	row->in_flight = row->in_flight_min = sm->in_flight;
+	row->waiting = row->waiting_min = sm->waiting;
+	row->admitted = sm->admitted;
+	row->rejected = sm->rejected;
+	row->timed_out = sm->timed_out;
+	if (c->step <= DASH_WATCH_MS)
+		return 1;
+	for (; c->s < c->s_end; c->s++) {
+		if ((sm = history_sample_no(h, c->s)) == NULL)
+			return -1;
+		if (sm->t_ms / c->step != key)
+			break;
+		if (sm->in_flight > row->in_flight)
+			row->in_flight = sm->in_flight;
+		if (sm->in_flight < row->in_flight_min)
+			row->in_flight_min = sm->in_flight;
+		if (sm->waiting > row->waiting)
+			row->waiting = sm->waiting;
+		if (sm->waiting < row->waiting_min)
+			row->waiting_min = sm->waiting;
+		row->admitted += sm->admitted;
+		row->rejected += sm->rejected;
+		row->timed_out += sm->timed_out;
+	}
+	return 1;
+}
+
+/* One row into O, as the phase wants it. */
+static void
+history_put_row(struct history_cursor *c, struct history_out *o,
+                const struct history_row *row)
+{
+	int k;
+
+	if (c->fmt == HISTORY_OBJECTS) {
+		history_put(o, "%s{\"t_ms\":%llu", c->n ? "," : "",
+		            (unsigned long long)row->t_ms);
+		for (k = 0; k < c->ncols; k++)
+			history_put(o, ",\"%s\":%llu", history_cols[k],
+			            history_col(row, k));
+		history_put(o, "}");
+	} else if (c->col < 0) {
+		history_put(
+		    o, "%s%llu", c->n ? "," : "",
+		    (unsigned long long)(c->n ? row->t_ms - c->prev_t : 0));
+		if (c->n == 0)
+			c->t0 = row->t_ms;
+		c->prev_t = row->t_ms;
+	} else {
+		history_put(o, "%s%llu", c->n ? "," : "",
+		            history_col(row, c->col));
+	}
+	c->n++;
+}
+
+/* The processes in the frames [f_first, f_end); 0, or -1 if one is
+ * gone. */
+static int
+history_cursor_ids(struct history_cursor *c, const struct history *h)
+{
+	const struct history_frame *fr;
+	struct history_pid *id;
+	uint64_t i;
+	size_t j;
+
+	c->nids = 0;
+	for (i = c->f_first; i < c->f_end; i++) {
+		if ((fr = history_frame_no(h, i)) == NULL)
+			return -1;
+		for (j = 0; j < fr->n; j++) {
+			size_t before = c->nids;
+
+			id = history_pid_find(c->ids, &c->nids, &fr->p[j]);
+			if (id != NULL && c->nids > before)
+				id->role = fr->p[j].role;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The next point of process C->id from frame C->f on, into O: one per
+ * step, from the last frame of the step that lists it, CPU % over the
+ * time since the previous point.  0 when its frames are done, 1 if one
+ * was written, -1 if a frame is gone.
+ */
+static int
+history_put_point(struct history_cursor *c, const struct history *h,
+                  struct history_out *o)
+{
+	const struct history_pid *id = &c->ids[c->id];
+	const struct history_frame *fr, *next;
+	const struct history_proc *p;
+	unsigned step = c->step < DASH_SLOW_MS ? DASH_SLOW_MS : c->step;
+	uint64_t key;
+	double cpu = 0;
+	size_t j;
+
+	for (; c->f < c->f_end; c->f++) {
+		if ((fr = history_frame_no(h, c->f)) == NULL)
+			return -1;
+		for (p = NULL, j = 0; j < fr->n; j++)
 			if (fr->p[j].pid == id->pid &&
 			    fr->p[j].host == id->host) {
 				p = &fr->p[j];
@@ -552,112 +614,226 @@ history_proc_series(struct evbuffer *out, const struct history *h,
 			continue;
 		key = fr->t_ms / step;
 		/* Is a later frame of this step going to list it? */
-		if (i + 1 < b && history_frame_at(h, i + 1)->t_ms / step == key)
+		if (c->f + 1 < c->f_end) {
+			if ((next = history_frame_no(h, c->f + 1)) == NULL)
+				return -1;
+			if (next->t_ms / step == key)
+				continue;
+		}
+		if (key == c->pkey)
 			continue;
-		if (key == pkey)
-			continue;
-		pkey = key;
-		if (have_prev && fr->t_ms > prev_t && p->ticks >= prev_ticks)
-			cpu =
-			    (double)(p->ticks - prev_ticks) * 1000.0 * 100.0 /
-			    ((double)h->clk_tck * (double)(fr->t_ms - prev_t));
-		if (fmt == HISTORY_COLUMNS) {
-			if (n == 0)
-				t0 = fr->t_ms;
-			evbuffer_add_printf(
-			    out, "%s%llu", n ? "," : "",
-			    (unsigned long long)(n ? fr->t_ms - prev_t : 0));
-			evbuffer_add_printf(cols[0], "%s%.1f", n ? "," : "",
-			                    cpu);
-			evbuffer_add_printf(cols[1], "%s%u", n ? "," : "",
-			                    p->rss_kb);
-		} else
-			evbuffer_add_printf(
-			    out,
-			    "%s{\"t_ms\":%llu,\"cpu_percent\":%.1f,"
-			    "\"rss_kb\":%u}",
-			    n ? "," : "", (unsigned long long)fr->t_ms, cpu,
-			    p->rss_kb);
-		prev_t = fr->t_ms;
-		prev_ticks = p->ticks;
-		have_prev = 1;
-		n++;
+		c->pkey = key;
+		if (c->have_prev && fr->t_ms > c->prev_t &&
+		    p->ticks >= c->prev_ticks)
+			cpu = (double)(p->ticks - c->prev_ticks) * 1000.0 *
+			      100.0 /
+			      ((double)h->clk_tck *
+			       (double)(fr->t_ms - c->prev_t));
+		if (c->fmt == HISTORY_OBJECTS)
+			history_put(o,
+			            "%s{\"t_ms\":%llu,\"cpu_percent\":%.1f,"
+			            "\"rss_kb\":%u}",
+			            c->n ? "," : "",
+			            (unsigned long long)fr->t_ms, cpu,
+			            p->rss_kb);
+		else if (c->pass == 0) {
+			if (c->n == 0)
+				c->t0 = fr->t_ms;
+			history_put(
+			    o, "%s%llu", c->n ? "," : "",
+			    (unsigned long long)(c->n ? fr->t_ms - c->prev_t
+			                              : 0));
+		} else if (c->pass == 1)
+			history_put(o, "%s%.1f", c->n ? "," : "", cpu);
+		else
+			history_put(o, "%s%u", c->n ? "," : "", p->rss_kb);
+		c->prev_t = fr->t_ms;
+		c->prev_ticks = p->ticks;
+		c->have_prev = 1;
+		c->n++;
+		c->f++;
+		return 1;
 	}
-	evbuffer_add(out, "]", 1);
-	if (fmt == HISTORY_COLUMNS) {
-		evbuffer_add_printf(out, ",\"t0_ms\":%llu,\"cpu_percent\":[",
-		                    (unsigned long long)t0);
-		evbuffer_add_buffer(out, cols[0]);
-		evbuffer_add(out, "],\"rss_kb\":[", 12);
-		evbuffer_add_buffer(out, cols[1]);
-		evbuffer_add(out, "]", 1);
-	}
-	evbuffer_add(out, "}", 1);
-out:
-	if (cols[0] != NULL)
-		evbuffer_free(cols[0]);
-	if (cols[1] != NULL)
-		evbuffer_free(cols[1]);
+	return 0;
 }
 
+/* A pass over process C->id's frames begins. */
 static void
-history_processes(struct evbuffer *out, const struct history *h, uint64_t from,
-                  unsigned step, enum history_format fmt)
+history_pass_start(struct history_cursor *c)
 {
-	struct history_pid ids[HISTORY_PIDS_MAX], *id;
-	size_t n = 0, a, b, i, j;
+	c->f = c->f_first;
+	c->pkey = UINT64_MAX;
+	c->prev_t = 0;
+	c->prev_ticks = 0;
+	c->have_prev = 0;
+	c->n = 0;
+}
 
-	if (step < DASH_SLOW_MS)
-		step = DASH_SLOW_MS;
+void
+history_cursor_start(struct history_cursor *c, const struct history *h,
+                     uint64_t now_ms, unsigned seconds, unsigned step_ms,
+                     enum history_format fmt)
+{
+	uint64_t from;
+	size_t a;
+
+	memset(c, 0, sizeof(*c));
+	c->ncols = step_ms > DASH_WATCH_MS ? HC_NCOLS : HC_IN_FLIGHT_MIN;
+	c->step = step_ms < DASH_WATCH_MS ? DASH_WATCH_MS : step_ms;
+	c->fmt = fmt;
+	c->now_ms = now_ms;
+	from = now_ms > (uint64_t)seconds * 1000
+	           ? now_ms - (uint64_t)seconds * 1000
+	           : 0;
+	c->s_first = h->added_s - h->ns + history_first_sample(h, from);
+	c->s_end = h->added_s;
 	/* One frame before FROM: the first point's CPU needs a base. */
 	a = history_first_frame(h, from);
 	if (a > 0)
 		a--;
-	b = h->nf;
-	for (i = a; i < b; i++) {
-		const struct history_frame *fr = history_frame_at(h, i);
+	c->f_first = h->added_f - h->nf + a;
+	c->f_end = h->added_f;
+	c->phase = HP_HEAD;
+}
 
-		for (j = 0; j < fr->n; j++) {
-			size_t before = n;
+/* The samples' array (objects) or column C->col opens. */
+static void
+history_rows_start(struct history_cursor *c, struct history_out *o)
+{
+	if (c->fmt == HISTORY_OBJECTS)
+		history_put(o, "[");
+	else if (c->col < 0)
+		history_put(o, "{\"dt_ms\":[");
+	else
+		history_put(o, ",\"%s\":[", history_cols[c->col]);
+	c->s = c->s_first;
+	c->n = 0;
+	c->phase = HP_ROWS;
+}
 
-			id = history_pid_find(ids, &n, &fr->p[j]);
-			if (id != NULL && n > before)
-				id->role = fr->p[j].role;
+/* One step of C into O; 0 once it is done or gone. */
+static int
+history_cursor_step(struct history_cursor *c, const struct history *h,
+                    struct history_out *o)
+{
+	const struct history_pid *id;
+	struct history_row row;
+	int r;
+
+	switch (c->phase) {
+	case HP_HEAD:
+		history_put(o,
+		            "{\"interval_ms\":%d,\"step_ms\":%u,"
+		            "\"window_s\":%u,\"now_ms\":%llu,\"format\":\"%s\","
+		            "\"samples\":",
+		            DASH_WATCH_MS, c->step, h->window_s,
+		            (unsigned long long)c->now_ms,
+		            c->fmt == HISTORY_COLUMNS ? "columns" : "objects");
+		c->col = -1;
+		history_rows_start(c, o);
+		return 1;
+	case HP_ROWS:
+		if ((r = history_row_next(c, h, &row)) == 1)
+			history_put_row(c, o, &row);
+		else if (r == 0)
+			c->phase = HP_ROWS_END;
+		else
+			c->phase = HP_GONE;
+		return 1;
+	case HP_ROWS_END:
+		history_put(o, "]");
+		if (c->fmt == HISTORY_COLUMNS && c->col < 0)
+			history_put(o, ",\"t0_ms\":%llu",
+			            (unsigned long long)c->t0);
+		if (c->fmt == HISTORY_COLUMNS && ++c->col < c->ncols) {
+			history_rows_start(c, o);
+			return 1;
 		}
+		if (c->fmt == HISTORY_COLUMNS)
+			history_put(o, "}");
+		c->phase = HP_PROCS;
+		return 1;
+	case HP_PROCS:
+		if (history_cursor_ids(c, h) == -1) {
+			c->phase = HP_GONE;
+			return 1;
+		}
+		history_put(o, ",\"processes\":[");
+		c->id = 0;
+		c->phase = c->nids > 0 ? HP_PROC_HEAD : HP_TAIL;
+		return 1;
+	case HP_PROC_HEAD:
+		id = &c->ids[c->id];
+		history_put(o, "%s{\"pid\":%d,\"role\":\"%s\",\"host\":",
+		            c->id > 0 ? "," : "", (int)id->pid,
+		            procs_role_name((enum proc_role)id->role));
+		history_put_string(o, id->host < h->nhosts ? h->hosts[id->host]
+		                                           : "");
+		history_put(o, ",%s",
+		            c->fmt == HISTORY_COLUMNS ? "\"dt_ms\":["
+		                                      : "\"samples\":[");
+		c->pass = 0;
+		c->t0 = 0;
+		history_pass_start(c);
+		c->phase = HP_PROC_POINT;
+		return 1;
+	case HP_PROC_POINT:
+		if ((r = history_put_point(c, h, o)) == 0)
+			c->phase = HP_PROC_END;
+		else if (r == -1)
+			c->phase = HP_GONE;
+		return 1;
+	case HP_PROC_END:
+		history_put(o, "]");
+		if (c->fmt == HISTORY_COLUMNS && c->pass < 2) {
+			if (c->pass == 0)
+				history_put(o,
+				            ",\"t0_ms\":%llu,\"cpu_percent\":[",
+				            (unsigned long long)c->t0);
+			else
+				history_put(o, ",\"rss_kb\":[");
+			c->pass++;
+			history_pass_start(c);
+			c->phase = HP_PROC_POINT;
+			return 1;
+		}
+		history_put(o, "}");
+		c->phase = ++c->id < c->nids ? HP_PROC_HEAD : HP_TAIL;
+		return 1;
+	case HP_TAIL:
+		history_put(o, "]}\n");
+		c->phase = HP_DONE;
+		return 1;
+	default:
+		return 0;
 	}
-	evbuffer_add(out, "[", 1);
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			evbuffer_add(out, ",", 1);
-		history_proc_series(out, h, &ids[i], a, b, step, fmt);
-	}
-	evbuffer_add(out, "]", 1);
+}
+
+long
+history_cursor_read(struct history_cursor *c, const struct history *h,
+                    char *buf, size_t len)
+{
+	struct history_out o = {buf, len, 0};
+
+	while (history_room(&o) && history_cursor_step(c, h, &o))
+		;
+	if (c->phase == HP_GONE)
+		return -1;
+	return (long)o.n;
 }
 
 void
 history_json(struct evbuffer *out, const struct history *h, uint64_t now_ms,
              unsigned seconds, unsigned step_ms, enum history_format fmt)
 {
-	uint64_t from;
-	int ncols = step_ms > DASH_WATCH_MS ? HC_NCOLS : HC_IN_FLIGHT_MIN;
+	struct history_cursor *c = malloc(sizeof(*c));
+	char buf[8192];
+	long n;
 
-	if (step_ms < DASH_WATCH_MS)
-		step_ms = DASH_WATCH_MS;
-	from = now_ms > (uint64_t)seconds * 1000
-	           ? now_ms - (uint64_t)seconds * 1000
-	           : 0;
-	evbuffer_add_printf(out,
-	                    "{\"interval_ms\":%d,\"step_ms\":%u,"
-	                    "\"window_s\":%u,\"now_ms\":%llu,\"format\":\"%s\","
-	                    "\"samples\":",
-	                    DASH_WATCH_MS, step_ms, h->window_s,
-	                    (unsigned long long)now_ms,
-	                    fmt == HISTORY_COLUMNS ? "columns" : "objects");
-	if (fmt == HISTORY_COLUMNS)
-		history_samples_columns(out, h, from, step_ms, ncols);
-	else
-		history_samples_objects(out, h, from, step_ms, ncols);
-	evbuffer_add(out, ",\"processes\":", 13);
-	history_processes(out, h, from, step_ms, fmt);
-	evbuffer_add(out, "}\n", 2);
+	if (c == NULL)
+		return;
+	history_cursor_start(c, h, now_ms, seconds, step_ms, fmt);
+	while ((n = history_cursor_read(c, h, buf, sizeof(buf))) > 0)
+		evbuffer_add(out, buf, (size_t)n);
+	free(c);
 }

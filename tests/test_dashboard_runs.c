@@ -1,6 +1,7 @@
 /*
  * test_dashboard_runs.c: the history rings and the runs cut from the HTTP
- * stats, driven by an explicit clock (no sleeping).
+ * stats, driven by an explicit clock (no sleeping); /api/history written
+ * a piece at a time while the rings move on.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -387,6 +388,137 @@ START_TEST(test_runs_experiment)
 }
 END_TEST
 
+/* A full 10-minute history with a frame of three processes every 25
+ * samples, ending at *T_MS (moved on). */
+static void
+fill(uint64_t *t_ms, size_t n)
+{
+	static struct procs ps;
+	static size_t i;
+	size_t end = i + n, k;
+
+	ps.n = 3;
+	for (; i < end; i++) {
+		*t_ms += 20;
+		push(*t_ms, i % 37, i);
+		if (i % 25 == 0) {
+			for (k = 0; k < ps.n; k++) {
+				ps.p[k].pid = (pid_t)(100 + k);
+				ps.p[k].role = (enum proc_role)k;
+				ps.p[k].sampled = 1;
+				ps.p[k].ticks += k + 1;
+				ps.p[k].rss_kb = 1000 + i;
+			}
+			history_add_procs(&h, *t_ms, &ps);
+		}
+	}
+}
+
+/* Reads C to its end in pieces of LEN; the answer (malloc'd), or NULL
+ * if it could not be finished.  Each piece, LEN at most. */
+static char *
+read_all(struct history_cursor *c, size_t len, void (*between)(void))
+{
+	static char piece[8192];
+	struct evbuffer *b = evbuffer_new();
+	long n;
+
+	while ((n = history_cursor_read(c, &h, piece, len)) > 0) {
+		ck_assert_int_le(n, (long)len);
+		evbuffer_add(b, piece, (size_t)n);
+		if (between != NULL)
+			between();
+	}
+	if (n == -1) {
+		evbuffer_free(b);
+		return NULL;
+	}
+	evbuffer_add(b, "", 1);
+	{
+		char *j = strdup((const char *)evbuffer_pullup(b, -1));
+
+		evbuffer_free(b);
+		return j;
+	}
+}
+
+static uint64_t moving_t;
+static size_t moving_n;
+
+/* The rings move on by MOVING_N samples between two pieces. */
+static void
+move_on(void)
+{
+	fill(&moving_t, moving_n);
+}
+
+/*
+ * /api/history a piece at a time (issue 21): the pieces add up to the
+ * answer at once, in both formats, however small; while the rings move
+ * on by less than HISTORY_SLACK_S during the answer it is still the one
+ * asked for, exactly; past that it cannot be finished (-1).
+ */
+START_TEST(test_history_cursor)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct history_cursor *c = malloc(sizeof(*c));
+	enum history_format f;
+	uint64_t tm = 100000, now;
+	char *whole, *pieces;
+
+	ck_assert_int_eq(history_init(&h, 600, 100), 0);
+	fill(&tm, 30000 + 777);
+	moving_t = tm;
+	for (f = HISTORY_OBJECTS; f <= HISTORY_COLUMNS; f++) {
+		now = moving_t + 5;
+		history_json(b, &h, now, 600, f == HISTORY_OBJECTS ? 20 : 1000,
+		             f);
+		whole = sup_take(b);
+		ck_assert_uint_gt(strlen(whole), 30000);
+		history_cursor_start(c, &h, now, 600,
+		                     f == HISTORY_OBJECTS ? 20 : 1000, f);
+		pieces = read_all(c, HISTORY_PIECE_MIN, NULL);
+		ck_assert_ptr_nonnull(pieces);
+		ck_assert_str_eq(pieces, whole);
+		free(pieces);
+
+		/* the rings move on by a sample a piece (8 KiB): the same */
+		moving_n = 1;
+		history_cursor_start(c, &h, now, 600,
+		                     f == HISTORY_OBJECTS ? 20 : 1000, f);
+		pieces = read_all(c, 8192, move_on);
+		ck_assert_ptr_nonnull(pieces);
+		ck_assert_str_eq(pieces, whole);
+		free(pieces);
+		free(whole);
+	}
+
+	/* the rings move on while it is read: 20 samples a piece */
+	now = moving_t + 5;
+	history_json(b, &h, now, 600, 20, HISTORY_COLUMNS);
+	whole = sup_take(b);
+	history_cursor_start(c, &h, now, 600, 20, HISTORY_COLUMNS);
+	moving_n = 20;
+	/* ~1 MB in 1 KiB pieces: 1000 pieces, 20,000 samples (400 s) */
+	pieces = read_all(c, HISTORY_PIECE_MIN, move_on);
+	ck_assert_ptr_null(pieces); /* too slow a reader: cut */
+	/* a faster one, in 8 KiB pieces: 2,500 samples (50 s) */
+	now = moving_t + 5;
+	history_json(b, &h, now, 600, 20, HISTORY_COLUMNS);
+	free(whole);
+	whole = sup_take(b);
+	history_cursor_start(c, &h, now, 600, 20, HISTORY_COLUMNS);
+	pieces = read_all(c, 8192, move_on);
+	ck_assert_ptr_nonnull(pieces);
+	ck_assert_str_eq(pieces, whole);
+	free(pieces);
+	free(whole);
+	free(c);
+	evbuffer_free(b);
+	history_free(&h);
+}
+END_TEST
+
 SUP_MAIN("dashboard_runs", NULL, NULL, 0, test_history_ring_and_json,
          test_history_roles, test_runs_cut, test_runs_keep_fifty,
-         test_runs_experiment)
+         test_runs_experiment, test_history_cursor)

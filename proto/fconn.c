@@ -288,6 +288,12 @@ fconn_read_cb(struct bufferevent *bev, void *arg)
 			    "1.." MOCKRES_STR(MOCKRES_FRAME_BODY_MAX) ")");
 			break;
 		}
+		if (fc->ops->frame != NULL &&
+		    fc->ops->frame(fc->arg, body, len)) {
+			if (fc->bev == bev)
+				frame_consume(in, len);
+			continue;
+		}
 		msg = protobuf_c_message_unpack(
 		    fc->ops->desc, &fc->arena->allocator, len, body);
 		if (msg == NULL) {

@@ -60,6 +60,13 @@ struct fconn_ops {
 	const ProtobufCMessageDescriptor *desc;
 	/* One decoded message, valid during the call. */
 	void (*message)(void *arg, ProtobufCMessage *msg);
+	/*
+	 * Optional: each frame's body first, undecoded.  Returns 1 when the
+	 * owner took it (no decoding), 0 to have it decoded and handed to
+	 * message as usual.  Lets a client read the few fields most of its
+	 * replies need without protobuf_c_message_unpack.
+	 */
+	int (*frame)(void *arg, const unsigned char *body, uint32_t len);
 	/* A frame whose body does not decode; it is skipped after the call
 	 * unless the callee closed the connection. */
 	void (*undecodable)(void *arg, const unsigned char *body, uint32_t len);

@@ -5,6 +5,8 @@
  * messages are packed straight into the output buffer (no temporary copy).
  */
 
+#include <string.h>
+
 #include "frame.h"
 
 int
@@ -114,4 +116,81 @@ frame_peek_id(const unsigned char *body, uint32_t len, uint64_t *id)
 		}
 	}
 	return -1;
+}
+
+/* A varint at *P (before END); -1 if it is cut short or over 10 bytes. */
+static int
+frame_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	const unsigned char *q = *p;
+	unsigned shift = 0;
+
+	*v = 0;
+	while (q < end && shift < 64) {
+		*v |= (uint64_t)(*q & 0x7f) << shift;
+		if ((*q++ & 0x80) == 0) {
+			*p = q;
+			return 0;
+		}
+		shift += 7;
+	}
+	return -1;
+}
+
+int
+frame_scan_reply(const unsigned char *body, uint32_t len, struct frame_reply *r)
+{
+	const unsigned char *p = body, *end = body + len;
+	uint64_t key, v;
+	int more = 0;
+
+	memset(r, 0, sizeof(*r));
+	while (p < end) {
+		if (frame_varint(&p, end, &key) == -1 || key >> 32 != 0 ||
+		    key >> 3 == 0)
+			return -1;
+		switch (key & 7) {
+		case 0: /* varint */
+			if (frame_varint(&p, end, &v) == -1)
+				return -1;
+			if (key >> 3 == 1) {
+				r->id = v;
+			} else if (key >> 3 == 2) {
+				if (v > INT32_MAX)
+					return -1;
+				r->has_status = 1;
+				r->status = (int32_t)v;
+			} else if (key >> 3 == 3 || key >> 3 == 4) {
+				return -1; /* a wire type they cannot have */
+			}
+			break;
+		case 2: /* length-delimited */
+			if (frame_varint(&p, end, &v) == -1 ||
+			    v > (uint64_t)(end - p))
+				return -1;
+			if (key >> 3 == 4) {
+				r->error = p;
+				r->error_len = (uint32_t)v;
+			} else if (key >> 3 == 3) {
+				more = 1;
+			} else if (key >> 3 == 1 || key >> 3 == 2) {
+				return -1;
+			}
+			p += v;
+			break;
+		case 1: /* 64-bit */
+			if (key >> 3 <= 4 || end - p < 8)
+				return -1;
+			p += 8;
+			break;
+		case 5: /* 32-bit */
+			if (key >> 3 <= 4 || end - p < 4)
+				return -1;
+			p += 4;
+			break;
+		default: /* groups: not in this schema */
+			return -1;
+		}
+	}
+	return more;
 }

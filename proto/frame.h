@@ -50,4 +50,29 @@ int frame_write_with_id(struct evbuffer *out, uint64_t id,
  */
 int frame_peek_id(const unsigned char *body, uint32_t len, uint64_t *id);
 
+/*
+ * The fields of a Response a client acts on for most replies: the id,
+ * the status and the error text, read straight from the wire without
+ * protobuf_c_message_unpack (and its allocations).  ERROR points into the
+ * body (not NUL-terminated; NULL when absent).
+ */
+struct frame_reply {
+	uint64_t id;
+	int has_status;
+	int32_t status;
+	const unsigned char *error;
+	uint32_t error_len;
+};
+
+/*
+ * Scans BODY as a Response (proto/mockres.proto: id = 1, status = 2,
+ * stats = 3, error = 4).  Returns 0 with R filled; 1 when the body holds
+ * more than those (stats): decode it whole; -1 when it is not a wire
+ * format this scanner is sure of (decode it whole, which decides).  Of
+ * repeated fields the last counts, as in protobuf; unknown fields are
+ * skipped.
+ */
+int frame_scan_reply(const unsigned char *body, uint32_t len,
+                     struct frame_reply *r);
+
 #endif

@@ -17,6 +17,7 @@
 #include "dial.h"
 #include "endpoint.h"
 #include "fconn.h"
+#include "frame.h"
 #include "log.h"
 #include "mockres_limits.h"
 #include "mrclient.h"
@@ -28,12 +29,14 @@
 #define MRCLIENT_BACKOFF_MIN 10  /* ms */
 #define MRCLIENT_BACKOFF_MAX 250 /* ms */
 #define MRCLIENT_READ_HIGH   (256u << 10)
+#define MRCLIENT_LIGHT_ERROR 512 /* a longer error text is decoded whole */
 
 struct mrclient_pending {
 	uint64_t id; /* 0: slot free */
 	mrclient_reply_cb cb;
 	void *arg;
 	int persistent;
+	int light; /* its callback reads id, status and error only */
 	uint32_t next_free;
 };
 
@@ -65,6 +68,7 @@ struct mrclient {
 };
 
 static void mrclient_message(void *, ProtobufCMessage *);
+static int mrclient_frame(void *, const unsigned char *, uint32_t);
 static void mrclient_undecodable(void *, const unsigned char *, uint32_t);
 static void mrclient_fconn_down(void *, int, const char *);
 static void mrclient_retry_cb(evutil_socket_t, short, void *);
@@ -72,6 +76,7 @@ static void mrclient_retry_cb(evutil_socket_t, short, void *);
 static const struct fconn_ops mrclient_fconn_ops = {
     .desc = &mockres__response__descriptor,
     .message = mrclient_message,
+    .frame = mrclient_frame,
     .undecodable = mrclient_undecodable,
     .down = mrclient_fconn_down,
 };
@@ -532,6 +537,48 @@ mrclient_message(void *arg, ProtobufCMessage *msg)
 		cb(resp, cb_arg);
 }
 
+/*
+ * A reply read without decoding it whole (fconn's frame hook): when it
+ * carries only id, status and error and its request's callback reads only
+ * those (a use's), the callback gets a Response with just them.  Returns
+ * 1 if it was handled so, 0 to have it decoded as usual.
+ */
+static int
+mrclient_frame(void *arg, const unsigned char *body, uint32_t len)
+{
+	struct mrclient *mc = arg;
+	char error[MRCLIENT_LIGHT_ERROR];
+	Mockres__Response resp = MOCKRES__RESPONSE__INIT;
+	struct mrclient_pending *p;
+	struct frame_reply r;
+	mrclient_reply_cb cb;
+	void *cb_arg;
+
+	if (!mc->ready || frame_scan_reply(body, len, &r) != 0 ||
+	    r.error_len >= sizeof(error))
+		return 0;
+	if ((p = mrclient_slot_find(mc, r.id)) == NULL)
+		return 1; /* cancelled: dropped, as a decoded one would be */
+	if (!p->light)
+		return 0;
+	resp.has_id = 1;
+	resp.id = r.id;
+	resp.has_status = r.has_status;
+	resp.status = (Mockres__Status)r.status;
+	if (r.error != NULL) {
+		/* as protobuf-c gives it: a C string (cut at a NUL) */
+		memcpy(error, r.error, r.error_len);
+		error[r.error_len] = '\0';
+		resp.error = error;
+	}
+	cb = p->cb;
+	cb_arg = p->arg;
+	mrclient_slot_put(mc, p); /* a light request is never persistent */
+	if (cb != NULL)
+		cb(&resp, cb_arg);
+	return 1;
+}
+
 uint64_t
 mrclient_send(struct mrclient *mc, Mockres__Request *req, mrclient_reply_cb cb,
               void *arg, int persistent)
@@ -555,6 +602,7 @@ mrclient_send(struct mrclient *mc, Mockres__Request *req, mrclient_reply_cb cb,
 	p->cb = cb;
 	p->arg = arg;
 	p->persistent = persistent;
+	p->light = 0;
 	return req->id;
 }
 
@@ -564,6 +612,7 @@ mrclient_use(struct mrclient *mc, Mockres__UseMode mode, int64_t hold_ms,
 {
 	Mockres__Request req = MOCKRES__REQUEST__INIT;
 	Mockres__Use use = MOCKRES__USE__INIT;
+	uint64_t id;
 
 	use.has_mode = 1;
 	use.mode = mode;
@@ -573,7 +622,9 @@ mrclient_use(struct mrclient *mc, Mockres__UseMode mode, int64_t hold_ms,
 	}
 	req.op_case = MOCKRES__REQUEST__OP_USE;
 	req.use = &use;
-	return mrclient_send(mc, &req, cb, arg, 0);
+	if ((id = mrclient_send(mc, &req, cb, arg, 0)) != 0)
+		mrclient_slot_find(mc, id)->light = 1; /* see mrclient_frame */
+	return id;
 }
 
 uint64_t

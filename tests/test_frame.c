@@ -281,7 +281,58 @@ START_TEST(test_arena_overflow)
 }
 END_TEST
 
+/* The reply scanner reads what protobuf-c packs, and gives up where it
+ * must: stats present (decode whole), broken wire format. */
+START_TEST(test_scan_reply)
+{
+	Mockres__Response resp = MOCKRES__RESPONSE__INIT;
+	Mockres__Stats stats = MOCKRES__STATS__INIT;
+	unsigned char buf[256];
+	struct frame_reply r;
+	size_t n;
+	static const unsigned char cut[] = {0x08, 0x80}; /* varint cut */
+	static const unsigned char wt[] = {0x09, 1, 2, 3, 4, 5, 6, 7, 8};
+	static const unsigned char field0[] = {0x00, 0x01};       /* field 0 */
+	static const unsigned char longstr[] = {0x22, 0x05, 'a'}; /* past end */
+	static const unsigned char unknown[] = {0x08, 0x07, 0x2d, 1,   2,
+	                                        3,    4,    0x10, 0x01};
+
+	resp.has_id = 1;
+	resp.id = 0x123456789ull;
+	resp.has_status = 1;
+	resp.status = MOCKRES__STATUS__BUSY;
+	resp.error = "resource busy: 15 requests already in flight";
+	n = mockres__response__pack(&resp, buf);
+	ck_assert_int_eq(frame_scan_reply(buf, (uint32_t)n, &r), 0);
+	ck_assert(r.id == 0x123456789ull);
+	ck_assert(r.has_status && r.status == MOCKRES__STATUS__BUSY);
+	ck_assert_uint_eq(r.error_len, strlen(resp.error));
+	ck_assert(memcmp(r.error, resp.error, r.error_len) == 0);
+
+	/* an ADMITTED without an error */
+	resp.status = MOCKRES__STATUS__ADMITTED;
+	resp.error = NULL;
+	n = mockres__response__pack(&resp, buf);
+	ck_assert_int_eq(frame_scan_reply(buf, (uint32_t)n, &r), 0);
+	ck_assert_ptr_null(r.error);
+	ck_assert_int_eq(r.status, MOCKRES__STATUS__ADMITTED);
+
+	/* stats: not for the scanner */
+	resp.stats = &stats;
+	n = mockres__response__pack(&resp, buf);
+	ck_assert_int_eq(frame_scan_reply(buf, (uint32_t)n, &r), 1);
+
+	ck_assert_int_eq(frame_scan_reply(cut, sizeof(cut), &r), -1);
+	ck_assert_int_eq(frame_scan_reply(wt, sizeof(wt), &r), -1);
+	ck_assert_int_eq(frame_scan_reply(field0, sizeof(field0), &r), -1);
+	ck_assert_int_eq(frame_scan_reply(longstr, sizeof(longstr), &r), -1);
+	/* an unknown 32-bit field is skipped */
+	ck_assert_int_eq(frame_scan_reply(unknown, sizeof(unknown), &r), 0);
+	ck_assert(r.id == 7 && r.status == 1);
+}
+END_TEST
+
 SUP_MAIN("frame", NULL, NULL, 0, test_header_bounds, test_roundtrip,
-         test_write_with_id, test_split_reads, test_coalesced, test_bad_headers,
-         test_write_oversized, test_peek_id, test_garbage_body,
-         test_arena_overflow)
+         test_scan_reply, test_write_with_id, test_split_reads, test_coalesced,
+         test_bad_headers, test_write_oversized, test_peek_id,
+         test_garbage_body, test_arena_overflow)

@@ -9,6 +9,11 @@
  * ...; the seed corpus answers them), then the input arrives as the
  * daemon's byte stream.  Every reply a callback gets is read in full and
  * turned into JSON the way the dashboard and mockresctl do.
+ *
+ * Each frame of the input is also read by frame_scan_reply (the scanner
+ * mrclient reads use replies with) and by protobuf_c_message_unpack: when
+ * the scanner is sure of a body, the decoder must take it and agree on
+ * the id, the status and the error text.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -20,6 +25,7 @@
 
 #include <event2/buffer.h>
 
+#include "frame.h"
 #include "mrclient.h"
 #include "names.h"
 #include "statsjson.h"
@@ -60,6 +66,42 @@ fuzz_reply_cb(const Mockres__Response *resp, void *arg)
 	evbuffer_drain(st->json, evbuffer_get_length(st->json));
 }
 
+/* The scanner against the decoder, on every frame of DATA. */
+static void
+fuzz_scanner(const uint8_t *data, size_t size)
+{
+	size_t off = 0;
+	uint32_t len;
+
+	while (size - off >= FRAME_HEADER &&
+	       frame_header_parse(data + off, &len) == 0 &&
+	       size - off - FRAME_HEADER >= len) {
+		const unsigned char *body = data + off + FRAME_HEADER;
+		struct frame_reply r;
+		Mockres__Response *resp;
+		int sc = frame_scan_reply(body, len, &r);
+
+		resp = mockres__response__unpack(NULL, len, body);
+		if (sc == 0) {
+			if (resp == NULL || resp->id != r.id ||
+			    resp->has_status != r.has_status ||
+			    (r.has_status &&
+			     (int32_t)resp->status != r.status) ||
+			    (resp->error == NULL) != (r.error == NULL) ||
+			    (r.error != NULL &&
+			     strncmp(resp->error, (const char *)r.error,
+			             r.error_len) != 0) ||
+			    (r.error != NULL &&
+			     strlen(resp->error) !=
+			         strnlen((const char *)r.error, r.error_len)))
+				abort();
+		}
+		if (resp != NULL)
+			mockres__response__free_unpacked(resp, NULL);
+		off += FRAME_HEADER + len;
+	}
+}
+
 static void
 fuzz_drain(int fd)
 {
@@ -80,6 +122,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t off = 0;
 	int sv[2], i;
 
+	fuzz_scanner(data, size);
 	memset(&st, 0, sizeof(st));
 	if ((base = event_base_new()) == NULL)
 		abort();

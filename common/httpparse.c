@@ -15,6 +15,7 @@
 #define C_PATH  0x08 /* what a target may hold: 0x21..0x7e */
 
 static unsigned char httpparse_class[256];
+static unsigned char httpparse_lc[256]; /* ASCII lower case */
 
 static void
 httpparse_init(void)
@@ -37,6 +38,8 @@ httpparse_init(void)
 		if (c > 0x20 && c < 0x7f)
 			k |= C_PATH;
 		httpparse_class[c] = k;
+		httpparse_lc[c] =
+		    (unsigned char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
 	}
 }
 
@@ -110,12 +113,6 @@ httpparse_end(const char *buf, size_t len, size_t *scan)
 	return 0;
 }
 
-static unsigned char
-httpparse_lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
-}
-
 /* A, of ALEN bytes, equals B, ignoring ASCII case. */
 static int
 httpparse_iequal(const char *a, size_t alen, const char *b, size_t blen)
@@ -125,8 +122,8 @@ httpparse_iequal(const char *a, size_t alen, const char *b, size_t blen)
 	if (alen != blen)
 		return 0;
 	for (i = 0; i < alen; i++)
-		if (httpparse_lower((unsigned char)a[i]) !=
-		    httpparse_lower((unsigned char)b[i]))
+		if (httpparse_lc[(unsigned char)a[i]] !=
+		    httpparse_lc[(unsigned char)b[i]])
 			return 0;
 	return 1;
 }
@@ -426,6 +423,8 @@ httpparse_field(const struct httpparse_req *r, const char *name, size_t *len)
 	const char *p = r->fields, *end = r->fields + r->fields_len;
 	size_t nlen = strlen(name);
 
+	if (httpparse_class['a'] == 0)
+		httpparse_init();
 	while (p < end) {
 		const char *colon = memchr(p, ':', (size_t)(end - p));
 		const char *eol = memchr(p, '\r', (size_t)(end - p));

@@ -61,6 +61,7 @@ conn_init(struct mockresd *d, struct event_base *base)
 	d->uid = geteuid();
 	d->start_us = clock_now_us();
 	TAILQ_INIT(&d->conns);
+	TAILQ_INIT(&d->closed);
 	fconn_queue_init(&d->replies, NULL); /* no event: cannot fail */
 	arena_init(&d->arena);
 	if (gethostname(d->hostname, sizeof(d->hostname)) == -1)
@@ -154,16 +155,18 @@ conn_accept(evutil_socket_t fd, const struct fconn_transport *tp, void *tp_arg)
 	}
 }
 
-/* A closed connection is freed once no use points to it and its read
- * callback, which may have closed it, has returned. */
+/* A closed connection (on mrd->closed) is freed once no use points to
+ * it and its read callback, which may have closed it, has returned. */
 static void
 conn_maybe_free(void *arg)
 {
 	struct conn *c = arg;
 
 	if (!fconn_is_open(&c->fc) && c->owner.uses == 0 &&
-	    !fconn_reading(&c->fc))
+	    !fconn_reading(&c->fc)) {
+		TAILQ_REMOVE(&mrd->closed, c, entry);
 		free(c);
+	}
 }
 
 void
@@ -177,9 +180,25 @@ conn_close(struct conn *c, const char *why)
 		log_debug("%s disconnected", conn_label(c));
 	fconn_close(&c->fc);
 	TAILQ_REMOVE(&mrd->conns, c, entry);
+	TAILQ_INSERT_TAIL(&mrd->closed, c, entry);
 	mrd->nconns--;
 	mrd->handler->closed(c);
 	conn_maybe_free(c);
+}
+
+void
+conn_free_all(void)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&mrd->conns)) != NULL)
+		conn_close(c, NULL);
+	while ((c = TAILQ_FIRST(&mrd->closed)) != NULL) {
+		TAILQ_REMOVE(&mrd->closed, c, entry);
+		free(c);
+	}
+	fconn_queue_free(&mrd->replies);
+	arena_reset(&mrd->arena);
 }
 
 void

@@ -238,6 +238,22 @@ dispatch_init(uint32_t limit, const struct model *m)
 }
 
 void
+dispatch_free(void)
+{
+	struct conn *c;
+
+	/* Closing a client cancels its waiting uses; those in service end
+	 * with the engine, which calls back no more.  The connections they
+	 * pointed to go last. */
+	while ((c = TAILQ_FIRST(&mrd->conns)) != NULL)
+		conn_close(c, NULL);
+	resource_free(mrd);
+	report_free_all();
+	watch_free_all();
+	conn_free_all();
+}
+
+void
 dispatch_request(struct conn *c, const Mockres__Request *req)
 {
 	uint64_t id = req->has_id ? req->id : 0;

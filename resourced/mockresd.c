@@ -348,7 +348,6 @@ main(int argc, char *argv[])
 	struct mockresd state;
 	struct event_base *base;
 	struct event *sigterm, *sigint, *sighup;
-	struct conn *c;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t i;
 	int r;
@@ -402,14 +401,10 @@ main(int argc, char *argv[])
 	         (unsigned long long)mrd->engine.timed_out,
 	         (unsigned long long)mrd->engine.cancelled);
 
-	/* Free everything, so that leak checkers report only real leaks.
-	 * Clients closed with uses still in service (a second signal) are
-	 * freed by the engine's memory going away with them. */
-	while ((c = TAILQ_FIRST(&mrd->conns)) != NULL)
-		conn_close(c, NULL);
-	resource_free(mrd);
-	report_free_all();
-	watch_free_all();
+	/* Free everything, so that leak checkers report only real leaks
+	 * (clients closed with uses still in service after a second signal
+	 * included). */
+	dispatch_free();
 	tlsconf_free(&mrd->tls);
 	if (mrd->drain != NULL)
 		event_free(mrd->drain);

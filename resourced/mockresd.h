@@ -150,6 +150,10 @@ void conn_close(struct conn *, const char *why);
 void conn_release(struct conn *); /* a use pointing here ended */
 void conn_flush_all(void);        /* write the turn's replies */
 int conn_all_written(void);       /* no reply is waiting to be sent */
+/* Closes every client and frees every connection, those closed with uses
+ * still pointing to them too: for the teardown (dispatch_free), once
+ * nothing will end a use again. */
+void conn_free_all(void);
 
 /* trust.c: who may do what.  Rights come from what the system verified,
  * never from a hello: on a Unix socket, uid 0 or mockresd's own may steer
@@ -178,6 +182,10 @@ Mockres__Role trust_role(const struct conn *);
 
 /* dispatch.c */
 void dispatch_init(uint32_t limit, const struct model *); /* after conn_init */
+/* The core's teardown: every client, every use, the reports, the watches;
+ * before the event base is freed (mockresd's exit, the tests' and the
+ * fuzzers' in-process daemons). */
+void dispatch_free(void);
 void dispatch_request(struct conn *, const Mockres__Request *);
 void dispatch_use_end(struct engine_owner *, uint64_t tag, int serial,
                       enum engine_end, uint64_t waited_us, void *arg);
@@ -273,6 +281,7 @@ struct mockresd {
 	char preset[16];        /* the preset the model equals, or "" */
 	uint64_t setup_changes; /* of the limit or the model (steer.c) */
 	struct conn_list conns;
+	struct conn_list closed;    /* closed, kept while uses point to them */
 	struct fconn_queue replies; /* connections with replies this turn */
 	size_t nconns;
 	uint64_t conn_number;            /* the last conn->number given */

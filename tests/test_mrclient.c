@@ -46,30 +46,16 @@ daemon_up(uint32_t limit, uint32_t hold_ms)
 	ck_assert_ptr_nonnull(listener);
 }
 
-/*
- * Drops every client and every use.  A closed connection lives on while
- * uses point to it; with the engine gone, those are freed here (so that
- * leak checkers, e.g. valgrind with CK_FORK=no, see a clean exit).
- */
+/* Drops every client and every use, and frees what the daemon's core
+ * holds (so that leak checkers, e.g. valgrind with CK_FORK=no, see a
+ * clean exit). */
 static void
 daemon_down(void)
 {
-	struct conn *c, *orphans[64];
-	size_t n = 0, i;
-
 	evconnlistener_free(listener);
 	listener = NULL;
 	unlink(sock);
-	while ((c = TAILQ_FIRST(&mrd->conns)) != NULL) {
-		if (c->owner.uses > 0 &&
-		    n < sizeof(orphans) / sizeof(orphans[0]))
-			orphans[n++] = c;
-		conn_close(c, NULL);
-	}
-	resource_free(mrd);
-	for (i = 0; i < n; i++)
-		free(orphans[i]);
-	arena_reset(&mrd->arena);
+	dispatch_free();
 }
 
 static void

@@ -93,19 +93,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/*
 	 * The client is gone.  Its struct lives on exactly while uses in
-	 * service point to it (they all do: it is the only client), so it is
-	 * freed here with the engine; never touch C once it may have been
-	 * freed.
+	 * service point to it, and goes with the core (dispatch_free);
+	 * never touch C once it may have been freed.
 	 */
 	if (d.nconns > 0)
 		conn_close(c, NULL);
 	if (engine_check(&d.engine) != 0)
 		abort(); /* an accounting invariant broke */
-	if (d.engine.in_flight > 0)
-		free(c);
-	resource_free(&d);
-	report_free_all();
-	watch_free_all();
+	dispatch_free();
 	event_base_free(base);
 	return 0;
 }

@@ -199,6 +199,19 @@ tlsconf_ctx(const struct tlsconf_files *f, int server, char *err, size_t errlen)
 		         f->ca, tlsconf_ssl_reason("no certificate"));
 		goto fail;
 	}
+	/* The chain this side sends, built once, now: otherwise OpenSSL
+	 * builds it anew for every handshake, checking our own certificate's
+	 * signature each time (a third of what a TLS 1.3 handshake cost
+	 * mockresd: 377 us -> 258 us), and sends the CA's certificate along,
+	 * which the other side has.  Certificates in the --tls-cert file
+	 * after the first (intermediates) are used; if no chain can be
+	 * built, the certificate goes alone, as it did. */
+	if (SSL_CTX_build_cert_chain(ctx,
+	                             SSL_BUILD_CHAIN_FLAG_UNTRUSTED |
+	                                 SSL_BUILD_CHAIN_FLAG_NO_ROOT |
+	                                 SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+	                                 SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR) <= 0)
+		SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
 	tlsconf_check_key_mode(f->key);
 	ERR_clear_error();
 	return ctx;

@@ -4,9 +4,13 @@
  * Each guarded listener is in one of three states: accepting; paused
  * (disabled, the timer re-enables it); or on probation (enabled again, the
  * timer checks that no accept failed meanwhile and then logs the
- * recovery).  libevent passes the error callback the listener's user
- * argument, which belongs to whoever made the listener (evhttp passes its
- * own struct), so a guard is found by its listener pointer.
+ * recovery).  Its owner may also hold it (accept_hold): held, it stays
+ * disabled whatever the state, and a pause that ends while it is held
+ * waits for the release.  The guard is the one place that enables a
+ * guarded listener, so that a pause and a hold never undo each other.  libevent
+ * passes the error callback the listener's user argument, which belongs to
+ * whoever made the listener (evhttp passes its own struct), so a guard is found
+ * by its listener pointer.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -27,6 +31,7 @@ struct accept_guard {
 	struct evconnlistener *l;
 	struct event *timer;
 	enum accept_state state;
+	int held; /* by its owner (accept_hold) */
 	char what[96];
 	unsigned long long failed;   /* accept() failures since the first */
 	unsigned long long unlogged; /* of which not yet in a log line */
@@ -115,6 +120,10 @@ accept_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct accept_guard *g = arg;
 
 	if (g->state == ACCEPT_PAUSED) {
+		if (g->held) { /* the owner releases it first */
+			accept_arm(g);
+			return;
+		}
 		g->state = ACCEPT_PROBATION;
 		evconnlistener_enable(g->l);
 		accept_arm(g);
@@ -147,6 +156,24 @@ accept_guard(struct evconnlistener *l, const char *what)
 	g->l = l;
 	snprintf(g->what, sizeof(g->what), "%s", what);
 	evconnlistener_set_error_cb(l, accept_error_cb);
+	return 0;
+}
+
+int
+accept_hold(struct evconnlistener *l, int held)
+{
+	struct accept_guard *g = accept_find(l);
+
+	if (g == NULL)
+		return -1;
+	held = held != 0;
+	if (held == g->held)
+		return 0;
+	g->held = held;
+	if (held)
+		evconnlistener_disable(l);
+	else if (g->state != ACCEPT_PAUSED)
+		evconnlistener_enable(l);
 	return 0;
 }
 

@@ -30,6 +30,15 @@ struct evconnlistener;
  */
 int accept_guard(struct evconnlistener *l, const char *what);
 
+/*
+ * The owner's hold on L (HELD 1) or its release (0): held, L accepts
+ * nothing, whatever the guard's state; released, it accepts again unless
+ * the guard has it paused (then when the pause ends).  mockresd holds its
+ * TLS listeners while its handshake budget is spent.  Returns 0, or -1 if
+ * L is not guarded.
+ */
+int accept_hold(struct evconnlistener *l, int held);
+
 /* Forgets L and cancels its pause; call before L is freed. */
 void accept_unguard(struct evconnlistener *l);
 

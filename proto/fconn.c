@@ -102,11 +102,15 @@ fconn_open(struct fconn *fc, struct event_base *base, evutil_socket_t fd,
 	fc->reading = 0;
 	fc->up = 0;
 	fc->heard = 0;
+	fc->pri_up = s->prioritise ? s->pri_up : -1;
 	if ((r = fc->tp->open(fc, base, fd, s->tp_arg)) == -1)
 		return -1;
 	bufferevent_setcb(fc->bev, fconn_read_cb, fconn_write_cb,
 	                  fconn_event_cb, fc);
 	fc->up = r == 1;
+	if (s->prioritise)
+		(void)bufferevent_priority_set(
+		    fc->bev, fc->up ? s->pri_up : s->pri_opening);
 	return r;
 }
 
@@ -334,6 +338,10 @@ fconn_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (fc->up)
 			return; /* CONNECTED again: nothing new */
 		fc->up = 1;
+		/* The transport set its events up anew, at the default
+		 * priority (bufferevent_openssl's set_open_callbacks). */
+		if (fc->pri_up >= 0)
+			(void)bufferevent_priority_set(bev, fc->pri_up);
 		if (evbuffer_get_length(fc->out) > 0)
 			fconn_mark(fc); /* what was sent while opening */
 		if (fc->ops->up != NULL)

@@ -156,6 +156,12 @@ struct fconn_setup {
 	struct fconn_queue *queue;
 	size_t read_high; /* read at most this much per callback (Unix) */
 	size_t output_max;
+	/* With PRIORITISE, the connection's events run at libevent priority
+	 * PRI_OPENING while it opens and PRI_UP once it is up (the base has
+	 * event_base_priority_init'd at least that many): mockresd keeps
+	 * the TLS handshakes behind its connected clients. */
+	int prioritise;
+	int pri_opening, pri_up;
 };
 
 struct fconn_tls_state; /* fconn_tls.c */
@@ -170,6 +176,7 @@ struct fconn {
 	struct fconn_queue *queue;
 	size_t read_high;
 	size_t output_max;
+	int pri_up;                  /* once up, or -1: libevent's default */
 	struct fconn_tls_state *tls; /* the TLS transport's, or NULL */
 	TAILQ_ENTRY(fconn) dirty_entry;
 	int dirty;   /* on queue->dirty */

@@ -16,10 +16,14 @@
  * is still accounted to it; its replies are dropped.
  *
  * Replies are written once per loop turn: conn_reply() queues the
- * connection on mrd->replies, and conn_flush_all(), called by mockresd's
- * end-of-turn hook after every callback of the turn, writes each
- * connection's replies with one writev (see fconn.h for why EV_WRITE is
- * enabled only while a socket did not take everything).
+ * connection on mrd->replies, whose event (of the first priority, with
+ * the connected clients and the timers: MOCKRESD_PRI_HIGH) runs after the
+ * callbacks that were ready when the first reply was queued, and writes
+ * each connection's replies with one writev (see fconn.h for why EV_WRITE
+ * is enabled only while a socket did not take everything).  It was
+ * mockresd's end-of-turn hook; but libevent's loop returns only once no
+ * callback of any priority is left, and under a flood of handshakes (the
+ * lowest priority) that could take long.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -62,11 +66,28 @@ conn_init(struct mockresd *d, struct event_base *base)
 	d->start_us = clock_now_us();
 	TAILQ_INIT(&d->conns);
 	TAILQ_INIT(&d->closed);
-	fconn_queue_init(&d->replies, NULL); /* no event: cannot fail */
+	/* The replies are flushed by an event of the first priority, run
+	 * after the callbacks of that priority that were ready with the
+	 * first reply: those of the connected clients and the timers, not
+	 * those of the handshakes, which may wait (mockresd.h). */
+	d->prioritised =
+	    event_base_get_npriorities(base) >= MOCKRESD_PRIORITIES;
+	if (fconn_queue_init(&d->replies, base) == -1 ||
+	    (d->prioritised &&
+	     event_priority_set(d->replies.ev, MOCKRESD_PRI_HIGH) == -1))
+		fatalx("cannot create the event that writes the replies");
 	arena_init(&d->arena);
 	if (gethostname(d->hostname, sizeof(d->hostname)) == -1)
 		d->hostname[0] = '\0';
 	d->hostname[sizeof(d->hostname) - 1] = '\0';
+}
+
+int
+conn_event_high(struct event *ev)
+{
+	if (!mrd->prioritised)
+		return 0;
+	return event_priority_set(ev, MOCKRESD_PRI_HIGH);
 }
 
 /* "client 7 (pid 812)" or "client 7 (10.0.0.2:51234, CN fe1)". */
@@ -120,6 +141,9 @@ conn_accept(evutil_socket_t fd, const struct fconn_transport *tp, void *tp_arg)
 	    .queue = &mrd->replies,
 	    .read_high = CONN_READ_HIGH,
 	    .output_max = CONN_OUTPUT_MAX,
+	    .prioritise = mrd->prioritised,
+	    .pri_opening = MOCKRESD_PRI_LOW,
+	    .pri_up = MOCKRESD_PRI_HIGH,
 	};
 	struct conn *c;
 	int r;

@@ -4,6 +4,7 @@
  * signals and shutdown.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ mockresd_accept_tls_cb(struct evconnlistener *l, evutil_socket_t fd,
 		log_debug("TCP options on an accepted connection: %s",
 		          strerror(errno));
 	conn_accept(fd, &fconn_tls, &mrd->tls);
+	gate_pass(); /* may hold the listeners: this loop stops then */
 }
 
 /*
@@ -96,6 +98,7 @@ mockresd_stop_accepting(void)
 		evconnlistener_free(mrd->listener);
 		mrd->listener = NULL;
 	}
+	gate_free();
 	for (i = 0; i < mrd->ntls_listeners; i++) {
 		accept_unguard(mrd->tls_listeners[i]);
 		evconnlistener_free(mrd->tls_listeners[i]);
@@ -130,12 +133,13 @@ mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 /*
  * The end of every loop turn, after all its callbacks (Redis's
- * beforeSleep): write the turn's replies, each connection's with one
- * writev, then see whether a shutting-down daemon is done, that is, no use
- * is in the resource and every reply has been written (a socket that took
- * only part is written by its bufferevent in a later turn, and this hook
- * runs again after it).  Whatever ends a use, closes a client or drains a
- * socket is a callback, so this one place sees it.
+ * beforeSleep): write what replies are left (the flush event of conn.c
+ * has written those of the turn), then see whether a shutting-down daemon
+ * is done, that is, no use is in the resource and every reply has been
+ * written (a socket that took only part is written by its bufferevent in
+ * a later turn, and this hook runs again after it).  Whatever ends a use,
+ * closes a client or drains a socket is a callback, so this one place
+ * sees it.
  */
 static void
 mockresd_turn_end(void)
@@ -318,24 +322,45 @@ mockresd_listen(const struct mockresd_sockets *so)
 			fatalx("cannot listen: %s", so->tls_what[i]);
 		mrd->tls_listeners[mrd->ntls_listeners++] = l;
 	}
+	if (mrd->ntls_listeners > 0)
+		gate_init();
 }
 
 /*
  * epoll_wait takes milliseconds and libevent rounds a timeout up, so a
  * hold used to end 0..1 ms late; a precise timer (a timerfd) ends it within
  * microseconds, which is what a 500 ms hold should mean.
+ *
+ * Priorities (see mockresd.h, MOCKRESD_PRI_*): the connected clients, the
+ * timers of the resource and the watches and the flush of the replies
+ * first; then the rest (accepting, signals); the TLS handshakes last, and
+ * at most MOCKRESD_LOW_MAX_US of them before the loop looks at its timers
+ * and sockets again.  A handshake costs ~0.3 ms of CPU: without this a
+ * loop turn ran every handshake that was ready (64 at once, ~20 ms)
+ * before a hold that had ended was answered.
  */
 static struct event_base *
 mockresd_base(void)
 {
 	struct event_config *cfg = event_config_new();
+	struct timeval low_max = {0, MOCKRESD_LOW_MAX_US};
 	struct event_base *base;
 
 	if (cfg == NULL)
 		return NULL;
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	if (event_config_set_max_dispatch_interval(cfg, &low_max, INT_MAX,
+	                                           MOCKRESD_PRI_LOW) == -1) {
+		event_config_free(cfg);
+		return NULL;
+	}
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
+	if (base != NULL &&
+	    event_base_priority_init(base, MOCKRESD_PRIORITIES) == -1) {
+		event_base_free(base);
+		return NULL;
+	}
 	return base;
 }
 

@@ -25,17 +25,21 @@
  *   dispatch.c  protocol: one switch on the request's operation; a use to
  *               the engine and its end back into a reply; the handler
  *   listen.c    the listening sockets (the Unix one, TLS's TCP ones)
+ *   gate.c      the TLS handshake budget: the TLS listeners held while
+ *               it is spent
  *   config.c    the command line and the environment, checked once
- *   mockresd.c  the program: sockets, signals, and the loop, whose
- *               end-of-turn hook (mockresd_turn_end) writes the turn's
- *               replies and decides when a shutting-down daemon exits
+ *   mockresd.c  the program: sockets, signals, and the loop (its
+ *               priorities: MOCKRESD_PRI_*), whose end-of-turn hook
+ *               (mockresd_turn_end) decides when a shutting-down daemon
+ *               exits
  *
  * A request: conn.c reads a frame -> mrd->handler->request, that is
  * dispatch_request() -> reply_*() -> conn_reply() queues the answer ->
- * the end-of-turn hook writes it (conn_flush_all).  Each file calls only
- * the ones above it in this list, and nothing calls mockresd.c, so tests
- * and the fuzzer run the core in their own loop (conn_init, dispatch_init,
- * conn_flush_all after each turn).
+ * the flush event writes it once the connected clients' callbacks that
+ * were ready have run (conn_flush_all).  Each file calls only the ones
+ * above it in this list, and nothing calls mockresd.c, so tests and the
+ * fuzzer run the core in their own loop (conn_init, dispatch_init, the
+ * loop, dispatch_free).
  */
 #ifndef MOCKRESD_H
 #define MOCKRESD_H
@@ -49,7 +53,9 @@
 #include <event2/event_struct.h>
 #include <event2/listener.h>
 
+#include "accept.h"
 #include "arena.h"
+#include "bucket.h"
 #include "fconn.h"
 #include "engine.h"
 #include "ratelog.h"
@@ -71,6 +77,20 @@
 #define WATCH_STALE_US         30000000 /* a watch not taken: closed */
 #define NAME_MAX_LEN           MOCKRES_NAME_MAX
 #define MOCKRESD_DRAIN_S       10 /* s: a shutdown waits for uses this long */
+
+/*
+ * The loop's priorities (mockresd.c's base; libevent runs the lower
+ * numbers first, and a lower one only when no higher one is ready):
+ * connected clients, the resource's and the watches' timers and the
+ * flush of the replies; then whatever is made at the default (accepting,
+ * signals, deadlines); then the clients in their TLS handshake, at most
+ * MOCKRESD_LOW_MAX_US of them at a time.  A base without priorities (the
+ * tests' and the fuzzers') runs everything as one.
+ */
+#define MOCKRESD_PRIORITIES 3
+#define MOCKRESD_PRI_HIGH   0
+#define MOCKRESD_PRI_LOW    2
+#define MOCKRESD_LOW_MAX_US 1000
 
 /* resource.c: the engine (engine.h) on the real clock and one timer. */
 struct mockresd;
@@ -138,6 +158,10 @@ struct conn_handler {
 
 /* Zeroes D and makes it the state (mrd); call first. */
 void conn_init(struct mockresd *d, struct event_base *);
+/* EV (not added yet) runs with the connected clients, before accepts and
+ * handshakes (MOCKRESD_PRI_HIGH), if the base has priorities: the
+ * resource's and the watches' timers.  0, or -1. */
+int conn_event_high(struct event *ev);
 /* FD from a listener whose connections use TP (with TP_ARG). */
 void conn_accept(evutil_socket_t fd, const struct fconn_transport *tp,
                  void *tp_arg);
@@ -233,6 +257,24 @@ void watch_start(struct conn *, uint64_t id, const Mockres__Watch *);
 void watch_stop(struct conn *);
 void watch_free_all(void);
 
+/* gate.c: the TLS handshake budget: accepting on the TLS listeners is
+ * held while it is spent.  gate_init once they listen; gate_pass for each
+ * connection they accept; gate_free before they are freed. */
+#define GATE_RATE  256 /* TLS connections accepted a second, on average */
+#define GATE_BURST 64  /* ... and at once */
+
+struct gate {
+	struct bucket bucket;
+	struct event *timer; /* releases the listeners */
+	int held;
+	uint64_t holds; /* times the budget was spent */
+	struct ratelog log;
+};
+
+void gate_init(void);
+void gate_pass(void);
+void gate_free(void);
+
 /* listen.c */
 struct listen_file { /* the socket file we created, to remove only it */
 	dev_t dev;
@@ -283,6 +325,7 @@ struct mockresd {
 	struct conn_list conns;
 	struct conn_list closed;    /* closed, kept while uses point to them */
 	struct fconn_queue replies; /* connections with replies this turn */
+	int prioritised; /* the base has MOCKRESD_PRIORITIES (conn_init) */
 	size_t nconns;
 	uint64_t conn_number;            /* the last conn->number given */
 	struct evconnlistener *listener; /* the Unix socket */
@@ -290,6 +333,7 @@ struct mockresd {
 	size_t ntls_listeners;
 	struct tlsconf tls;         /* the TLS side, if any listener is TLS */
 	struct ratelog tls_refused; /* failed handshakes, logged */
+	struct gate gate;           /* the TLS handshake budget (gate.c) */
 	const char *const *tls_admins;    /* CNs, NULL-terminated */
 	const char *const *tls_frontends; /* CNs, NULL-terminated */
 	char hostname[MOCKRES_HOST_MAX + 1];

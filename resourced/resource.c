@@ -31,7 +31,9 @@ resource_init(struct mockresd *d, const struct model *m, uint32_t limit,
 	d->cores = m->cores;
 	engine_init(&d->engine, m, limit, end, NULL, clock_now_us());
 	d->timer_at_us = UINT64_MAX;
-	if ((d->timer = evtimer_new(d->base, resource_timer_cb, NULL)) == NULL)
+	if ((d->timer = evtimer_new(d->base, resource_timer_cb, NULL)) ==
+	        NULL ||
+	    conn_event_high(d->timer) == -1)
 		fatalx("cannot create the resource timer");
 	resource_model_changed();
 }

@@ -52,6 +52,7 @@ watch_ready(void)
 	TAILQ_INIT(&w->list);
 	if ((w->timer = evtimer_new(mrd->base, watch_fire, NULL)) == NULL)
 		return -1;
+	(void)conn_event_high(w->timer);
 	return 0;
 }
 

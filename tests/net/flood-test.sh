@@ -10,8 +10,14 @@
 #     a new TLS client (a handshake of its own in the flood) each within 1 s;
 #   - the flood costs nothing once it is over: mockresd's connections are
 #     back to the real clients' within 5 s;
+#   - mockresd spends under half a core on it (its handshake budget, 256
+#     TLS connections a second: the flooder's 64 wait in the backlog);
 #   - reported: the flood's rate, mockresd's CPU during it (% of one core),
 #     its RSS before and after.
+# mockresd runs its connected clients and timers before any handshake
+# (resourced/mockresd.c, the loop's priorities) and holds its TLS
+# listeners while the budget is spent (resourced/gate.c).  Before: +64 to
+# +94 ms on the p50 under ~1,270 handshakes/s, mockresd at 59-87%.
 # Exit 0 passed, 1 failed, 77 cannot run here.
 set -u -o pipefail
 NET_BUILD=$(cd "${1:?usage: flood-test.sh BUILD_DIR SOURCE_DIR}" && pwd)
@@ -68,6 +74,7 @@ check "the flood ran: $(cat "$NET_DIR/flood.out")" \
     grep -q '^flood: [1-9][0-9]* answered' "$NET_DIR/flood.out"
 check "serial p50 $p0 ms quiet, $p1 ms under the flood (within 5 ms)" \
     [ $((p1 - p0)) -le 5 ]
+check "mockresd at $cpu% of a core during the flood (< 50%)" [ "$cpu" -lt 50 ]
 check "mockresctl status (Unix socket) answered in $unix_ms ms (<= 1000)" \
     [ "$unix_ms" -le 1000 ]
 check "a new TLS client (admin) got its answer in $tls_ms ms (<= 1000)" \

@@ -373,6 +373,7 @@ main(int argc, char *argv[])
 	struct mockresd state;
 	struct event_base *base;
 	struct event *sigterm, *sigint, *sighup;
+	sigset_t stops;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t i;
 	int r;
@@ -383,6 +384,14 @@ main(int argc, char *argv[])
 	log_init("mockresd", cf.verbose);
 	/* OpenSSL may write an alert to a peer that has gone. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A stop signal that comes once the socket answers but before the
+	 * loop handles signals waits for it, instead of killing the daemon
+	 * (a test's SIGTERM right after its connect did, under ASan). */
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stops, NULL);
 	rlimit_raise_nofile();
 
 	mockresd_open_sockets(&cf, &so, &tls);
@@ -400,6 +409,7 @@ main(int argc, char *argv[])
 	    evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL) ||
 	    evsignal_add(sighup, NULL))
 		fatalx("cannot set up signal handling");
+	sigprocmask(SIG_UNBLOCK, &stops, NULL);
 
 	log_info("ready on %s%s%s: limit %u, model %s (hold %u ms, slots %u, "
 	         "contention %s)",

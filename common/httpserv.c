@@ -79,6 +79,8 @@ struct httpserv_conn {
 	unsigned checked : 1;   /* ops->check saw the waiting body's head */
 	unsigned begun : 1;     /* ... and its cookie is in c->cookie */
 	unsigned quiet : 1;     /* any input closes (httpserv_stream_quiet) */
+	unsigned starved : 1;   /* on srv->starved: its producer waits */
+	unsigned producing : 1; /* in its producer: writes are queued */
 	/* the request in progress, as its answer needs it */
 	unsigned minor : 1;
 	unsigned ka10 : 1;
@@ -98,6 +100,7 @@ struct httpserv_conn {
 	uint64_t deadline_ms;
 	TAILQ_ENTRY(httpserv_conn) tlink; /* in a FIFO */
 	TAILQ_ENTRY(httpserv_conn) dlink; /* on the dirty list */
+	TAILQ_ENTRY(httpserv_conn) slink; /* on the starved list */
 	TAILQ_ENTRY(httpserv_conn) alink; /* open connections */
 	struct httpserv_conn *next_free;
 };
@@ -125,6 +128,9 @@ struct httpserv {
 	struct httpserv_chunk *chunks;
 	TAILQ_HEAD(, httpserv_conn) all;
 	TAILQ_HEAD(, httpserv_conn) dirty;
+	TAILQ_HEAD(, httpserv_conn) starved; /* producers waiting a turn */
+	struct event *starved_ev;
+	size_t turn_bytes; /* produced since the starved last resumed */
 	struct event *flush_ev;
 	int flush_armed;
 	struct httpserv_fifo fifo[FIFO_N];
@@ -228,6 +234,9 @@ httpserv_adopt(struct httpserv *srv, int fd)
 	/* Answers go out whole, one write each: no reason to wait for an
 	 * ACK before the next (fails harmlessly on a Unix socket). */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (srv->cf.sndbuf > 0) /* no autotuning up to megabytes */
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &srv->cf.sndbuf,
+		                 sizeof(srv->cf.sndbuf));
 	ticket = c->ticket; /* never reset: a stale ticket stays stale */
 	memset(c, 0, sizeof(*c));
 	c->ticket = ticket;
@@ -276,6 +285,9 @@ httpserv_conn_close(struct httpserv_conn *c)
 	if (c->dirty)
 		TAILQ_REMOVE(&srv->dirty, c, dlink);
 	c->dirty = 0;
+	if (c->starved)
+		TAILQ_REMOVE(&srv->starved, c, slink);
+	c->starved = 0;
 	close(c->fd);
 	c->fd = -1;
 	if (c->in != NULL)
@@ -437,6 +449,15 @@ httpserv_reply_body(struct httpserv_conn *c, uint32_t ticket, int code,
 	return httpserv_answer(c, code, mid, (size_t)n, body, len, 0);
 }
 
+int
+httpserv_close_after_reply(struct httpserv_conn *c, uint32_t ticket)
+{
+	if (!httpserv_valid(c, ticket))
+		return -1;
+	c->reqclose = 1;
+	return 0;
+}
+
 /* A refusal by this layer: a request of its own, then the answer. */
 static void
 httpserv_refuse(struct httpserv_conn *c, uint64_t cookie, int code,
@@ -530,7 +551,8 @@ httpserv_stream_start(struct httpserv_conn *c, uint32_t ticket, int code,
 }
 
 /*
- * With nothing queued before them, IOV's bytes go to the socket at once;
+ * With nothing queued before them, IOV's bytes go to the socket at once
+ * (unless a producer writes them: the layer sends its pieces together);
  * what it does not take is queued.  Returns 0, or -1 (C is closed).
  */
 static int
@@ -542,7 +564,7 @@ httpserv_stream_send(struct httpserv_conn *c, struct iovec *iov, int cnt)
 	size_t skip;
 	int i;
 
-	if (c->out.len == 0 && !c->writing) {
+	if (c->out.len == 0 && !c->writing && !c->producing) {
 		memset(&m, 0, sizeof(m));
 		m.msg_iov = iov;
 		m.msg_iovlen = (size_t)cnt;
@@ -636,12 +658,6 @@ httpserv_stream_quiet(struct httpserv_conn *c)
 	httpserv_dirty(c); /* httpserv_after drops what input it has */
 }
 
-int
-httpserv_fd(const struct httpserv_conn *c)
-{
-	return c != NULL && c->open ? c->fd : -1;
-}
-
 void
 httpserv_stream_producer(struct httpserv_conn *c, httpserv_fill_fn fill,
                          void *arg)
@@ -659,19 +675,59 @@ httpserv_unsent(const struct httpserv_conn *c)
 	return c != NULL && c->open ? c->out.len : 0;
 }
 
-/* A producer tops up C's output while it is low. */
+/*
+ * Is some of the producers' budget left?  It is given back when the
+ * producers that ran out of it resume (httpserv_starved_cb), after the
+ * loop polled: so the loop polls at least every HTTPSERV_PRODUCE_TURN
+ * bytes produced.  (Not counted per loop turn by the loop's cached
+ * time: that clock is coarse, 4 ms, and producers waited for it to
+ * tick, spinning the loop.)
+ */
+static int
+httpserv_turn_left(const struct httpserv *srv)
+{
+	return srv->turn_bytes < HTTPSERV_PRODUCE_TURN;
+}
+
+/* C's producer waits for the next turn (httpserv_starved_cb). */
+static void
+httpserv_starve(struct httpserv_conn *c)
+{
+	struct httpserv *srv = c->srv;
+	struct timeval zero = {0, 0};
+
+	if (c->starved)
+		return;
+	c->starved = 1;
+	TAILQ_INSERT_TAIL(&srv->starved, c, slink);
+	if (!evtimer_pending(srv->starved_ev, NULL))
+		evtimer_add(srv->starved_ev, &zero);
+}
+
+/* A producer tops up C's output while it is low and the turn's budget
+ * lasts. */
 static void
 httpserv_produce(struct httpserv_conn *c)
 {
+	struct httpserv *srv = c->srv;
+
 	while (c->open && c->streaming && c->fill != NULL &&
 	       c->out.len < HTTPSERV_PRODUCE_LOW) {
 		uint64_t before = c->out.queued;
 
+		if (!httpserv_turn_left(srv)) {
+			httpserv_starve(c);
+			break;
+		}
+		c->producing = 1; /* its pieces go out together, after */
 		if (!c->fill(c->fill_arg, c)) {
+			c->producing = 0;
 			if (c->open && c->streaming)
 				httpserv_stream_end(c);
 			break;
 		}
+		c->producing = 0;
+		srv->turn_bytes += c->out.queued - before;
 		if (c->out.queued == before)
 			break; /* nothing now: it writes when it has some */
 	}
@@ -1020,9 +1076,9 @@ httpserv_write(struct httpserv_conn *c)
 
 /*
  * Produce, parse what waits, write; again while the socket takes it and
- * that gave room for more: a producer's next piece, or the requests
- * behind answers that took every slot (HTTPSERV_DONE_MAX) and are now
- * written.  Then tidy up.
+ * that gave room for more: a producer's next piece (while the turn's
+ * budget lasts), or the requests behind answers that took every slot
+ * (HTTPSERV_DONE_MAX) and are now written.  Then tidy up.
  */
 static void
 httpserv_run(struct httpserv_conn *c)
@@ -1081,6 +1137,29 @@ httpserv_flush_cb(evutil_socket_t fd, short what, void *arg)
 		httpserv_run(c);
 	}
 	srv->flush_armed = 0;
+}
+
+/*
+ * The producers that waited for a turn, in the order they came, while
+ * its budget lasts: the others' events of the turn ran first (a timer
+ * runs after the turn's I/O), and so does the next turn's.
+ */
+static void
+httpserv_starved_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpserv *srv = arg;
+	struct timeval zero = {0, 0};
+	struct httpserv_conn *c;
+
+	srv->turn_bytes = 0; /* a new turn: the loop polled */
+	while ((c = TAILQ_FIRST(&srv->starved)) != NULL &&
+	       httpserv_turn_left(srv)) {
+		TAILQ_REMOVE(&srv->starved, c, slink);
+		c->starved = 0;
+		httpserv_run(c); /* may come back at the tail */
+	}
+	if (!TAILQ_EMPTY(&srv->starved))
+		evtimer_add(srv->starved_ev, &zero);
 }
 
 /* ---- the server --------------------------------------------------- */
@@ -1167,9 +1246,11 @@ httpserv_new(struct event_base *base, const struct httpserv_config *cf,
 	srv->arg = arg;
 	TAILQ_INIT(&srv->all);
 	TAILQ_INIT(&srv->dirty);
+	TAILQ_INIT(&srv->starved);
 	httpbuf_pool_init(&srv->inpool, HTTPSERV_INPUT_MAX, HTTPSERV_POOL_KEEP);
 	httpbuf_pool_init(&srv->outpool, HTTPSERV_OUTBUF, HTTPSERV_POOL_KEEP);
 	srv->flush_ev = event_new(base, -1, 0, httpserv_flush_cb, srv);
+	srv->starved_ev = evtimer_new(base, httpserv_starved_cb, srv);
 	for (i = 0; i < FIFO_N; i++) {
 		TAILQ_INIT(&srv->fifo[i].q);
 		srv->fifo[i].ms = ms[i];
@@ -1186,8 +1267,9 @@ httpserv_new(struct event_base *base, const struct httpserv_config *cf,
 	                 : "method not allowed: use %s",
 	             cf->allow);
 	snprintf(allow, sizeof(allow), "Allow: %s\r\n", cf->allow);
-	if (srv->flush_ev == NULL || srv->fifo[0].ev == NULL ||
-	    srv->fifo[1].ev == NULL || srv->fifo[2].ev == NULL || n < 0 ||
+	if (srv->flush_ev == NULL || srv->starved_ev == NULL ||
+	    srv->fifo[0].ev == NULL || srv->fifo[1].ev == NULL ||
+	    srv->fifo[2].ev == NULL || n < 0 ||
 	    httpserv_answer_init(&srv->a405, srv, 405, NULL, allow,
 	                         srv->text405, strlen(srv->text405)) == -1 ||
 	    httpserv_answer_init(&srv->a405close, srv, 405, NULL, allow,
@@ -1230,6 +1312,8 @@ httpserv_free(struct httpserv *srv)
 			event_free(srv->fifo[i].ev);
 	if (srv->flush_ev != NULL)
 		event_free(srv->flush_ev);
+	if (srv->starved_ev != NULL)
+		event_free(srv->starved_ev);
 	httpserv_answer_free(&srv->a405);
 	httpserv_answer_free(&srv->a405close);
 	httpserv_answer_free(&srv->aoptions);

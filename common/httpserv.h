@@ -44,10 +44,13 @@
  * Answers: whole (prebuilt, or a body given per request), or streamed
  * (chunked on HTTP/1.1, closed at the end on 1.0), optionally produced as
  * the client drains them (a producer is called whenever the unsent output
- * falls under HTTPSERV_PRODUCE_LOW), so that an answer nobody reads holds
- * little memory.  A stream's write goes to the socket at once when
- * nothing is queued before it (one writev: no buffer is taken for a
- * client that keeps up).
+ * falls under HTTPSERV_PRODUCE_LOW; all of them HTTPSERV_PRODUCE_TURN
+ * bytes between two polls of the loop at most, then they wait for the
+ * next poll in the order they came), so that an answer nobody reads
+ * holds little memory and many read at once do not hold the loop.  A
+ * stream's write goes to the socket at once when nothing is queued
+ * before it and no producer writes it (one sendmsg: no buffer is taken
+ * for a client that keeps up).
  *
  * One request is in progress per connection; it is named by the
  * connection and a ticket (struct httpserv_request), which stay usable
@@ -65,14 +68,15 @@
 
 #include "httpparse.h"
 
-#define HTTPSERV_HEAD_MAX     8192       /* request line + fields + CRLFs */
-#define HTTPSERV_INPUT_MAX    (64 << 10) /* unread input per connection */
-#define HTTPSERV_OUTPUT_HIGH  (64 << 10) /* no new request past this */
-#define HTTPSERV_PRODUCE_LOW  (16 << 10) /* a producer refills under this */
-#define HTTPSERV_HEAD_MS      10000      /* to send a whole request */
-#define HTTPSERV_IO_MS        15000      /* output that does not move */
-#define HTTPSERV_LINGER_MS    2000       /* draining a closed client */
-#define HTTPSERV_BUDGET_SMALL 4096       /* answers the budget lets through */
+#define HTTPSERV_HEAD_MAX     8192        /* request line + fields + CRLFs */
+#define HTTPSERV_INPUT_MAX    (64 << 10)  /* unread input per connection */
+#define HTTPSERV_OUTPUT_HIGH  (64 << 10)  /* no new request past this */
+#define HTTPSERV_PRODUCE_LOW  (16 << 10)  /* a producer refills under this */
+#define HTTPSERV_PRODUCE_TURN (256 << 10) /* all producers', per poll */
+#define HTTPSERV_HEAD_MS      10000       /* to send a whole request */
+#define HTTPSERV_IO_MS        15000       /* output that does not move */
+#define HTTPSERV_LINGER_MS    2000        /* draining a closed client */
+#define HTTPSERV_BUDGET_SMALL 4096        /* answers the budget lets through */
 #define HTTPSERV_LISTEN_MAX   4
 #define HTTPSERV_FIELDS_MAX   512 /* bytes of extra fields of one answer */
 
@@ -129,6 +133,7 @@ struct httpserv_config {
 	uint64_t head_ms;         /* 0: HTTPSERV_HEAD_MS */
 	uint64_t io_ms;           /* 0: HTTPSERV_IO_MS */
 	size_t output_max;        /* the output budget, bytes; 0: none */
+	int sndbuf; /* SO_SNDBUF of each connection; 0: the kernel's */
 };
 
 /* An answer prebuilt once and sent many times. */
@@ -190,6 +195,13 @@ int httpserv_reply_body(struct httpserv_conn *c, uint32_t ticket, int code,
                         size_t len);
 
 /*
+ * The answer to request C, TICKET, given next, says "Connection: close"
+ * and the connection closes after it (a refusal that leaves what follows
+ * unread, or untrusted).  Returns 0, or -1 when the request is gone.
+ */
+int httpserv_close_after_reply(struct httpserv_conn *c, uint32_t ticket);
+
+/*
  * A streamed answer: the head now (no Content-Length: chunked on
  * HTTP/1.1, closed at the end on HTTP/1.0), then any number of writes,
  * then the end.  With a producer, FILL(ARG, C) is called whenever the
@@ -216,8 +228,6 @@ void httpserv_stream_quiet(struct httpserv_conn *c);
 /* Closes C now (a stream whose reader fell behind); its request ends
  * with written 0. */
 void httpserv_close(struct httpserv_conn *c);
-/* C's socket (for socket options), or -1 once it is closed. */
-int httpserv_fd(const struct httpserv_conn *c);
 /* Bytes of output buffers the connections of SRV hold now. */
 size_t httpserv_output_held(const struct httpserv *srv);
 

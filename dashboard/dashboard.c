@@ -3,14 +3,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/listener.h>
-
-#include "accept.h"
 #include "clock.h"
 #include "dashboard.h"
 #include "log.h"
@@ -178,38 +177,52 @@ dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 	return -1;
 }
 
+/* A non-blocking listening socket on CF's address, or -1 (errno set). */
+static int
+dashboard_listen(const struct dashboard_config *cf)
+{
+	int fd, on = 1, e;
+
+	fd = socket(cf->ss.ss_family,
+	            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, (const struct sockaddr *)&cf->ss, cf->sslen) == -1 ||
+	    listen(fd, DASH_BACKLOG) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct dashboard_config cf;
 	struct event_base *base;
-	struct evconnlistener *listener;
 	struct event *sigterm, *sigint, *sighup;
 	static struct dash dash; /* big (the history's rings are not) */
 	struct dash *d = &dash;
-	char what[96];
-	int r;
+	int r, fd;
 
 	if ((r = dashboard_args(argc, argv, &cf)) != -1)
 		return r;
+	/* Memory that clients took goes back when they leave (issue 21):
+	 * see DASH_MMAP_THRESHOLD. */
+	mallopt(M_MMAP_THRESHOLD, DASH_MMAP_THRESHOLD);
 	log_init("mockres-dashboard", cf.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	rlimit_raise_nofile();
 
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event base");
-	listener = evconnlistener_new_bind(
-	    base, NULL, NULL,
-	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-	    DASH_BACKLOG, (struct sockaddr *)&cf.ss, (int)cf.sslen);
-	if (listener == NULL)
+	if ((fd = dashboard_listen(&cf)) == -1)
 		fatal("cannot listen on %s (another dashboard running? pick "
 		      "another with --listen)",
 		      cf.listen);
-	/* Out of fds, pause accepting instead of spinning on EMFILE. */
-	snprintf(what, sizeof(what), "HTTP on %s", cf.listen);
-	if (accept_guard(listener, what) == -1)
-		fatalx("cannot guard the listener");
 
 	d->base = base;
 	sse_init(&d->sse);
@@ -221,7 +234,8 @@ main(int argc, char *argv[])
 	if (cf.history_prefill)
 		history_prefill(&d->history, clock_now_ms());
 	feed_init(d, cf.ep.text, &cf.tls);
-	if (web_init(d, listener) == -1)
+	/* (accept pauses on EMFILE instead of spinning: common/accept.c) */
+	if (web_init(d, fd, cf.listen) == -1)
 		fatalx("cannot set up the HTTP server");
 
 	sigterm = evsignal_new(base, SIGTERM, dashboard_signal_cb, base);
@@ -238,8 +252,8 @@ main(int argc, char *argv[])
 	event_base_dispatch(base);
 
 	sdnotify_send("STOPPING=1");
-	accept_unguard(listener);
-	web_free(d); /* frees the listener too */
+	web_free(d); /* closes the listening socket too */
+	sse_free(&d->sse);
 	feed_free(d);
 	traffic_free(&d->traffic);
 	history_free(&d->history);

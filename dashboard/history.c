@@ -465,6 +465,30 @@ history_put(struct history_out *o, const char *fmt, ...)
 		    (size_t)k < o->len - o->n ? (size_t)k : o->len - o->n - 1;
 }
 
+/* The N bytes at P (a literal: the room is checked per item). */
+static void
+history_put_lit(struct history_out *o, const char *p, size_t n)
+{
+	memcpy(o->buf + o->n, p, n);
+	o->n += n;
+}
+
+#define HISTORY_LIT(o, lit) history_put_lit(o, lit, sizeof(lit) - 1)
+
+/* V in decimal, without printf: the rows are most of an answer. */
+static void
+history_put_u64(struct history_out *o, unsigned long long v)
+{
+	char tmp[24];
+	size_t n = sizeof(tmp);
+
+	do {
+		tmp[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	history_put_lit(o, tmp + n, sizeof(tmp) - n);
+}
+
 /* S as a JSON string, as statsjson_string writes it (a host name: at
  * most PROCS_HOST bytes, 6 each escaped). */
 static void
@@ -537,23 +561,26 @@ history_put_row(struct history_cursor *c, struct history_out *o,
 {
 	int k;
 
+	if (c->n > 0)
+		HISTORY_LIT(o, ",");
 	if (c->fmt == HISTORY_OBJECTS) {
-		history_put(o, "%s{\"t_ms\":%llu", c->n ? "," : "",
-		            (unsigned long long)row->t_ms);
-		for (k = 0; k < c->ncols; k++)
-			history_put(o, ",\"%s\":%llu", history_cols[k],
-			            history_col(row, k));
-		history_put(o, "}");
+		HISTORY_LIT(o, "{\"t_ms\":");
+		history_put_u64(o, row->t_ms);
+		for (k = 0; k < c->ncols; k++) {
+			HISTORY_LIT(o, ",\"");
+			history_put_lit(o, history_cols[k],
+			                strlen(history_cols[k]));
+			HISTORY_LIT(o, "\":");
+			history_put_u64(o, history_col(row, k));
+		}
+		HISTORY_LIT(o, "}");
 	} else if (c->col < 0) {
-		history_put(
-		    o, "%s%llu", c->n ? "," : "",
-		    (unsigned long long)(c->n ? row->t_ms - c->prev_t : 0));
+		history_put_u64(o, c->n ? row->t_ms - c->prev_t : 0);
 		if (c->n == 0)
 			c->t0 = row->t_ms;
 		c->prev_t = row->t_ms;
 	} else {
-		history_put(o, "%s%llu", c->n ? "," : "",
-		            history_col(row, c->col));
+		history_put_u64(o, history_col(row, c->col));
 	}
 	c->n++;
 }
@@ -813,7 +840,11 @@ long
 history_cursor_read(struct history_cursor *c, const struct history *h,
                     char *buf, size_t len)
 {
-	struct history_out o = {buf, len, 0};
+	struct history_out o;
+
+	o.buf = buf;
+	o.len = len;
+	o.n = 0;
 
 	while (history_room(&o) && history_cursor_step(c, h, &o))
 		;

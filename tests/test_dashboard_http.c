@@ -2,11 +2,15 @@
  * test_dashboard_http.c: mockres-dashboard as a user runs it, against a
  * real mockresd: flags, routes, the event stream (rate, content, HTTP/1.0),
  * /api/stats against mockresctl, mockresd going away and coming back, and
- * browsers that leave.
+ * browsers that leave; issue 21 on the dashboard's port: /api/history
+ * asked for and never read (memory, the 20 ms sampling), the head limit
+ * in bytes, no 100 Continue before a refusal.
  */
 #include <check.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -694,6 +698,307 @@ START_TEST(test_sighup)
 }
 END_TEST
 
+/* A string literal and its length. */
+#define RAW(lit) lit, sizeof(lit) - 1
+
+/* A TCP connection to the dashboard whose receive buffer is RCVBUF
+ * bytes (set before the connect, as the window is agreed then). */
+static int
+connect_rcvbuf(int rcvbuf)
+{
+	struct sockaddr_in sin;
+	int fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/* A connection to the dashboard that sends RAW and reads for MS (or
+ * until the close) into OUT; *CLOSED says whether the dashboard closed.
+ * Returns the bytes read (OUT NUL-terminated). */
+static size_t
+exchange(const char *raw, size_t len, char *out, size_t outlen, int ms,
+         int *closed)
+{
+	double end = clock_now_ms_frac() + ms;
+	int fd = sup_tcp_connect(port);
+	size_t got = 0;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(send(fd, raw, len, MSG_NOSIGNAL), (ssize_t)len);
+	*closed = 0;
+	while (got + 1 < outlen && clock_now_ms_frac() < end) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		ssize_t n;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		if ((n = recv(fd, out + got, outlen - 1 - got, 0)) <= 0) {
+			*closed = 1;
+			break;
+		}
+		got += (size_t)n;
+	}
+	out[got] = '\0';
+	close(fd);
+	return got;
+}
+
+/*
+ * Issue 21, finding 6: the 8 KiB head limit is counted in bytes, CRLFs
+ * included, on the dashboard's port too (evhttp counted lines without
+ * their CRLF: 4000 empty fields, 16,034 bytes, got 200).
+ */
+START_TEST(test_head_limit_in_bytes)
+{
+	static char raw[20000], out[4096];
+	size_t n, pad;
+	int i, closed;
+
+	start_both("15");
+	/* 4000 empty fields: 16,034 bytes */
+	n = (size_t)snprintf(raw, sizeof(raw),
+	                     "GET /api/stats HTTP/1.1\r\nHost: x\r\n");
+	for (i = 0; i < 4000; i++)
+		n += (size_t)snprintf(raw + n, sizeof(raw) - n, "a:\r\n");
+	n += (size_t)snprintf(raw + n, sizeof(raw) - n, "\r\n");
+	exchange(raw, n, out, sizeof(out), 3000, &closed);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 400 ", 13) == 0,
+	              "4000 empty fields: %.60s", out);
+	ck_assert(closed);
+
+	/* exactly 8192 bytes: served; one more: refused */
+	n = (size_t)snprintf(raw, sizeof(raw),
+	                     "GET /api/stats HTTP/1.1\r\nHost: x\r\nX: ");
+	pad = 8192 - n - 4;
+	memset(raw + n, 'v', pad);
+	memcpy(raw + n + pad, "\r\n\r\n", 5);
+	exchange(raw, 8192, out, sizeof(out), 1000, &closed);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0, "%.60s",
+	              out);
+	raw[n + pad] = 'v';
+	memcpy(raw + n + pad + 1, "\r\n\r\n", 5);
+	exchange(raw, 8193, out, sizeof(out), 3000, &closed);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 400 ", 13) == 0,
+	              "an 8193-byte head: %.60s", out);
+	ck_assert(closed);
+}
+END_TEST
+
+/*
+ * Issue 21, finding 7: no "100 Continue" before a refusal.  A GET that
+ * announces a body, and a guess from another origin, are refused from
+ * their heads (evhttp said 100 Continue first, then refused); a guess
+ * that may come is told to.
+ */
+START_TEST(test_no_continue_before_refusal)
+{
+	char out[4096];
+	int fd, closed;
+	ssize_t n;
+
+	start_both("15");
+	exchange(RAW("GET /api/stats HTTP/1.1\r\nHost: x\r\n"
+	             "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n"),
+	         out, sizeof(out), 3000, &closed);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 400 ", 13) == 0, "%.80s", out);
+	ck_assert_ptr_null(strstr(out, "100 Continue"));
+	ck_assert(closed);
+
+	exchange(RAW("POST /api/guess HTTP/1.1\r\nHost: x\r\n"
+	             "Origin: http://evil.example\r\n"
+	             "Content-Type: application/json\r\n"
+	             "Content-Length: 20\r\nExpect: 100-continue\r\n\r\n"),
+	         out, sizeof(out), 3000, &closed);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 403 ", 13) == 0, "%.80s", out);
+	ck_assert_ptr_null(strstr(out, "100 Continue"));
+	ck_assert(closed);
+	exchange(RAW("POST /api/stats HTTP/1.1\r\nHost: x\r\n"
+	             "Content-Length: 20\r\nExpect: 100-continue\r\n\r\n"),
+	         out, sizeof(out), 3000, &closed);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 405 ", 13) == 0, "%.80s", out);
+	ck_assert_ptr_null(strstr(out, "100 Continue"));
+
+	/* a guess from the page: go ahead, then taken */
+	fd = sup_tcp_connect(port);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(send(fd,
+	                      RAW("POST /api/guess HTTP/1.1\r\nHost: x\r\n"
+	                          "Origin: http://x\r\n"
+	                          "Content-Type: application/json\r\n"
+	                          "Content-Length: 20\r\n"
+	                          "Expect: 100-continue\r\n\r\n"),
+	                      0),
+	                 0);
+	n = recv(fd, out, sizeof(out) - 1, 0);
+	ck_assert_int_gt(n, 0);
+	out[n] = '\0';
+	ck_assert_str_eq(out, "HTTP/1.1 100 Continue\r\n\r\n");
+	ck_assert_int_eq(send(fd, "{\"duration_ms\":1234}", 20, 0), 20);
+	n = recv(fd, out, sizeof(out) - 1, 0);
+	ck_assert_int_gt(n, 0);
+	out[n] = '\0';
+	ck_assert_msg(strncmp(out, "HTTP/1.1 200 ", 13) == 0, "%.80s", out);
+	close(fd);
+}
+END_TEST
+
+/*
+ * A browser on the event stream, in a thread of its own (so that what
+ * the test does meanwhile, a connect that waits, is not taken for a
+ * gap): the longest time between two events it read.
+ */
+struct gaps {
+	int fd;
+	atomic_int stop;
+	double last_ms, max_ms;
+	size_t events;
+	int closed;
+};
+
+static void *
+gaps_thread(void *arg)
+{
+	struct gaps *g = arg;
+	char buf[65536];
+	double now;
+	ssize_t n;
+	size_t k;
+
+	while (!atomic_load(&g->stop)) {
+		struct pollfd pfd = {g->fd, POLLIN, 0};
+
+		if (poll(&pfd, 1, 10) <= 0)
+			continue;
+		if ((n = recv(g->fd, buf, sizeof(buf) - 1, 0)) <= 0) {
+			g->closed = 1;
+			break;
+		}
+		buf[n] = '\0';
+		now = clock_now_ms_frac();
+		if ((k = count(buf, "data: {")) == 0)
+			continue;
+		if (g->events > 0 && now - g->last_ms > g->max_ms)
+			g->max_ms = now - g->last_ms;
+		g->last_ms = now;
+		g->events += k;
+	}
+	return NULL;
+}
+
+/* Waits MS, noting the dashboard's highest RSS in *PEAK_KB. */
+static void
+rss_watch(int ms, long *peak_kb)
+{
+	double end = clock_now_ms_frac() + ms;
+	long kb;
+
+	while (clock_now_ms_frac() < end) {
+		if ((kb = sup_proc_rss_kb(dash_pid)) > *peak_kb)
+			*peak_kb = kb;
+		sup_sleep_ms(20);
+	}
+}
+
+/*
+ * Issue 21, finding 1: N clients ask for 10 minutes of history (2.5 MB
+ * as objects) and never read, each with a 4 KB receive buffer.  Each
+ * answer is written as its client takes it: the dashboard holds a few
+ * tens of KiB for each, the 20 ms sampling goes on (events keep coming,
+ * the history has no hole), and the memory goes back when they leave.
+ * Before, every answer was formatted whole on the loop and kept: 100
+ * such clients took the dashboard to ~300 MB with a 1.5-4.5 s gap in
+ * the events, and the memory stayed after they left.
+ */
+START_TEST(test_unread_history)
+{
+	enum { N = 200 };
+	static const char req[] = "GET /api/history?seconds=600 HTTP/1.1\r\n"
+	                          "Host: x\r\n\r\n";
+	const char *prefill[] = {"--history-prefill", NULL};
+	static int fds[N];
+	static struct gaps g;
+	struct sup_http_resp r;
+	long base_kb, peak_kb = 0, after_kb;
+	uint64_t v, max_dt = 0;
+	const char *p;
+	pthread_t th;
+	int i;
+
+	start_daemon("15");
+	dash_pid =
+	    sup_http_server(DASHBOARD_BIN, "dashboard", sock, prefill, &port);
+	ck_assert_int_eq(wait_connected(1, 5000), 0);
+	/* a full answer is ~2.5 MB (more than the 512 KiB read here) */
+	ck_assert_int_eq(
+	    sup_http_raw(port,
+	                 RAW("GET /api/history?seconds=600 HTTP/1.1\r\n"
+	                     "Host: x\r\nConnection: close\r\n\r\n"),
+	                 big, sizeof(big) - 1, 10000),
+	    (ssize_t)sizeof(big) - 2);
+	sup_sleep_ms(500);
+	base_kb = sup_proc_rss_kb(dash_pid);
+	g.fd = sse_open(0);
+	ck_assert_int_eq(pthread_create(&th, NULL, gaps_thread, &g), 0);
+	rss_watch(1000, &peak_kb);
+	for (i = 0; i < N; i++) {
+		fds[i] = connect_rcvbuf(4096);
+		ck_assert_int_eq(send(fds[i], req, sizeof(req) - 1, 0),
+		                 (ssize_t)sizeof(req) - 1);
+	}
+	rss_watch(5000, &peak_kb);
+	atomic_store(&g.stop, 1);
+	pthread_join(th, NULL);
+	ck_assert_msg(!g.closed && g.events >= 100,
+	              "the event stream closed, or %zu events in 6 s",
+	              g.events);
+	ck_assert_msg(g.max_ms <= 1000,
+	              "%.0f ms without an event while %d clients left "
+	              "/api/history unread",
+	              g.max_ms, N);
+	ck_assert_msg(peak_kb - base_kb <= 64 * 1024,
+	              "the dashboard went from %ld kB to %ld kB for %d "
+	              "unread /api/history",
+	              base_kb, peak_kb, N);
+	/* the history itself has no hole: a sample every 20 ms */
+	ck_assert_int_eq(sup_http(port, "GET",
+	                          "/api/history?seconds=6&format=columns", NULL,
+	                          &r, 5000),
+	                 0);
+	ck_assert_ptr_nonnull(p = strstr(r.body, "\"dt_ms\":["));
+	for (p += 9; *p != ']'; p++) {
+		v = strtoull(p, (char **)&p, 10);
+		if (v > max_dt)
+			max_dt = v;
+		if (*p == ']')
+			break;
+	}
+	ck_assert_msg(max_dt <= 1000, "a %llu ms hole in the history",
+	              (unsigned long long)max_dt);
+	for (i = 0; i < N; i++)
+		close(fds[i]);
+	rss_watch(2000, &peak_kb);
+	after_kb = sup_proc_rss_kb(dash_pid);
+	ck_assert_msg(after_kb - base_kb <= 16 * 1024,
+	              "the dashboard kept %ld kB after the clients left "
+	              "(from %ld kB, %ld kB at the most)",
+	              after_kb - base_kb, base_kb, peak_kb);
+	fprintf(stderr,
+	        "test_unread_history: %d clients: RSS %ld kB, at most %ld "
+	        "kB, %ld kB after; longest gap %.0f ms\n",
+	        N, base_kb, peak_kb, after_kb, g.max_ms);
+	close(g.fd);
+	ck_assert(sup_alive(dash_pid));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -714,6 +1019,9 @@ main(void)
 	tcase_add_test(tc, test_stream_cap);
 	tcase_add_test(tc, test_forged_reports);
 	tcase_add_test(tc, test_untrusted_dashboard);
+	tcase_add_test(tc, test_head_limit_in_bytes);
+	tcase_add_test(tc, test_no_continue_before_refusal);
+	tcase_add_test(tc, test_unread_history);
 #ifdef FRONTEND_BIN
 	tcase_add_test(tc, test_frontend_processes);
 	tcase_add_test(tc, test_sighup);

@@ -36,7 +36,7 @@
 #define CHAOS_ATTACK_REOPEN_MS 1500
 #define CHAOS_ATTACK_FORGE_MS  2000
 #define CHAOS_ATTACK_REPORTERS 32
-#define CHAOS_ATTACK_HISTORY   100 /* only with MOCKRES_CHAOS_HISTORY=1 */
+#define CHAOS_ATTACK_HISTORY   100 /* /api/history left unread */
 
 /* ---- traffic.c ---- */
 

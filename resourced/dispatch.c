@@ -237,6 +237,25 @@ dispatch_init(uint32_t limit, const struct model *m)
 	resource_init(mrd, m, limit, dispatch_use_end);
 }
 
+/* Whether OP reads the engine's counts or changes its settings: the
+ * engine is brought up to now first (resource_now: the quiet ends the
+ * timer let wait are done).  A use does it inside engine_use. */
+static int
+dispatch_reads_engine(Mockres__Request__OpCase op)
+{
+	switch (op) {
+	case MOCKRES__REQUEST__OP_STATS:
+	case MOCKRES__REQUEST__OP_WATCH:
+	case MOCKRES__REQUEST__OP_SET_LIMIT:
+	case MOCKRES__REQUEST__OP_SET_HOLD:
+	case MOCKRES__REQUEST__OP_SET_MODEL:
+	case MOCKRES__REQUEST__OP_RESET_PEAK:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 void
 dispatch_free(void)
 {
@@ -258,6 +277,8 @@ dispatch_request(struct conn *c, const Mockres__Request *req)
 {
 	uint64_t id = req->has_id ? req->id : 0;
 
+	if (dispatch_reads_engine(req->op_case))
+		resource_now();
 	switch (req->op_case) {
 	case MOCKRES__REQUEST__OP_HELLO:
 		dispatch_hello(c, id, req->hello);

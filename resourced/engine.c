@@ -62,7 +62,8 @@ engine_init(struct engine *e, const struct model *m, uint32_t limit,
 	hist_init(&e->service);
 	e->free_head = ENGINE_NONE;
 	e->q_head = e->q_tail = ENGINE_NONE;
-	heap_init(&e->serving);
+	heap_init(&e->serving[0].heap);
+	heap_init(&e->serving[1].heap);
 	heap_init(&e->timeouts);
 	e->vlast_us = now_us;
 	e->codel.next_us = now_us;
@@ -75,9 +76,11 @@ engine_free(struct engine *e)
 
 	for (i = 0; i < e->nchunks; i++)
 		free(e->chunks[i]);
-	heap_free(&e->serving);
-	free(e->fifo.a);
-	memset(&e->fifo, 0, sizeof(e->fifo));
+	for (i = 0; i < 2; i++) {
+		heap_free(&e->serving[i].heap);
+		free(e->serving[i].fifo.a);
+		memset(&e->serving[i].fifo, 0, sizeof(e->serving[i].fifo));
+	}
 	heap_free(&e->timeouts);
 	e->nchunks = 0;
 	e->free_head = ENGINE_NONE;
@@ -280,32 +283,58 @@ engine_fifo_push(struct engine_fifo *f, uint32_t id, double key)
 	return 0;
 }
 
-/* The earliest finish in service: from the FIFO (*fifo = 1) or the heap.
- * Only when something is in service. */
+/* The earliest finish among S's uses, NULL if none; *FIFO = 1 if it is
+ * the FIFO's head. */
 static const struct heap_entry *
-engine_serving_min(const struct engine *e, int *fifo)
+engine_class_min(const struct engine_serving *s, int *fifo)
 {
 	const struct heap_entry *h =
-	    heap_size(&e->serving) ? heap_min(&e->serving) : NULL;
+	    heap_size(&s->heap) ? heap_min(&s->heap) : NULL;
 	const struct heap_entry *q =
-	    e->fifo.n ? engine_fifo_at(&e->fifo, 0) : NULL;
+	    s->fifo.n ? engine_fifo_at(&s->fifo, 0) : NULL;
 
 	*fifo = q != NULL && (h == NULL || q->key <= h->key);
 	return *fifo ? q : h;
 }
 
+/* Where the earliest finish in service is. */
+struct engine_where {
+	int serial, fifo;
+};
+
+/* The earliest finish in service, serial or async: only when something
+ * is in service. */
+static const struct heap_entry *
+engine_serving_min(const struct engine *e, struct engine_where *w)
+{
+	int fa, fs;
+	const struct heap_entry *a = engine_class_min(&e->serving[0], &fa);
+	const struct heap_entry *s = engine_class_min(&e->serving[1], &fs);
+
+	w->serial = s != NULL && (a == NULL || s->key < a->key);
+	w->fifo = w->serial ? fs : fa;
+	return w->serial ? s : a;
+}
+
 /* Takes out the earliest finish, from where engine_serving_min found it. */
 static uint32_t
-engine_serving_pop(struct engine *e, int fifo)
+engine_serving_pop(struct engine *e, struct engine_where w)
 {
+	struct engine_serving *s = &e->serving[w.serial];
 	uint32_t id;
 
-	if (!fifo)
-		return heap_pop(&e->serving);
-	id = e->fifo.a[e->fifo.head].id;
-	e->fifo.head = (e->fifo.head + 1) & (e->fifo.cap - 1);
-	e->fifo.n--;
+	if (!w.fifo)
+		return heap_pop(&s->heap);
+	id = s->fifo.a[s->fifo.head].id;
+	s->fifo.head = (s->fifo.head + 1) & (s->fifo.cap - 1);
+	s->fifo.n--;
 	return id;
+}
+
+static uint64_t
+engine_serving_n(const struct engine_serving *s)
+{
+	return heap_size(&s->heap) + s->fifo.n;
 }
 
 /* ---- service ---- */
@@ -321,17 +350,19 @@ static int
 engine_start(struct engine *e, uint32_t id, uint64_t now)
 {
 	struct engine_use *u = engine_u(e, id);
+	struct engine_serving *s = &e->serving[u->serial];
 	double finish = e->vnow + (double)u->hold_ms * 1000.0;
 
-	/* Behind the FIFO's tail it cannot be the earliest finish; more in
-	 * service only slows everyone down, so nothing moves earlier. */
-	if (e->fifo.n > 0 &&
-	    finish >= engine_fifo_at(&e->fifo, e->fifo.n - 1)->key) {
-		if (engine_fifo_push(&e->fifo, id, finish) == -1)
+	/* Behind the FIFO's tail it cannot be the earliest finish of its
+	 * kind; more in service only slows everyone down, so nothing moves
+	 * earlier. */
+	if (s->fifo.n > 0 &&
+	    finish >= engine_fifo_at(&s->fifo, s->fifo.n - 1)->key) {
+		if (engine_fifo_push(&s->fifo, id, finish) == -1)
 			return -1;
 	} else {
-		if ((e->fifo.n == 0 ? engine_fifo_push(&e->fifo, id, finish)
-		                    : heap_push(&e->serving, id, finish)) == -1)
+		if ((s->fifo.n == 0 ? engine_fifo_push(&s->fifo, id, finish)
+		                    : heap_push(&s->heap, id, finish)) == -1)
 			return -1;
 		e->sooner = 1;
 	}
@@ -341,6 +372,10 @@ engine_start(struct engine *e, uint32_t id, uint64_t now)
 	u->owner->in_flight++;
 	if (e->in_flight > e->peak)
 		e->peak = e->in_flight;
+	/* Slowed down, the ends may have become loud ones
+	 * (engine_next_loud). */
+	if (engine_rate(e) < 1.0)
+		e->sooner = 1;
 	return 0;
 }
 
@@ -519,6 +554,8 @@ engine_fill(struct engine *e, uint64_t now)
 
 /* ---- the interface ---- */
 
+static int engine_catch_up(struct engine *, uint64_t now);
+
 enum engine_verdict
 engine_use(struct engine *e, uint64_t now, struct engine_owner *o, uint64_t tag,
            int serial, int64_t hold_ms)
@@ -529,7 +566,10 @@ engine_use(struct engine *e, uint64_t now, struct engine_owner *o, uint64_t tag,
 	uint32_t id;
 	int queue;
 
-	engine_advance(e, now);
+	/* Judged against the resource as it is now: an end due before NOW
+	 * has happened, whether or not the caller's timer has fired. */
+	if (engine_catch_up(e, now))
+		e->sooner = 1;
 	if (e->limit > 0 && e->in_flight + e->waiting >= e->limit) {
 		v = ENGINE_BUSY;
 		goto rejected;
@@ -613,39 +653,85 @@ engine_complete(struct engine *e, uint32_t id, uint64_t now)
  * timer is rounded to whole microseconds. */
 #define ENGINE_EPS 1e-3
 
+/* When the use with finish KEY ends at the current rate. */
+static uint64_t
+engine_end_at(const struct engine *e, double key)
+{
+	double dt = ceil((key - e->vnow) / engine_rate(e) - 1e-6);
+
+	if (dt <= 0)
+		return e->vlast_us;
+	if (dt >= 1.8e19)
+		return UINT64_MAX;
+	return e->vlast_us + (uint64_t)dt;
+}
+
+/* Does one thing due at NOW (virtual time advanced to it); 0 if nothing
+ * is. */
+static int
+engine_due_one(struct engine *e, uint64_t now)
+{
+	struct engine_where w;
+
+	/* A waiter whose deadline is now has waited that long: it leaves
+	 * before a slot freed at the same moment is handed out. */
+	if (heap_size(&e->timeouts) > 0 &&
+	    heap_min(&e->timeouts)->key <= (double)now) {
+		/* ... and left at its deadline, however late the loop came
+		 * to it: it waited queue-timeout-ms. */
+		uint64_t at = (uint64_t)heap_min(&e->timeouts)->key;
+
+		engine_leave(e, heap_min(&e->timeouts)->id, at < now ? at : now,
+		             ENGINE_TIMEOUT, 1);
+		return 1;
+	}
+	if (e->in_flight > 0 &&
+	    engine_serving_min(e, &w)->key <= e->vnow + ENGINE_EPS) {
+		engine_complete(e, engine_serving_pop(e, w), now);
+		return 1;
+	}
+	if (engine_codel_on(e) && e->codel.poll_at_us != 0 &&
+	    e->codel.poll_at_us <= now) {
+		engine_codel_poll(e, now);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Does what was due before NOW, one thing at a time at its own moment
+ * (virtual time advanced to each at the rate of that moment), then what
+ * is due at NOW.  Returns whether anything was done.
+ */
+static int
+engine_catch_up(struct engine *e, uint64_t now)
+{
+	uint64_t t;
+	int did = 0;
+
+	while ((t = engine_next(e)) < now) {
+		if (t < e->vlast_us)
+			t = e->vlast_us;
+		engine_advance(e, t);
+		if (!engine_due_one(e, t))
+			break; /* rounding: left to the loop below */
+		did = 1;
+		/* the rest of what is due at T (within ENGINE_EPS), as a
+		 * run at T would */
+		while (engine_due_one(e, t))
+			;
+	}
+	engine_advance(e, now);
+	while (engine_due_one(e, now))
+		did = 1;
+	return did;
+}
+
 void
 engine_run(struct engine *e, uint64_t now)
 {
-	int fifo;
-
 	e->sooner = 1; /* a caller re-arms after a run */
-	engine_advance(e, now);
-	for (;;) {
-		/* A waiter whose deadline is now has waited that long: it
-		 * leaves before a slot freed at the same moment is handed
-		 * out. */
-		if (heap_size(&e->timeouts) > 0 &&
-		    heap_min(&e->timeouts)->key <= (double)now) {
-			/* ... and left at its deadline, however late the
-			 * loop came to it: it waited queue-timeout-ms. */
-			uint64_t at = (uint64_t)heap_min(&e->timeouts)->key;
-
-			engine_leave(e, heap_min(&e->timeouts)->id,
-			             at < now ? at : now, ENGINE_TIMEOUT, 1);
-			continue;
-		}
-		if (e->in_flight > 0 &&
-		    engine_serving_min(e, &fifo)->key <= e->vnow + ENGINE_EPS) {
-			engine_complete(e, engine_serving_pop(e, fifo), now);
-			continue;
-		}
-		if (engine_codel_on(e) && e->codel.poll_at_us != 0 &&
-		    e->codel.poll_at_us <= now) {
-			engine_codel_poll(e, now);
-			continue;
-		}
-		break;
-	}
+	engine_catch_up(e, now);
 }
 
 int
@@ -657,32 +743,49 @@ engine_take_sooner(struct engine *e)
 	return s;
 }
 
-uint64_t
-engine_next(const struct engine *e)
+/* The next queue timeout or CoDel check (UINT64_MAX: none). */
+static uint64_t
+engine_next_deadline(const struct engine *e)
 {
 	uint64_t t = UINT64_MAX, c;
 
-	if (e->in_flight > 0) {
-		int fifo;
-		double dv = engine_serving_min(e, &fifo)->key - e->vnow;
-		double dt = ceil(dv / engine_rate(e) - 1e-6);
-
-		if (dt <= 0)
-			t = e->vlast_us;
-		else if (dt >= 1.8e19)
-			t = UINT64_MAX;
-		else
-			t = e->vlast_us + (uint64_t)dt;
-	}
-	if (heap_size(&e->timeouts) > 0) {
-		c = (uint64_t)heap_min(&e->timeouts)->key;
-		if (c < t)
-			t = c;
-	}
+	if (heap_size(&e->timeouts) > 0)
+		t = (uint64_t)heap_min(&e->timeouts)->key;
 	if (engine_codel_on(e) && e->codel.poll_at_us != 0 &&
-	    e->codel.poll_at_us < t)
-		t = e->codel.poll_at_us;
+	    (c = e->codel.poll_at_us) < t)
+		t = c;
 	return t;
+}
+
+uint64_t
+engine_next(const struct engine *e)
+{
+	uint64_t t = engine_next_deadline(e), c;
+	struct engine_where w;
+
+	if (e->in_flight > 0 &&
+	    (c = engine_end_at(e, engine_serving_min(e, &w)->key)) < t)
+		t = c;
+	return t;
+}
+
+uint64_t
+engine_next_loud(const struct engine *e)
+{
+	uint64_t t = engine_next_deadline(e), c = UINT64_MAX;
+	uint64_t serial = engine_serving_n(&e->serving[1]);
+	struct engine_where w;
+	int fifo;
+
+	if (e->in_flight == 0)
+		return t;
+	if (e->waiting > 0 || (serial > 0 && engine_rate(e) < 1.0))
+		/* Any end starts a waiter, or speeds up the serial ones. */
+		c = engine_end_at(e, engine_serving_min(e, &w)->key);
+	else if (serial > 0)
+		c = engine_end_at(e,
+		                  engine_class_min(&e->serving[1], &fifo)->key);
+	return c < t ? c : t;
 }
 
 void
@@ -693,7 +796,7 @@ engine_set_model(struct engine *e, uint64_t now, const struct model *m,
 	struct engine_codel *c = &e->codel;
 
 	e->sooner = 1;
-	engine_advance(e, now); /* at the old rate, up to now */
+	engine_catch_up(e, now); /* under the old model, up to now */
 	e->model = *m;
 	if (reseed)
 		rng_seed(&e->rng, m->seed);
@@ -744,6 +847,8 @@ engine_cancel_owner(struct engine *e, uint64_t now, struct engine_owner *o)
 void
 engine_cancel_waiting(struct engine *e, uint64_t now)
 {
+	if (engine_catch_up(e, now))
+		e->sooner = 1;
 	while (e->q_head != ENGINE_NONE)
 		engine_leave(e, e->q_head, now, ENGINE_CANCELLED, 1);
 }
@@ -751,16 +856,16 @@ engine_cancel_waiting(struct engine *e, uint64_t now)
 void
 engine_cut_serving(struct engine *e, uint64_t now)
 {
-	int fifo;
+	struct engine_where w;
 
 	e->sooner = 1;
-	engine_advance(e, now);
+	engine_catch_up(e, now); /* those due by now end DONE */
 	while (e->in_flight > 0) {
 		uint32_t id;
 		struct engine_use *u;
 
-		engine_serving_min(e, &fifo);
-		id = engine_serving_pop(e, fifo);
+		engine_serving_min(e, &w);
+		id = engine_serving_pop(e, w);
 		u = engine_u(e, id);
 		e->in_flight--;
 		u->owner->in_flight--;
@@ -775,15 +880,28 @@ engine_check(const struct engine *e)
 {
 	uint32_t id, prev = ENGINE_NONE;
 	uint64_t n = 0;
+	int k;
 
 	if (e->admitted != e->completed + e->timed_out + e->cancelled +
 	                       e->in_flight + e->waiting)
 		return -1;
-	for (id = 1; id < e->fifo.n; id++)
-		if (engine_fifo_at(&e->fifo, id)->key <
-		    engine_fifo_at(&e->fifo, id - 1)->key)
-			return -10; /* the FIFO is in finish order */
-	if (e->in_flight != heap_size(&e->serving) + e->fifo.n ||
+	for (k = 0; k < 2; k++) {
+		const struct engine_fifo *f = &e->serving[k].fifo;
+
+		for (id = 1; id < f->n; id++)
+			if (engine_fifo_at(f, id)->key <
+			    engine_fifo_at(f, id - 1)->key)
+				return -10; /* the FIFO is in finish order */
+		for (id = 0; id < f->n; id++)
+			if (engine_u(e, engine_fifo_at(f, id)->id)->serial != k)
+				return -11; /* each kind in its own */
+		for (id = 0; id < heap_size(&e->serving[k].heap); id++)
+			if (engine_u(e, e->serving[k].heap.a[id].id)->serial !=
+			    k)
+				return -11;
+	}
+	if (e->in_flight != engine_serving_n(&e->serving[0]) +
+	                        engine_serving_n(&e->serving[1]) ||
 	    e->uses != e->in_flight + e->waiting)
 		return -2;
 	for (id = e->q_head; id != ENGINE_NONE; id = engine_u(e, id)->next) {
@@ -804,7 +922,9 @@ engine_check(const struct engine *e)
 		return -7; /* an open slot with uses waiting */
 	if (heap_size(&e->timeouts) > e->waiting)
 		return -8;
-	if (heap_check(&e->serving) != 0 || heap_check(&e->timeouts) != 0)
+	if (heap_check(&e->serving[0].heap) != 0 ||
+	    heap_check(&e->serving[1].heap) != 0 ||
+	    heap_check(&e->timeouts) != 0)
 		return -9;
 	return 0;
 }

@@ -30,7 +30,21 @@
  * latest finish so far (every use of a fixed hold, under any contention,
  * since virtual time only grows) goes to the tail of a FIFO instead of the
  * heap, O(1) in and out; the earliest finish is the smaller of the FIFO's
- * head and the heap's top.
+ * head and the heap's top.  Serial and async uses have a FIFO and a heap
+ * each.
+ *
+ * Late is exact: engine_run(now) does what was due before NOW one thing
+ * at a time, each at its own moment (virtual time advanced to it at the
+ * rate of that moment), so that calling it late gives the state, the
+ * counts, the histograms and the order of the ends that calling it on
+ * time would have given; only the callbacks come late.  Every call that
+ * takes NOW first does what is due (but engine_cancel_owner), so a use
+ * is judged against the resource as it is at its arrival, whether or not
+ * the caller's timer has fired.  Hence a caller need not wake up for an
+ * end that nobody waits for (a "quiet" end: an async use, no waiter to
+ * start, no serial use whose end it would move): engine_next_loud() says
+ * when the next end or deadline is that someone would notice if it came
+ * late.
  */
 #ifndef MOCKRES_ENGINE_H
 #define MOCKRES_ENGINE_H
@@ -109,14 +123,19 @@ struct engine {
 	uint64_t uses; /* allocated: in_flight + waiting */
 
 	uint32_t q_head, q_tail; /* the queue, oldest first */
-	struct heap serving;     /* by virtual finish, out of order ones */
-	struct engine_fifo {     /* in order ones: finish >= the tail's */
-		struct heap_entry *a;
-		uint32_t head, n, cap;
-	} fifo;
+	/* The uses in service, async ones in [0], serial ones in [1]: the
+	 * earliest serial end is known alone (engine_next_loud). */
+	struct engine_serving {
+		struct heap heap;    /* by virtual finish, out of order ones */
+		struct engine_fifo { /* in order ones: finish >= the tail's */
+			struct heap_entry *a;
+			uint32_t head, n, cap;
+		} fifo;
+	} serving[2];
 	struct heap timeouts; /* waiting uses, by deadline (µs) */
-	int sooner;           /* engine_next() may have moved earlier */
-	double vnow;          /* virtual time at vlast_us */
+	int sooner;  /* engine_next() or engine_next_loud() may have moved
+	                earlier */
+	double vnow; /* virtual time at vlast_us */
 	uint64_t vlast_us;
 	struct engine_codel codel;
 };
@@ -131,28 +150,43 @@ void engine_free(struct engine *);
  * A use arrives.  HOLD_MS >= 0 is its own service time (mockresd allows
  * that to admins only), else one is drawn from the model.  A SERIAL use
  * is ended through the callback (DONE, TIMEOUT or CANCELLED); an async
- * one too, its owner simply does not answer again.
+ * one too, its owner simply does not answer again.  What was due before
+ * NOW is done first (engine_run), callbacks included.
  */
 enum engine_verdict engine_use(struct engine *, uint64_t now_us,
                                struct engine_owner *, uint64_t tag, int serial,
                                int64_t hold_ms);
 
-/* Does everything due at or before NOW: ends, queue timeouts, CoDel. */
+/* Does everything due at or before NOW: ends, queue timeouts, CoDel,
+ * each at its own moment, in the order they were due. */
 void engine_run(struct engine *, uint64_t now_us);
 /* When the next thing is due, or UINT64_MAX if nothing is pending. */
 uint64_t engine_next(const struct engine *);
 /*
- * Whether engine_next() may have become earlier since the last call (and
- * forgets it): false after a use that ends after the latest one so far,
- * the common case, so that a caller can skip re-arming its timer.
+ * When the next thing is due that someone could tell was late: a serial
+ * use's end (its DONE), a queue timeout, CoDel's check, any end while
+ * uses wait (it starts one), and under contention any end while a serial
+ * use is in service (it moves that one's end).  UINT64_MAX if only quiet
+ * ends are pending: async uses whose end changes nothing but the counts,
+ * which every call that takes NOW brings up to date first.  A caller that
+ * reads the counts calls engine_run(now) before.
+ */
+uint64_t engine_next_loud(const struct engine *);
+/*
+ * Whether engine_next() or engine_next_loud() may have become earlier
+ * since the last call (and forgets it): false after a use that ends after
+ * the latest one so far, the common case, so that a caller can skip
+ * re-arming its timer.
  */
 int engine_take_sooner(struct engine *);
 
 /* Changes the model from NOW on (see docs/design.md for what changes for
- * uses already in the resource); RESEED restarts the draws from the
- * model's seed. */
+ * uses already in the resource), after doing what was due before NOW
+ * under the old one; RESEED restarts the draws from the model's seed. */
 void engine_set_model(struct engine *, uint64_t now_us, const struct model *,
                       int reseed);
+/* These three take no NOW: call engine_run(now) first, so that what
+ * was due before counts under the old setting. */
 void engine_set_limit(struct engine *, uint32_t limit);
 /* The peaks start again from the current counts. */
 void engine_reset_peak(struct engine *);
@@ -160,15 +194,17 @@ void engine_reset_peak(struct engine *);
 void engine_reset_percentiles(struct engine *);
 
 /* The owner's waiting uses leave the queue (CANCELLED); its uses in
- * service run on. */
+ * service run on.  The one call that does not first do what is due: the
+ * ends' callbacks could free the owner (it is called from one). */
 void engine_cancel_owner(struct engine *, uint64_t now_us,
                          struct engine_owner *);
 /* Every waiting use leaves the queue (CANCELLED): for shutdown. */
 void engine_cancel_waiting(struct engine *, uint64_t now_us);
 
 /* Every use in service ends unfinished (ENGINE_CUT, counted as
- * cancelled): for a shutdown whose drain deadline has passed.  Waiting
- * uses are not served: cancel them first. */
+ * cancelled): for a shutdown whose drain deadline has passed; those that
+ * were due to end by NOW end DONE first.  Waiting uses are not served:
+ * cancel them first. */
 void engine_cut_serving(struct engine *, uint64_t now_us);
 /* The service time a use would be given (draws from the model). */
 uint64_t engine_draw_us(struct engine *);

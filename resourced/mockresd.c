@@ -65,6 +65,7 @@ mockresd_accept_tls_cb(struct evconnlistener *l, evutil_socket_t fd,
 static void
 mockresd_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
+	resource_now();
 	log_info("drain deadline: %llu uses still in service after %d s are "
 	         "cut short (answered SHUTTING_DOWN, counted cancelled)",
 	         (unsigned long long)mrd->engine.in_flight, MOCKRESD_DRAIN_S);
@@ -111,6 +112,7 @@ mockresd_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct timeval drain = {MOCKRESD_DRAIN_S, 0};
 
+	resource_now(); /* the counts in the log */
 	if (mrd->shutting_down) {
 		log_info("second signal %d: exiting with %llu uses in service",
 		         (int)sig, (unsigned long long)mrd->engine.in_flight);
@@ -173,6 +175,7 @@ mockresd_loop(void)
 static void
 mockresd_sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
+	resource_now();
 	log_info("SIGHUP: nothing to reload (change the limit, the hold and "
 	         "the model with mockresctl); %llu uses in service and %llu "
 	         "waiting go on",

@@ -100,9 +100,14 @@ void resource_init(struct mockresd *, const struct model *, uint32_t limit,
 void resource_free(struct mockresd *);
 /* The model changed: remember which preset it is, if any. */
 void resource_model_changed(void);
-/* Re-arms the timer for engine_next(): call after anything that may have
- * changed it (a use, a model change, a cancel). */
+/* Re-arms the timer (the policy is in resource.c): call after anything
+ * that may have changed what is due (a use, a model change, a cancel). */
 void resource_arm(void);
+/* Brings the engine up to now (engine_run: the quiet ends the timer let
+ * wait) before its counts are read or its settings changed, and re-arms;
+ * returns now.  Its callbacks may close connections other than one being
+ * read. */
+uint64_t resource_now(void);
 
 /* A process's figures, as its own host read them (ProcUsage). */
 struct conn_usage {

@@ -1,20 +1,37 @@
 /*
  * resource.c: the mock resource inside mockresd: the engine (engine.c, pure
- * logic) on the real clock, with one libevent timer armed for whatever the
- * engine says is due next.
+ * logic) on the real clock, with one libevent timer.
+ *
+ * The timer policy: the timer is armed for the engine's next *loud* moment
+ * (engine_next_loud: a serial use's DONE, a queue timeout, CoDel's check,
+ * an end that starts a waiter), to the microsecond; an async end that
+ * nobody waits for only lowers in_flight and raises completed, so it need
+ * not wake mockresd: the timer allows it RESOURCE_SLACK_US.  Under load it
+ * never needs to: each use that arrives first does what was due (the
+ * engine does it, each end at its own moment), and so does every reader
+ * of the counts (resource_now: the stats, the watches, the admin
+ * operations).  While shutting down every end is loud: the daemon exits
+ * when the last one ends.
  *
  * resource_arm() is cheap unless something became due sooner (a compare):
- * the timer is moved only when the next deadline comes earlier than the one
- * it is armed for.  A later one (a new use ending after the earliest, the
- * earliest one cancelled) leaves it where it is: it fires early, finds
- * nothing or something due, and is armed again from there.  So a stream of
- * uses costs no timer operation each, whatever their durations.
+ * the timer is moved only when the moment it is needed comes earlier than
+ * the one it is armed for.  A later one (a new use ending after the
+ * earliest, the earliest one cancelled) leaves it where it is: it fires
+ * early, finds nothing or something due, and is armed again from there.
+ * So a stream of uses costs no timer operation each, whatever their
+ * durations.
  */
 #include <stdio.h>
 
 #include "clock.h"
 #include "log.h"
 #include "mockresd.h"
+
+/* How late a quiet end may be done (engine_next_loud): the timer wakes
+ * mockresd for one at most this late if no use or reader came before. */
+#define RESOURCE_SLACK_US 10000
+
+static int resource_precise; /* armed while shutting down */
 
 static void
 resource_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -55,15 +72,43 @@ resource_free(struct mockresd *d)
 	engine_free(&d->engine);
 }
 
+/* When the timer must fire: the next loud moment, or the next quiet end
+ * plus the slack, or every end while shutting down. */
+static uint64_t
+resource_needed(void)
+{
+	uint64_t next = engine_next(&mrd->engine), loud;
+
+	if (mrd->shutting_down || next == UINT64_MAX)
+		return next;
+	loud = engine_next_loud(&mrd->engine);
+	if (next > UINT64_MAX - RESOURCE_SLACK_US)
+		return loud;
+	return loud < next + RESOURCE_SLACK_US ? loud
+	                                       : next + RESOURCE_SLACK_US;
+}
+
+uint64_t
+resource_now(void)
+{
+	uint64_t now = clock_now_us();
+
+	engine_run(&mrd->engine, now);
+	resource_arm();
+	return now;
+}
+
 void
 resource_arm(void)
 {
 	uint64_t next, now, left;
 	struct timeval tv;
 
-	if (!engine_take_sooner(&mrd->engine))
+	if (!engine_take_sooner(&mrd->engine) &&
+	    resource_precise == mrd->shutting_down)
 		return;
-	next = engine_next(&mrd->engine);
+	resource_precise = mrd->shutting_down;
+	next = resource_needed();
 	if (next >= mrd->timer_at_us)
 		return; /* nothing earlier than what the timer is armed for */
 	mrd->timer_at_us = next;

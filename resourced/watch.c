@@ -153,9 +153,10 @@ watch_arm_at(uint64_t at)
 static void
 watch_fire(evutil_socket_t fd, short what, void *arg)
 {
-	uint64_t now = clock_now_us(), at = UINT64_MAX;
+	uint64_t now = resource_now(), at = UINT64_MAX;
 	struct conn *c, *next;
 
+	/* (resource_now first: it may close connections, before the walk) */
 	for (c = TAILQ_FIRST(&mrd->watch.list); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, watch_entry);
 		if (c->watch_next_us <= now + WATCH_SHARE_US) {

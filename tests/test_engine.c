@@ -663,6 +663,239 @@ START_TEST(test_many_distinct_durations)
 }
 END_TEST
 
+/* ---- late is exact: the quiet ends mockresd's timer lets wait ---- */
+
+/* Hard mode: an async use that ended before a new one arrives has left
+ * the resource, whether or not anyone ran the engine at its end (in
+ * mockresd the timer lets such ends wait, and libevent runs a turn's I/O
+ * before its expired timers). */
+START_TEST(test_due_end_frees_room_without_run)
+{
+	struct engine_owner o;
+	struct engine e;
+	struct model m = model_io();
+
+	m.hold_ms = 100;
+	engine_owner_init(&o);
+	engine_init(&e, &m, 1, NULL, NULL, T0);
+	ck_assert_int_eq(engine_use(&e, T0, &o, 1, 0, -1), ENGINE_SERVING);
+	ck_assert_int_eq(engine_use(&e, T0 + 100 * MS - 1, &o, 2, 0, -1),
+	                 ENGINE_BUSY);
+	ck_assert_int_eq(engine_use(&e, T0 + 100 * MS, &o, 3, 0, -1),
+	                 ENGINE_SERVING);
+	ck_assert_uint_eq(e.completed, 1);
+	ck_assert_uint_eq(e.in_flight, 1);
+	ck_assert_uint_eq(e.peak, 1);
+	ck_assert_uint_eq(e.service.max_us, 100 * MS); /* not 100 ms late */
+	/* long after: still judged at its own moment */
+	ck_assert_int_eq(engine_use(&e, T0 + 900 * MS, &o, 4, 0, -1),
+	                 ENGINE_SERVING);
+	ck_assert_uint_eq(e.completed, 2);
+	ck_assert_uint_eq(e.service.max_us, 100 * MS);
+	ck_assert_int_eq(engine_check(&e), 0);
+	engine_free(&e);
+}
+END_TEST
+
+/* What ends and when, as the callbacks saw it. */
+struct trail {
+	uint64_t tag[4096];
+	uint8_t how[4096];
+	uint64_t waited[4096];
+	int n;
+};
+
+static void
+trail_end(struct engine_owner *o, uint64_t tag, int serial, enum engine_end how,
+          uint64_t waited, void *arg)
+{
+	struct trail *t = arg;
+
+	ck_assert_int_lt(t->n, 4096);
+	t->tag[t->n] = tag;
+	t->how[t->n] = (uint8_t)how;
+	t->waited[t->n] = waited;
+	t->n++;
+}
+
+/*
+ * The same arrivals into two engines: one run at every moment
+ * engine_next() names, one only when uses arrive and once at the end.
+ * Everything but the callbacks' timing is the same: the order of the
+ * ends and how each ended, the counts, the peaks, every wait and service
+ * time (to the microsecond: the histograms' sums and extremes).
+ */
+static void
+late_vs_on_time(const struct model *m, uint32_t limit, uint64_t seed)
+{
+	static struct trail ta, tb;
+	static struct engine a, b;
+	struct engine_owner oa, ob;
+	enum engine_verdict va, vb;
+	struct rng r;
+	uint64_t t = T0, at, end;
+	int i;
+
+	memset(&ta, 0, sizeof(ta));
+	memset(&tb, 0, sizeof(tb));
+	engine_owner_init(&oa);
+	engine_owner_init(&ob);
+	engine_init(&a, m, limit, trail_end, &ta, T0);
+	engine_init(&b, m, limit, trail_end, &tb, T0);
+	rng_seed(&r, seed);
+	for (i = 0; i < 1500; i++) {
+		int serial = (int)rng_range(&r, 0, 1);
+		int64_t hold =
+		    rng_range(&r, 0, 1) ? -1 : (int64_t)rng_range(&r, 1, 400);
+
+		at = t + rng_range(&r, 0, 3 * MS);
+		while ((t = engine_next(&a)) <= at) /* A: on time */
+			engine_run(&a, t);
+		t = at;
+		va = engine_use(&a, t, &oa, (uint64_t)i, serial, hold);
+		vb = engine_use(&b, t, &ob, (uint64_t)i, serial, hold);
+		ck_assert_int_eq(va, vb);
+		ck_assert_uint_eq(a.in_flight, b.in_flight);
+		ck_assert_uint_eq(a.waiting, b.waiting);
+	}
+	while ((end = engine_next(&a)) != UINT64_MAX)
+		engine_run(&a, end);
+	engine_run(&b, T0 + 3600000 * MS); /* B: once, an hour late */
+	ck_assert_int_eq(engine_check(&a), 0);
+	ck_assert_int_eq(engine_check(&b), 0);
+	ck_assert_uint_eq(b.in_flight + b.waiting, 0);
+	ck_assert_int_eq(ta.n, tb.n);
+	for (i = 0; i < ta.n; i++) {
+		ck_assert_uint_eq(ta.tag[i], tb.tag[i]);
+		ck_assert_uint_eq(ta.how[i], tb.how[i]);
+		ck_assert_uint_eq(ta.waited[i], tb.waited[i]);
+	}
+	ck_assert_uint_eq(a.completed, b.completed);
+	ck_assert_uint_eq(a.timed_out, b.timed_out);
+	ck_assert_uint_eq(a.rejected, b.rejected);
+	ck_assert_uint_eq(a.peak, b.peak);
+	ck_assert_uint_eq(a.peak_waiting, b.peak_waiting);
+	ck_assert_uint_eq(a.service.count, b.service.count);
+	ck_assert_uint_eq(a.service.sum_us, b.service.sum_us);
+	ck_assert_uint_eq(a.service.max_us, b.service.max_us);
+	ck_assert_uint_eq(a.service.min_us, b.service.min_us);
+	ck_assert_uint_eq(a.wait.sum_us, b.wait.sum_us);
+	ck_assert_uint_eq(a.wait.max_us, b.wait.max_us);
+	engine_free(&a);
+	engine_free(&b);
+}
+
+START_TEST(test_late_run_is_exact)
+{
+	struct model m = model_io();
+
+	m.hold_dist = MODEL_DIST_LOGNORMAL;
+	m.hold_ms = 150;
+	late_vs_on_time(&m, 0, 1);
+	late_vs_on_time(&m, 40, 2); /* hard mode */
+	m.contention = MODEL_CONTENTION_USL;
+	late_vs_on_time(&m, 0, 3);
+	m.contention = MODEL_CONTENTION_CPU;
+	m.cores = 4;
+	late_vs_on_time(&m, 0, 4);
+	ck_assert_int_eq(model_preset(&m, "pool", 4), 0);
+	late_vs_on_time(&m, 0, 5);
+	ck_assert_int_eq(model_preset(&m, "ecto", 4), 0);
+	late_vs_on_time(&m, 0, 6);
+	ck_assert_int_eq(model_preset(&m, "overloaded-db", 4), 0);
+	late_vs_on_time(&m, 0, 7);
+}
+END_TEST
+
+/* What the caller's timer must not be late for. */
+START_TEST(test_next_loud)
+{
+	struct engine_owner o;
+	struct engine e;
+	struct model m = model_io();
+
+	m.hold_ms = 100;
+	engine_owner_init(&o);
+	engine_init(&e, &m, 0, NULL, NULL, T0);
+	/* async ends alone: quiet */
+	engine_use(&e, T0, &o, 1, 0, -1);
+	ck_assert_uint_eq(engine_next(&e), T0 + 100 * MS);
+	ck_assert_uint_eq(engine_next_loud(&e), UINT64_MAX);
+	/* a serial one's DONE is loud; the async ones around it are not */
+	engine_use(&e, T0 + 10 * MS, &o, 2, 1, 200);
+	engine_use(&e, T0 + 20 * MS, &o, 3, 0, 50);
+	ck_assert_uint_eq(engine_next(&e), T0 + 70 * MS);
+	ck_assert_uint_eq(engine_next_loud(&e), T0 + 210 * MS);
+	ck_assert_int_eq(engine_take_sooner(&e), 1);
+	engine_run(&e, T0 + 210 * MS);
+	ck_assert_uint_eq(engine_next_loud(&e), UINT64_MAX);
+	ck_assert_uint_eq(engine_next(&e), UINT64_MAX);
+	engine_free(&e);
+
+	/* under contention an async end moves a serial one's: all loud */
+	m.contention = MODEL_CONTENTION_USL;
+	engine_init(&e, &m, 0, NULL, NULL, T0);
+	engine_use(&e, T0, &o, 1, 0, 50);
+	ck_assert_uint_eq(engine_next_loud(&e), UINT64_MAX); /* rate 1 */
+	engine_use(&e, T0, &o, 2, 0, 60);
+	ck_assert_uint_eq(engine_next_loud(&e), UINT64_MAX); /* no serial */
+	ck_assert_int_eq(engine_take_sooner(&e), 1);
+	engine_use(&e, T0, &o, 3, 1, 500);
+	ck_assert_int_eq(engine_take_sooner(&e), 1);
+	ck_assert_uint_eq(engine_next_loud(&e), engine_next(&e));
+	engine_free(&e);
+
+	/* with uses waiting, any end starts one: loud */
+	m = model_io();
+	m.hold_ms = 100;
+	m.slots = 1;
+	m.queue_timeout_ms = 0;
+	engine_init(&e, &m, 0, NULL, NULL, T0);
+	engine_use(&e, T0, &o, 1, 0, -1);
+	ck_assert_uint_eq(engine_next_loud(&e), UINT64_MAX);
+	engine_use(&e, T0, &o, 2, 0, -1);
+	ck_assert_int_eq(engine_take_sooner(&e), 1);
+	ck_assert_uint_eq(engine_next_loud(&e), T0 + 100 * MS);
+	engine_run(&e, T0 + 100 * MS);
+	ck_assert_uint_eq(engine_next_loud(&e), UINT64_MAX);
+	engine_free(&e);
+
+	/* a queue timeout is loud */
+	m.queue_timeout_ms = 30;
+	engine_init(&e, &m, 0, NULL, NULL, T0);
+	engine_use(&e, T0, &o, 1, 0, -1);
+	engine_use(&e, T0, &o, 2, 0, -1);
+	ck_assert_uint_eq(engine_next_loud(&e), T0 + 30 * MS);
+	engine_free(&e);
+}
+END_TEST
+
+/* A shutdown's cut: the uses whose end was due before it ended DONE. */
+START_TEST(test_cut_after_due_ends_done)
+{
+	static struct record r;
+	struct engine_owner o;
+	struct engine e;
+	struct model m = model_io();
+
+	memset(&r, 0, sizeof(r));
+	engine_owner_init(&o);
+	engine_init(&e, &m, 0, record_end, &r, T0);
+	engine_use(&e, T0, &o, 1, 1, 100);
+	engine_use(&e, T0, &o, 2, 1, 300);
+	engine_cut_serving(&e, T0 + 200 * MS); /* no run at 100 ms */
+	ck_assert_int_eq(r.n, 2);
+	ck_assert_uint_eq(r.tag[0], 1);
+	ck_assert_int_eq(r.how[0], ENGINE_DONE);
+	ck_assert_uint_eq(r.tag[1], 2);
+	ck_assert_int_eq(r.how[1], ENGINE_CUT);
+	ck_assert_uint_eq(e.completed, 1);
+	ck_assert_uint_eq(e.cancelled, 1);
+	ck_assert_int_eq(engine_check(&e), 0);
+	engine_free(&e);
+}
+END_TEST
+
 /* 200,000 random operations with random model changes: the accounting
  * holds after every one, and owners add up to the totals. */
 static void
@@ -715,6 +948,7 @@ START_TEST(test_random_operations_keep_invariants)
 	struct model m;
 	struct rng r;
 	uint64_t now = T0, sent = 0, last_next = UINT64_MAX;
+	uint64_t last_loud = UINT64_MAX;
 	int i, k;
 
 	rng_seed(&r, 2026);
@@ -762,11 +996,18 @@ START_TEST(test_random_operations_keep_invariants)
 		{
 			int sooner = engine_take_sooner(&e);
 			uint64_t next = engine_next(&e);
+			uint64_t loud = engine_next_loud(&e);
 
 			ck_assert_msg(sooner || next >= last_next,
 			              "step %d: next moved earlier unannounced",
 			              i);
+			ck_assert_msg(sooner || loud >= last_loud,
+			              "step %d: next_loud moved earlier "
+			              "unannounced",
+			              i);
+			ck_assert_uint_ge(loud, next);
 			last_next = next;
+			last_loud = loud;
 		}
 	}
 	ck_assert_uint_eq(e.admitted + e.rejected, sent);
@@ -831,6 +1072,10 @@ main(void)
 	SUP_ADD_CASE(s, "codel", NULL, NULL, 0,
 	             test_codel_dequeue_drops_when_slow,
 	             test_codel_no_progress_drops);
+	SUP_ADD_CASE(s, "late", NULL, NULL, 60,
+	             test_due_end_frees_room_without_run,
+	             test_late_run_is_exact, test_next_loud,
+	             test_cut_after_due_ends_done);
 	SUP_ADD_CASE(
 	    s, "accounting", NULL, NULL, 120, test_queue_timeout_and_cap,
 	    test_limit_counts_waiting_and_peak, test_cancel_owner_leaves_queue,

@@ -12,6 +12,8 @@ mockres_check_test(test_hist SOURCES test_hist.c LIBS mockres_common m
   LABELS unit TIMEOUT 30)
 mockres_check_test(test_bucket SOURCES test_bucket.c LIBS mockres_common
   LABELS unit TIMEOUT 30)
+mockres_check_test(test_peerclock SOURCES test_peerclock.c
+  LIBS mockres_common LABELS unit TIMEOUT 30)
 mockres_check_test(test_engine SOURCES test_engine.c LIBS mockresd_core m
   LABELS unit TIMEOUT 180)
 mockres_check_test(test_model SOURCES test_model.c LIBS mockres_proto

@@ -184,6 +184,9 @@ timing_send_with(mrclient_reply_cb cb, void *arg)
 	rep.last_us = tm.last_us;
 	rep.active = (uint32_t)tm.ws->active;
 	rep.routes = httpstats_to_wire(&tm.stats, &tm.wire, &rep.n_routes);
+	/* mockresd, on another host, reads our times in its clock by it */
+	rep.has_sent_us = 1;
+	rep.sent_us = clock_now_us();
 	req.op_case = MOCKRES__REQUEST__OP_REPORT;
 	req.report = &rep;
 	if (mrclient_send(tm.ws->mc, &req, cb, arg, 0) == 0)

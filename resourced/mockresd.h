@@ -62,6 +62,7 @@
 #include "tlsconf.h"
 #include "mockres.pb-c.h"
 #include "mockres_limits.h"
+#include "peerclock.h"
 
 #define CONN_MAX          4096       /* connected clients */
 #define CONN_OUTPUT_MAX   (1u << 20) /* bytes queued to one client */
@@ -137,6 +138,9 @@ struct conn {
 	 * latest report (report.c): a dashboard on another host has no
 	 * other way to know them. */
 	struct conn_usage usage, master;
+	/* Its host's CLOCK_MONOTONIC in ours, from the send times of its
+	 * reports (TLS: another host's, report.c). */
+	struct peerclock clock;
 	struct engine_owner owner; /* its uses and their counts */
 	/* Its watch (watch.c), if watching. */
 	TAILQ_ENTRY(conn) watch_entry;

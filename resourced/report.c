@@ -13,10 +13,20 @@
  * last report (it loses at most one report interval's worth).  Its record
  * stays too, marked departed, so that it can come back.
  *
+ * Clocks.  A worker's times (started_us, first_us, last_us) are its
+ * host's CLOCK_MONOTONIC.  On the Unix socket that is ours.  Over TLS the
+ * worker's host has a clock of its own, so each report also carries its
+ * send time (sent_us), and the connection's peerclock (common/peerclock.h)
+ * keeps the offset of the report that arrived soonest after it was sent:
+ * first_us and last_us are kept in our clock, at most one network delay
+ * late, so that bursts and runs are right whatever host each worker is
+ * on.  started_us stays the worker's own: with its pid and host it names
+ * the worker.
+ *
  * Every field is range-checked before anything changes (report_check):
- * the times lie between the worker's start and 10 years after it, and,
- * for a peer on this host (whose CLOCK_MONOTONIC is ours), not in our
- * future; a route counts at most one answer per microsecond of the
+ * the times lie between the worker's start and 10 years after it, and
+ * none after the report was sent (on this host, in our future); a route
+ * counts at most one answer per microsecond of the
  * worker's life up to its latest answer, and no answer took longer than
  * that life; requests in progress, connections, CPU and memory have caps
  * far past any real figure.  A report that would push a merged sum past
@@ -66,6 +76,9 @@
  * and durations may pass the worker's life by this much. */
 #define REPORT_SLACK_US   1000000
 #define REPORT_CPU_MS_MAX (UINT64_C(1) << 44) /* 557 years of one core */
+/* A worker's clock reads less than this (146,000 years of uptime): its
+ * times are differences of signed 64-bit numbers. */
+#define REPORT_CLOCK_MAX  (UINT64_C(1) << 62)
 #define REPORT_RSS_KB_MAX (UINT64_C(1) << 40) /* 1 PiB */
 
 struct report {
@@ -237,6 +250,13 @@ report_usage_ok(const Mockres__ProcUsage *pu)
 	                      pu->rss_kb <= REPORT_RSS_KB_MAX);
 }
 
+/* Is C on this host (a Unix peer), its clock ours? */
+static int
+report_same_clock(const struct conn *c)
+{
+	return c->uid != (uid_t)-1;
+}
+
 /*
  * Every field of HR (its routes already read into rp.incoming) in range,
  * NOW_US being our clock; 0, or -1 with *WHY.
@@ -245,20 +265,37 @@ static int
 report_check(const struct conn *c, const Mockres__HttpReport *hr,
              uint64_t now_us, const char **why)
 {
-	uint64_t start = hr->started_us, life;
+	uint64_t start = hr->started_us, life, sent;
 	int r;
 
 	if (!hr->has_started_us || start == 0) {
 		*why = "report: started_us is missing";
 		return -1;
 	}
-	/* A peer on this host shares our CLOCK_MONOTONIC (over TLS the times
-	 * are the worker host's own: nothing to compare them with). */
-	if (c->uid != (uid_t)-1 && (start > now_us + REPORT_SLACK_US ||
-	                            hr->first_us > now_us + REPORT_SLACK_US ||
-	                            hr->last_us > now_us + REPORT_SLACK_US)) {
-		*why = "report: started_us, first_us or last_us is in the "
-		       "future";
+	/* A peer on this host shares our CLOCK_MONOTONIC: it sends now.
+	 * Over TLS the times are the worker host's own, and so is the send
+	 * time they are compared with. */
+	if (report_same_clock(c)) {
+		sent = now_us;
+	} else if (!hr->has_sent_us || hr->sent_us == 0) {
+		*why = "report: sent_us is missing (over TLS a report carries "
+		       "its send time: is the frontend older than mockresd?)";
+		return -1;
+	} else {
+		sent = hr->sent_us;
+	}
+	if (start >= REPORT_CLOCK_MAX || sent >= REPORT_CLOCK_MAX) {
+		*why = "report: started_us or sent_us past 2^62";
+		return -1;
+	}
+	if (start > sent + REPORT_SLACK_US ||
+	    hr->first_us > sent + REPORT_SLACK_US ||
+	    hr->last_us > sent + REPORT_SLACK_US) {
+		*why = report_same_clock(c)
+		           ? "report: started_us, first_us or last_us is in "
+		             "the future"
+		           : "report: started_us, first_us or last_us is after "
+		             "sent_us";
 		return -1;
 	}
 	if ((hr->first_us != 0 &&
@@ -318,6 +355,7 @@ void
 report_take(struct conn *c, uint64_t id, const Mockres__HttpReport *hr)
 {
 	const char *why = NULL;
+	uint64_t now = clock_now_us();
 	struct report *r;
 	int made = 0;
 
@@ -329,7 +367,7 @@ report_take(struct conn *c, uint64_t id, const Mockres__HttpReport *hr)
 	}
 	if (httpstats_from_wire(&rp.incoming, hr->routes, hr->n_routes, &why) ==
 	        -1 ||
-	    report_check(c, hr, clock_now_us(), &why) == -1 ||
+	    report_check(c, hr, now, &why) == -1 ||
 	    (r = report_find(c, hr->started_us, &made, &why)) == NULL) {
 		report_refuse(c, id, why);
 		return;
@@ -343,8 +381,14 @@ report_take(struct conn *c, uint64_t id, const Mockres__HttpReport *hr)
 	r->stats = rp.incoming;
 	report_usage(&c->usage, hr->usage);
 	report_usage(&c->master, hr->master);
-	r->first_us = hr->first_us;
-	r->last_us = hr->last_us;
+	if (report_same_clock(c)) {
+		r->first_us = hr->first_us;
+		r->last_us = hr->last_us;
+	} else { /* in our clock (see the top of the file) */
+		peerclock_sample(&c->clock, hr->sent_us, now);
+		r->first_us = peerclock_to_local(&c->clock, hr->first_us);
+		r->last_us = peerclock_to_local(&c->clock, hr->last_us);
+	}
 	r->active = hr->active;
 	rp.received++;
 	r->has_conns = hr->conns != NULL;

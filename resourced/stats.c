@@ -125,7 +125,9 @@ stats_fill(Mockres__Stats *s, int with_clients)
 	s->peak_waiting = e->peak_waiting;
 	s->timed_out = e->timed_out;
 	s->cancelled = e->cancelled;
-	s->uptime_ms = (clock_now_us() - mrd->start_us) / 1000;
+	s->has_now_us = 1;
+	s->now_us = clock_now_us();
+	s->uptime_ms = (s->now_us - mrd->start_us) / 1000;
 	s->daemon_pid = (uint32_t)getpid();
 	s->clients_connected = (uint32_t)mrd->nconns;
 	s->shutting_down = mrd->shutting_down != 0;

@@ -728,6 +728,107 @@ START_TEST(test_handshake_flood)
 END_TEST
 #endif
 
+/* --- the clock of a reporter on another host --- */
+
+/* An HTTP report (no routes) over T, with its worker's times and its send
+ * time SENT (0: left out); the status of the answer. */
+static int
+tls_report(struct tconn *t, uint64_t id, uint64_t started, uint64_t first,
+           uint64_t last, uint64_t sent)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__HttpReport rep = MOCKRES__HTTP_REPORT__INIT;
+	Mockres__Response *r;
+	int status;
+
+	req.has_id = 1;
+	req.id = id;
+	req.op_case = MOCKRES__REQUEST__OP_REPORT;
+	req.report = &rep;
+	rep.has_started_us = rep.has_first_us = rep.has_last_us = 1;
+	rep.started_us = started;
+	rep.first_us = first;
+	rep.last_us = last;
+	rep.has_sent_us = sent != 0;
+	rep.sent_us = sent;
+	ck_assert_int_eq(tls_send(t, &req), 0);
+	ck_assert_ptr_nonnull(r = tls_recv(t));
+	ck_assert_uint_eq(r->id, id);
+	status = r->status;
+	mockres__response__free_unpacked(r, NULL);
+	return status;
+}
+
+/* The merged first_us and last_us, in mockresd's clock: asked on the Unix
+ * socket, on this host, where that is ours. */
+static void
+http_times(uint64_t *first, uint64_t *last)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
+	Mockres__Response *r;
+	int fd = raw_connect(sock), eof;
+
+	ck_assert_int_ge(fd, 0);
+	sr.has_http = 1;
+	sr.http = 1;
+	req.has_id = 1;
+	req.id = 1;
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &sr;
+	ck_assert_int_eq(raw_send_req(fd, &req), 0);
+	ck_assert_ptr_nonnull(r = raw_recv(fd, 5000, &eof));
+	ck_assert(r->stats != NULL && r->stats->http != NULL);
+	*first = r->stats->http->first_us;
+	*last = r->stats->http->last_us;
+	mockres__response__free_unpacked(r, NULL);
+	close(fd);
+}
+
+/*
+ * A worker on a host booted an hour before ours: its times reach the
+ * stats in our clock, late by one delay at most (before, as they were:
+ * an hour in our future, and no run after them ended).  A report without
+ * its send time is refused.  A forged clock (10 years ahead, last_us
+ * past its send time by the slack allowed) puts last_us 1 s in our future
+ * at most.
+ */
+START_TEST(test_report_clock)
+{
+	const uint64_t skew = 3600000000ull, s = 1000000;
+	struct tconn t, f;
+	uint64_t t0, t1, p, first, last;
+
+	start_daemon();
+	ck_assert_int_eq(tls_open(&t, dir, "fe1", 0), 0);
+	p = clock_now_us() + skew;
+	ck_assert_int_eq(tls_report(&t, 1, p - 5 * s, p - 2 * s, p - s, 0),
+	                 MOCKRES__STATUS__BAD_REQUEST);
+	t0 = clock_now_us();
+	p = t0 + skew;
+	ck_assert_int_eq(tls_report(&t, 2, p - 5 * s, p - 2 * s, p - s, p),
+	                 MOCKRES__STATUS__OK);
+	t1 = clock_now_us();
+	http_times(&first, &last);
+	ck_assert_uint_ge(first, t0 - 2 * s);
+	ck_assert_uint_le(first, t1 - 2 * s);
+	ck_assert_uint_ge(last, t0 - s);
+	ck_assert_uint_le(last, t1 - s);
+
+	ck_assert_int_eq(tls_open(&f, dir, "fe1", 0), 0);
+	p = clock_now_us() + 10 * 31557600 * s;
+	ck_assert_int_eq(tls_report(&f, 3, p - s, p, p + s, p),
+	                 MOCKRES__STATUS__OK);
+	t1 = clock_now_us();
+	http_times(&first, &last);
+	ck_assert_uint_le(last, t1 + s);
+	ck_assert_uint_ge(last, t0);
+	tls_close(&f);
+	tls_close(&t);
+	sup_stop_ok(mrd, "mockresd", 10000);
+}
+END_TEST
+
 /* --- hosts --- */
 
 /* Hello's host: printable, at most 64 bytes; for a Unix client mockresd's
@@ -974,7 +1075,7 @@ main(void)
 	             test_steer_by_cn, test_client_errors);
 	SUP_ADD_CASE(s, "mockresd", setup, NULL, 60, test_refused_handshakes,
 	             test_handshake_deadline, test_records_read_ahead,
-	             test_hello_host);
+	             test_hello_host, test_report_clock);
 #ifdef FLOOD_BIN
 	SUP_ADD_CASE(s, "flood", setup, NULL, 60, test_handshake_flood);
 #endif

@@ -27,7 +27,10 @@ int
 fconn_queue_init(struct fconn_queue *q, struct event_base *base)
 {
 	TAILQ_INIT(&q->dirty);
+	TAILQ_INIT(&q->backlog);
 	q->armed = 0;
+	q->flushed = NULL;
+	q->flushed_arg = NULL;
 	q->ev = NULL;
 	if (base != NULL &&
 	    (q->ev = event_new(base, -1, 0, fconn_queue_cb, q)) == NULL)
@@ -59,6 +62,39 @@ fconn_mark(struct fconn *fc)
 	}
 }
 
+/* FC's socket did not take everything (ON), or has taken the rest. */
+static void
+fconn_set_writing(struct fconn *fc, int on)
+{
+	if (on == fc->writing)
+		return;
+	fc->writing = on;
+	if (on)
+		TAILQ_INSERT_TAIL(&fc->queue->backlog, fc, backlog_entry);
+	else
+		TAILQ_REMOVE(&fc->queue->backlog, fc, backlog_entry);
+}
+
+size_t
+fconn_queue_backlog(const struct fconn_queue *q, struct fconn **biggest)
+{
+	struct fconn *fc, *big = NULL;
+	size_t total = 0, n, most = 0;
+
+	TAILQ_FOREACH(fc, &q->backlog, backlog_entry)
+	{
+		n = fconn_output_len(fc);
+		total += n;
+		if (n > most) {
+			most = n;
+			big = fc;
+		}
+	}
+	if (biggest != NULL)
+		*biggest = big;
+	return total;
+}
+
 void
 fconn_queue_flush(struct fconn_queue *q)
 {
@@ -75,10 +111,12 @@ fconn_queue_flush(struct fconn_queue *q)
 			fc->ops->down(fc->arg, errno, NULL);
 			break;
 		case 1:
-			fc->writing = 1;
+			fconn_set_writing(fc, 1);
 			break;
 		}
 	}
+	if (q->flushed != NULL)
+		q->flushed(q->flushed_arg);
 }
 
 int
@@ -100,6 +138,7 @@ fconn_open(struct fconn *fc, struct event_base *base, evutil_socket_t fd,
 	fc->dirty = 0;
 	fc->writing = 0;
 	fc->reading = 0;
+	fc->paused = 0;
 	fc->up = 0;
 	fc->heard = 0;
 	fc->pri_up = s->prioritise ? s->pri_up : -1;
@@ -117,8 +156,9 @@ fconn_open(struct fconn *fc, struct event_base *base, evutil_socket_t fd,
 static void
 fconn_unqueue(struct fconn *fc)
 {
-	fc->writing = 0;
+	fconn_set_writing(fc, 0);
 	fc->up = 0;
+	fc->paused = 0;
 	if (fc->dirty) {
 		TAILQ_REMOVE(&fc->queue->dirty, fc, dirty_entry);
 		fc->dirty = 0;
@@ -191,6 +231,36 @@ fconn_send_with_id(struct fconn *fc, uint64_t id, const unsigned char *body,
 	}
 	fconn_mark(fc);
 	return 0;
+}
+
+void
+fconn_pause(struct fconn *fc)
+{
+	if (fc->bev == NULL || fc->paused)
+		return;
+	fc->paused = 1;
+	bufferevent_disable(fc->bev, EV_READ);
+}
+
+void
+fconn_resume(struct fconn *fc)
+{
+	if (fc->bev == NULL || !fc->paused)
+		return;
+	fc->paused = 0;
+	bufferevent_enable(fc->bev, EV_READ);
+	/* What was read before the pause (the input, and for TLS what
+	 * OpenSSL holds) has no socket event to bring it: the read callback
+	 * runs as a callback of its own, at the connection's priority. */
+	bufferevent_trigger(fc->bev, EV_READ,
+	                    BEV_TRIG_IGNORE_WATERMARKS |
+	                        BEV_TRIG_DEFER_CALLBACKS);
+}
+
+int
+fconn_paused(const struct fconn *fc)
+{
+	return fc->paused;
 }
 
 int
@@ -273,7 +343,7 @@ fconn_read_cb(struct bufferevent *bev, void *arg)
 	fc->reading = 1;
 	if (evbuffer_get_length(in) > 0)
 		fc->heard = 1;
-	while (fc->bev == bev) {
+	while (fc->bev == bev && !fc->paused) {
 		if ((r = frame_peek(in, &body, &len)) == 0) {
 			/* The input is done; does the transport hold more? */
 			if (fc->tp->more == NULL || (r = fc->tp->more(fc)) == 0)
@@ -324,8 +394,10 @@ fconn_write_cb(struct bufferevent *bev, void *arg)
 
 	if (!fc->writing)
 		return;
-	fc->writing = 0;
+	fconn_set_writing(fc, 0);
 	fc->tp->written(fc);
+	if (fc->ops->drained != NULL)
+		fc->ops->drained(fc->arg);
 }
 
 static void

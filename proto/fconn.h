@@ -83,13 +83,23 @@ struct fconn_ops {
 	/* Optional: a connection that was opening is up (TLS: the handshake
 	 * is done and the peer's identity known). */
 	void (*up)(void *arg);
+	/* Optional: the socket has taken everything that was backlogged
+	 * (fconn_backlogged() is false again). */
+	void (*drained)(void *arg);
 };
 
-/* Connections with frames queued this turn, written by one flush. */
+/* Connections with frames queued this turn, written by one flush; and
+ * those whose socket did not take everything (backlogged), whose unsent
+ * bytes fconn_queue_backlog() adds up. */
 struct fconn_queue {
 	TAILQ_HEAD(, fconn) dirty;
+	TAILQ_HEAD(, fconn) backlog;
 	struct event *ev; /* NULL: the owner calls fconn_queue_flush() */
 	int armed;
+	/* Optional: called at the end of every flush (the owner's checks of
+	 * what is left unsent). */
+	void (*flushed)(void *arg);
+	void *flushed_arg;
 };
 
 /* Who is at the other end, as far as the transport can tell. */
@@ -179,9 +189,12 @@ struct fconn {
 	int pri_up;                  /* once up, or -1: libevent's default */
 	struct fconn_tls_state *tls; /* the TLS transport's, or NULL */
 	TAILQ_ENTRY(fconn) dirty_entry;
+	TAILQ_ENTRY(fconn) backlog_entry;
 	int dirty;   /* on queue->dirty */
-	int writing; /* the bufferevent writes what the socket did not take */
+	int writing; /* the bufferevent writes what the socket did not take
+	                (on queue->backlog) */
 	int reading; /* in the read callback */
+	int paused;  /* the owner stopped reading (fconn_pause) */
 	int up;      /* frames flow (TLS: the handshake is done) */
 	int heard;   /* bytes came from the peer since it opened */
 };
@@ -197,6 +210,10 @@ int fconn_queue_init(struct fconn_queue *, struct event_base *base);
 void fconn_queue_free(struct fconn_queue *);
 /* Writes every queued connection; a write error reports it down. */
 void fconn_queue_flush(struct fconn_queue *);
+/* The bytes the backlogged connections hold unsent, in all; *BIGGEST (if
+ * not NULL) is the one that holds the most, or NULL if none.  O(number
+ * backlogged). */
+size_t fconn_queue_backlog(const struct fconn_queue *, struct fconn **biggest);
 
 /*
  * Adopts FD, a connected non-blocking stream socket, with SETUP's
@@ -222,6 +239,18 @@ int fconn_send(struct fconn *, const ProtobufCMessage *msg);
 /* The same for a message packed once for many (frame_write_with_id). */
 int fconn_send_with_id(struct fconn *, uint64_t id, const unsigned char *body,
                        size_t len);
+
+/*
+ * Reading paused by the owner, for backpressure: after fconn_pause() no
+ * more frames are handed over (not even the rest of those already read,
+ * when called from the message callback) and nothing more is read from
+ * the socket, so that the peer's sends back up into its own buffers.
+ * fconn_resume() reads again, the frames already read first, from a
+ * callback of the loop (never from within the call).
+ */
+void fconn_pause(struct fconn *);
+void fconn_resume(struct fconn *);
+int fconn_paused(const struct fconn *);
 
 int fconn_is_open(const struct fconn *);
 int fconn_is_up(const struct fconn *);

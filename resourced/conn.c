@@ -26,6 +26,7 @@
  * lowest priority) that could take long.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -46,6 +47,8 @@ static void conn_undecodable(void *, const unsigned char *, uint32_t);
 static void conn_down(void *, int, const char *);
 static void conn_maybe_free(void *);
 static void conn_up(void *);
+static void conn_drained(void *);
+static void conn_flushed(void *);
 
 static const struct fconn_ops conn_fconn_ops = {
     .desc = &mockres__request__descriptor,
@@ -54,6 +57,7 @@ static const struct fconn_ops conn_fconn_ops = {
     .down = conn_down,
     .closed = conn_maybe_free,
     .up = conn_up,
+    .drained = conn_drained,
 };
 
 void
@@ -66,6 +70,7 @@ conn_init(struct mockresd *d, struct event_base *base)
 	d->start_us = clock_now_us();
 	TAILQ_INIT(&d->conns);
 	TAILQ_INIT(&d->closed);
+	TAILQ_INIT(&d->paused);
 	/* The replies are flushed by an event of the first priority, run
 	 * after the callbacks of that priority that were ready with the
 	 * first reply: those of the connected clients and the timers, not
@@ -76,6 +81,7 @@ conn_init(struct mockresd *d, struct event_base *base)
 	    (d->prioritised &&
 	     event_priority_set(d->replies.ev, MOCKRESD_PRI_HIGH) == -1))
 		fatalx("cannot create the event that writes the replies");
+	d->replies.flushed = conn_flushed;
 	arena_init(&d->arena);
 	if (gethostname(d->hostname, sizeof(d->hostname)) == -1)
 		d->hostname[0] = '\0';
@@ -202,6 +208,8 @@ conn_close(struct conn *c, const char *why)
 		log_warnx("closing %s: %s", conn_label(c), why);
 	else
 		log_debug("%s disconnected", conn_label(c));
+	if (fconn_paused(&c->fc))
+		TAILQ_REMOVE(&mrd->paused, c, paused_entry);
 	fconn_close(&c->fc);
 	TAILQ_REMOVE(&mrd->conns, c, entry);
 	TAILQ_INSERT_TAIL(&mrd->closed, c, entry);
@@ -245,12 +253,15 @@ conn_all_written(void)
 void
 conn_reply(struct conn *c, Mockres__Response *resp)
 {
+	size_t before = fconn_output_len(&c->fc);
+
 	if (!fconn_is_open(&c->fc))
 		return; /* the client is gone: its replies are dropped */
 	if (fconn_send(&c->fc, &resp->base) == -1) {
 		conn_close(c, "cannot queue a reply");
 		return;
 	}
+	mrd->unsent += fconn_output_len(&c->fc) - before;
 	if (fconn_over_cap(&c->fc))
 		conn_close(c, "over 1 MiB of replies unread (client not "
 		              "reading)");
@@ -260,12 +271,15 @@ int
 conn_reply_packed(struct conn *c, uint64_t id, const unsigned char *body,
                   size_t len)
 {
+	size_t before = fconn_output_len(&c->fc);
+
 	if (!fconn_is_open(&c->fc))
 		return 0;
 	if (fconn_send_with_id(&c->fc, id, body, len) == -1) {
 		conn_close(c, "cannot queue a reply");
 		return -1;
 	}
+	mrd->unsent += fconn_output_len(&c->fc) - before;
 	if (fconn_over_cap(&c->fc)) {
 		conn_close(c, "over 1 MiB of replies unread (client not "
 		              "reading)");
@@ -280,12 +294,106 @@ conn_flush_all(void)
 	fconn_queue_flush(&mrd->replies);
 }
 
+/* ---- backpressure ----
+ *
+ * What weighs on reading C: its replies not yet taken by its socket, and
+ * room for the serial replies it is owed, which will come whether it
+ * reads or not.  Past CONN_PAUSE_AT its reading pauses (the rest of what
+ * it sent stays in its socket, and its sends back up); below
+ * CONN_RESUME_AT it goes on.  A client that reads its replies (a frontend
+ * worker) has none unsent after the flush, so it pauses only with more
+ * than 8,192 serial uses in the resource at once, and goes on as they
+ * end. */
+static size_t
+conn_pending(const struct conn *c)
+{
+	return fconn_output_len(&c->fc) + (size_t)c->owed * CONN_OWED_BYTES;
+}
+
+/* After each request: pause C's reading if it weighs too much, or if
+ * the clients hold more than CONN_OUTPUT_TOTAL_MAX in all and C holds
+ * anything (until the flush has made room). */
+static void
+conn_pause_check(struct conn *c)
+{
+	if (!fconn_is_open(&c->fc) || fconn_paused(&c->fc))
+		return;
+	if (conn_pending(c) < CONN_PAUSE_AT &&
+	    (mrd->unsent < CONN_OUTPUT_TOTAL_MAX ||
+	     fconn_output_len(&c->fc) == 0))
+		return;
+	fconn_pause(&c->fc);
+	TAILQ_INSERT_TAIL(&mrd->paused, c, paused_entry);
+	mrd->pauses++;
+	log_debug("%s: reading paused: %zu bytes of replies unsent or owed",
+	          conn_label(c), conn_pending(c));
+}
+
+/* C read again if it weighs little enough now (it reads from a callback
+ * of its own: nothing is closed or freed here). */
+static void
+conn_resume_check(struct conn *c)
+{
+	if (!fconn_paused(&c->fc) || conn_pending(c) >= CONN_RESUME_AT)
+		return;
+	TAILQ_REMOVE(&mrd->paused, c, paused_entry);
+	fconn_resume(&c->fc);
+}
+
+/* The bufferevent wrote what C's socket had not taken. */
+static void
+conn_drained(void *arg)
+{
+	conn_resume_check(arg);
+}
+
+/*
+ * After every flush: the paused clients that may read again, and the
+ * total budget.  Past CONN_OUTPUT_TOTAL_MAX unsent in all, the client that
+ * holds the most (one that does not read: a client that reads holds
+ * nothing after a flush) is disconnected, until the total is under it
+ * (Redis's maxmemory-clients does the same); logged one line per 10 s.
+ * The paused are resumed first: resuming only schedules their reading.
+ */
+static void
+conn_flushed(void *arg)
+{
+	struct conn *c, *next;
+	struct fconn *big;
+	uint64_t held;
+	size_t total, n;
+
+	for (c = TAILQ_FIRST(&mrd->paused); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, paused_entry);
+		conn_resume_check(c);
+	}
+	while ((total = fconn_queue_backlog(&mrd->replies, &big)) >
+	           CONN_OUTPUT_TOTAL_MAX &&
+	       big != NULL) {
+		c = (struct conn *)(void *)((char *)big -
+		                            offsetof(struct conn, fc));
+		n = fconn_output_len(big);
+		mrd->evicted++;
+		if (ratelog_allow(&mrd->evict_log, clock_now_ms(), &held))
+			log_warnx("closing %s: %zu KiB of replies unread, the "
+			          "most of any client, while mockresd holds "
+			          "%zu KiB unsent in all (its cap: %u MiB); "
+			          "%llu more closed so in the last %d s",
+			          conn_label(c), n >> 10, total >> 10,
+			          CONN_OUTPUT_TOTAL_MAX >> 20,
+			          (unsigned long long)held, RATELOG_MS / 1000);
+		conn_close(c, NULL);
+	}
+	mrd->unsent = total;
+}
+
 /* One request; dispatching may close C (a reply over the output cap),
  * not free it. */
 static void
 conn_message(void *arg, ProtobufCMessage *msg)
 {
 	mrd->handler->request(arg, (const Mockres__Request *)msg);
+	conn_pause_check(arg);
 }
 
 /* An undecodable request is answered if its id can be read. */
@@ -295,10 +403,12 @@ conn_undecodable(void *arg, const unsigned char *body, uint32_t len)
 	struct conn *c = arg;
 	uint64_t id;
 
-	if (frame_peek_id(body, len, &id) == -1)
+	if (frame_peek_id(body, len, &id) == -1) {
 		conn_close(c, "undecodable request");
-	else
-		mrd->handler->undecodable(c, id);
+		return;
+	}
+	mrd->handler->undecodable(c, id);
+	conn_pause_check(c);
 }
 
 /* A TLS handshake failed: one line per RATELOG_MS, with a count. */

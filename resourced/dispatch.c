@@ -158,9 +158,12 @@ dispatch_use(struct conn *c, uint64_t id, const Mockres__Use *u)
 	case ENGINE_SERVING:
 	case ENGINE_WAITING:
 		/* ASYNC is answered as soon as the use is in the resource,
-		 * holding or waiting. */
+		 * holding or waiting; SERIAL's answer is owed (conn.c keeps
+		 * room for it). */
 		if (!serial)
 			reply_status(c, id, MOCKRES__STATUS__ADMITTED, NULL);
+		else
+			c->owed++;
 		resource_arm();
 		break;
 	default:
@@ -182,6 +185,7 @@ dispatch_use_end(struct engine_owner *o, uint64_t tag, int serial,
 	    (struct conn *)(void *)((char *)o - offsetof(struct conn, owner));
 
 	if (serial) {
+		c->owed--;
 		switch (how) {
 		case ENGINE_DONE:
 			reply_status(c, tag, MOCKRES__STATUS__DONE, NULL);

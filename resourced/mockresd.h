@@ -64,12 +64,31 @@
 #include "mockres_limits.h"
 #include "peerclock.h"
 
-#define CONN_MAX          4096       /* connected clients */
-#define CONN_OUTPUT_MAX   (1u << 20) /* bytes queued to one client */
-#define CONN_READ_HIGH    (256u << 10)
-#define WATCH_MIN_MS      MOCKRES_WATCH_MIN_MS
-#define WATCH_MAX_MS      MOCKRES_WATCH_MAX_MS
-#define STATS_CLIENTS_MAX 256
+#define CONN_MAX        4096       /* connected clients */
+#define CONN_OUTPUT_MAX (1u << 20) /* bytes queued to one client */
+#define CONN_READ_HIGH  (256u << 10)
+/*
+ * Backpressure (conn.c).  A client's reading pauses while its replies not
+ * yet taken by its socket, plus CONN_OWED_BYTES for each serial reply it
+ * is owed (a DONE is at most 17 bytes, a TIMEOUT 80), reach
+ * CONN_PAUSE_AT, and goes on below CONN_RESUME_AT.  So a client holds at
+ * most CONN_PAUSE_AT + the replies of one request (a frame, 64 KiB) + a
+ * watch push (64 KiB) + its owed replies past their reservation (8,192 x
+ * 48 bytes) ~ 770 KiB: under CONN_OUTPUT_MAX, which no client reaches any
+ * more, however many serial uses it had admitted.  And all of them
+ * together at most CONN_OUTPUT_TOTAL_MAX unsent: once past it, any client
+ * with a reply queued pauses after its request, and after the flush the
+ * client that holds the most is disconnected until they are under it
+ * again; so the total is at most CONN_OUTPUT_TOTAL_MAX + one request's
+ * replies per client read in the meantime.
+ */
+#define CONN_PAUSE_AT         (256u << 10)
+#define CONN_RESUME_AT        (128u << 10)
+#define CONN_OWED_BYTES       32
+#define CONN_OUTPUT_TOTAL_MAX (32u << 20)
+#define WATCH_MIN_MS          MOCKRES_WATCH_MIN_MS
+#define WATCH_MAX_MS          MOCKRES_WATCH_MAX_MS
+#define STATS_CLIENTS_MAX     256
 /* Watching (watch.c); the untrusted peers' budget is the protocol's
  * (MOCKRES_WATCH_UNTRUSTED_*). */
 #define WATCH_UNTRUSTED_MAX    MOCKRES_WATCH_UNTRUSTED_MAX
@@ -142,6 +161,8 @@ struct conn {
 	 * reports (TLS: another host's, report.c). */
 	struct peerclock clock;
 	struct engine_owner owner; /* its uses and their counts */
+	uint64_t owed; /* serial uses in the resource: replies to come */
+	TAILQ_ENTRY(conn) paused_entry; /* on mrd->paused while paused */
 	/* Its watch (watch.c), if watching. */
 	TAILQ_ENTRY(conn) watch_entry;
 	int watching;
@@ -332,7 +353,12 @@ struct mockresd {
 	char preset[16];        /* the preset the model equals, or "" */
 	uint64_t setup_changes; /* of the limit or the model (steer.c) */
 	struct conn_list conns;
-	struct conn_list closed;    /* closed, kept while uses point to them */
+	struct conn_list closed;   /* closed, kept while uses point to them */
+	TAILQ_HEAD(, conn) paused; /* reading paused (backpressure) */
+	uint64_t pauses, evicted;  /* how often: paused, cut at the total */
+	size_t unsent; /* replies unsent in all: at the last flush, plus those
+	                  queued since */
+	struct ratelog evict_log;
 	struct fconn_queue replies; /* connections with replies this turn */
 	int prioritised; /* the base has MOCKRESD_PRIORITIES (conn_init) */
 	size_t nconns;

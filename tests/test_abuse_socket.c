@@ -886,6 +886,147 @@ START_TEST(test_watch_reopened_cheap)
 }
 END_TEST
 
+/* ---- clients that pipeline and never read (issue 22) ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PIPELINE_RSS_MAX_KB 0
+#else
+#define PIPELINE_RSS_MAX_KB (96L * 1024) /* mockresd's growth */
+#endif
+#define PIPELINERS 400
+
+/* The bytes of one framed stats answer, asked on the good client. */
+static size_t
+stats_reply_bytes(void)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
+	Mockres__Response *r;
+	size_t n;
+
+	req.has_id = 1;
+	req.id = ++good_id;
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &sr;
+	ck_assert_int_eq(raw_send_req(good, &req), 0);
+	r = expect(good, good_id, MOCKRES__STATUS__OK);
+	n = mockres__response__get_packed_size(r) + 4;
+	mockres__response__free_unpacked(r, NULL);
+	return n;
+}
+
+/*
+ * PIPELINERS connections each send enough stats requests for ~1 MiB of
+ * answers and never read.  Before, each held all of it that its socket
+ * did not take, up to the 1 MiB cap per connection: mockresd grew by
+ * 203 MB (141-272 MB with 300).  Now a connection's reading pauses at 256 KiB
+ * unsent, and past 32 MiB unsent in all the client holding the most is cut off:
+ * mockresd grows by well under PIPELINE_RSS_MAX_KB, says so in its log,
+ * and the good client is served throughout.
+ */
+START_TEST(test_pipelined_non_readers_bounded)
+{
+	/* id 1, op stats: 8 bytes framed */
+	static const unsigned char req[8] = {0, 0, 0, 4, 0x08, 0x01, 0x22, 0};
+	static int fds[PIPELINERS];
+	static unsigned char reqs[64 << 10];
+	long base, rss, peak = 0;
+	size_t one = stats_reply_bytes(), n, off;
+	double end;
+	char log[65536];
+	int i;
+
+	raise_nofile();
+	for (off = 0; off + sizeof(req) <= sizeof(reqs); off += sizeof(req))
+		memcpy(reqs + off, req, sizeof(req));
+	n = ((1u << 20) / one) * sizeof(req); /* ~1 MiB of answers */
+	ck_assert_uint_le(n, sizeof(reqs));
+	base = sup_proc_rss_kb(daemon_pid);
+	for (i = 0; i < PIPELINERS; i++) {
+		ck_assert_int_ge(fds[i] = raw_connect(sock), 0);
+		ck_assert_int_eq(raw_send_bytes(fds[i], reqs, n), 0);
+	}
+	end = clock_now_ms_frac() + 3000;
+	while (clock_now_ms_frac() < end) {
+		if ((rss = sup_proc_rss_kb(daemon_pid)) > peak)
+			peak = rss;
+		good_served();
+		sup_sleep_ms(50);
+	}
+	fprintf(stderr,
+	        "test_abuse_socket: %d connections pipelining %zu stats "
+	        "requests each (%zu-byte answers), never reading: mockresd "
+	        "%ld kB -> peak %ld kB\n",
+	        PIPELINERS, n / sizeof(req), one, base, peak);
+	if (PIPELINE_RSS_MAX_KB > 0)
+		ck_assert_msg(peak - base < PIPELINE_RSS_MAX_KB,
+		              "mockresd grew from %ld kB to %ld kB", base,
+		              peak);
+	sup_read_log("mockresd.log", log, sizeof(log));
+	ck_assert_msg(strstr(log, "replies unread, the most of any client") !=
+	                  NULL,
+	              "%s", log);
+	for (i = 0; i < PIPELINERS; i++)
+		close(fds[i]);
+	good_served();
+}
+END_TEST
+
+/* N stats requests, ids FIRST.., framed one after the other into BUF;
+ * their length. */
+static size_t
+stats_requests(unsigned char *buf, size_t cap, uint64_t first, int n)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
+	size_t off = 0, len;
+	int i;
+
+	req.has_id = 1;
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &sr;
+	for (i = 0; i < n; i++) {
+		req.id = first + (uint64_t)i;
+		len = mockres__request__get_packed_size(&req);
+		ck_assert_uint_le(off + 4 + len, cap);
+		buf[off] = buf[off + 1] = buf[off + 2] = 0;
+		buf[off + 3] = (unsigned char)len;
+		mockres__request__pack(&req, buf + off + 4);
+		off += 4 + len;
+	}
+	return off;
+}
+
+/*
+ * A client that pipelines 20,000 stats requests (4 MB of answers) and
+ * reads only once it has sent them all gets every answer, in order: its
+ * reading pauses while 256 KiB of them are unsent and goes on as it
+ * reads.  Before, it was cut off at 1 MiB unread, after ~5,000.
+ */
+START_TEST(test_pipeline_then_read)
+{
+	static unsigned char reqs[256 << 10];
+	Mockres__Response *r;
+	int fd = raw_connect(sock), rcv = 16384, i, eof;
+	size_t n = stats_requests(reqs, sizeof(reqs), 1, 20000);
+
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	ck_assert_int_eq(raw_send_bytes(fd, reqs, n), 0);
+	good_served(); /* meanwhile */
+	for (i = 0; i < 20000; i++) {
+		r = raw_recv(fd, 10000, &eof);
+		ck_assert_msg(r != NULL, "answer %d of 20000 missing (eof %d)",
+		              i + 1, eof);
+		ck_assert_uint_eq(r->id, (uint64_t)i + 1);
+		ck_assert_int_eq(r->status, MOCKRES__STATUS__OK);
+		mockres__response__free_unpacked(r, NULL);
+	}
+	close(fd);
+	good_served();
+}
+END_TEST
+
 /* The status of the first answer on FD, or -1. */
 static int
 first_status(int fd)
@@ -967,4 +1108,5 @@ SUP_MAIN("abuse_socket", setup, teardown, 120, test_length_prefixes,
          test_unknown_ops, test_hello_roles, test_role_grants_nothing,
          test_ctl_denied_all_admin_ops, test_watch_non_readers_bounded,
          test_watch_reopened_cheap, test_watch_budget_untrusted,
-         test_report_values_checked)
+         test_report_values_checked, test_pipelined_non_readers_bounded,
+         test_pipeline_then_read)

@@ -728,6 +728,52 @@ START_TEST(test_handshake_flood)
 END_TEST
 #endif
 
+/*
+ * Over TLS too, a client that pipelines 10,000 stats requests (2 MB of
+ * answers) and reads only once it has sent them all gets every answer in
+ * order: mockresd pauses its reading while 256 KiB are unsent, and goes
+ * on as the client reads, the requests already decrypted (and those
+ * OpenSSL holds) first.
+ */
+START_TEST(test_pipeline_then_read)
+{
+	static unsigned char buf[128 << 10];
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
+	Mockres__Response *r;
+	struct tconn t;
+	size_t off = 0, len;
+	int rcv = 16384, i;
+
+	start_daemon();
+	ck_assert_int_eq(tls_open(&t, dir, "user1", 0), 0);
+	ck_assert_int_eq(tls_answers(&t), 1);
+	setsockopt(t.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	req.has_id = 1;
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &sr;
+	for (i = 0; i < 10000; i++) {
+		req.id = 1 + (uint64_t)i;
+		len = mockres__request__get_packed_size(&req);
+		ck_assert_uint_le(off + 4 + len, sizeof(buf));
+		buf[off] = buf[off + 1] = buf[off + 2] = 0;
+		buf[off + 3] = (unsigned char)len;
+		mockres__request__pack(&req, buf + off + 4);
+		off += 4 + len;
+	}
+	ck_assert_int_eq(SSL_write(t.ssl, buf, (int)off), (int)off);
+	for (i = 0; i < 10000; i++) {
+		r = tls_recv(&t);
+		ck_assert_msg(r != NULL, "answer %d of 10000 missing", i + 1);
+		ck_assert_uint_eq(r->id, 1 + (uint64_t)i);
+		mockres__response__free_unpacked(r, NULL);
+	}
+	ck_assert_int_ge(log_count("reading paused"), 1);
+	tls_close(&t);
+	sup_stop_ok(mrd, "mockresd", 10000);
+}
+END_TEST
+
 /* --- the clock of a reporter on another host --- */
 
 /* An HTTP report (no routes) over T, with its worker's times and its send
@@ -1075,7 +1121,8 @@ main(void)
 	             test_steer_by_cn, test_client_errors);
 	SUP_ADD_CASE(s, "mockresd", setup, NULL, 60, test_refused_handshakes,
 	             test_handshake_deadline, test_records_read_ahead,
-	             test_hello_host, test_report_clock);
+	             test_hello_host, test_pipeline_then_read,
+	             test_report_clock);
 #ifdef FLOOD_BIN
 	SUP_ADD_CASE(s, "flood", setup, NULL, 60, test_handshake_flood);
 #endif

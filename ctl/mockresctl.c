@@ -367,37 +367,21 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
-	    {"socket", required_argument, NULL, 's'},
-	    {"tls-cert", required_argument, NULL, 'c'},
-	    {"tls-key", required_argument, NULL, 'k'},
-	    {"tls-ca", required_argument, NULL, 'a'},
+	    ENDPOINT_CLIENT_OPTIONS,
 	    {"json", no_argument, NULL, 'j'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct tlsconf_files files = {NULL, NULL, NULL};
+	struct endpoint_flags fl = {NULL, {NULL, NULL, NULL}};
 	struct ctl ctl;
-	const char *flag = NULL;
 	char err[512];
 	int ch, verbose = 0, rc;
 
 	memset(&ctl, 0, sizeof(ctl));
 	while ((ch = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (ch) {
-		case 's':
-			flag = optarg;
-			break;
-		case 'c':
-			files.cert = optarg;
-			break;
-		case 'k':
-			files.key = optarg;
-			break;
-		case 'a':
-			files.ca = optarg;
-			break;
 		case 'j':
 			ctl.json = 1;
 			break;
@@ -411,6 +395,8 @@ main(int argc, char *argv[])
 			printf("mockresctl %s\n", MOCKRES_VERSION);
 			return CTL_OK;
 		default:
+			if (endpoint_flag(&fl, ch, optarg))
+				break;
 			ctl_usage(stderr);
 			return CTL_USAGE;
 		}
@@ -420,8 +406,7 @@ main(int argc, char *argv[])
 	log_init("mockresctl", verbose);
 	/* OpenSSL may write an alert to a mockresd that has gone. */
 	signal(SIGPIPE, SIG_IGN);
-	if (endpoint_client(flag, &files, &ctl.ep, &ctl.tls, err,
-	                    sizeof(err)) == -1) {
+	if (endpoint_client(&fl, &ctl.ep, &ctl.tls, err, sizeof(err)) == -1) {
 		fprintf(stderr, "mockresctl: %s\n", err);
 		return CTL_USAGE;
 	}

@@ -90,10 +90,7 @@ dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 {
 	static const struct option opts[] = {
 	    {"listen", required_argument, NULL, 'l'},
-	    {"socket", required_argument, NULL, 's'},
-	    {"tls-cert", required_argument, NULL, 'c'},
-	    {"tls-key", required_argument, NULL, 'k'},
-	    {"tls-ca", required_argument, NULL, 'a'},
+	    ENDPOINT_CLIENT_OPTIONS,
 	    {"verbose", no_argument, NULL, 'v'},
 	    /* Hidden: a shorter history, for tests (docs/dashboard.md). */
 	    {"history-seconds", required_argument, NULL, 'H'},
@@ -103,8 +100,7 @@ dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct tlsconf_files files = {NULL, NULL, NULL};
-	const char *socket_flag = NULL;
+	struct endpoint_flags fl = {NULL, {NULL, NULL, NULL}};
 	char err[512];
 	int ch;
 
@@ -115,18 +111,6 @@ dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 		switch (ch) {
 		case 'l':
 			cf->listen = optarg;
-			break;
-		case 's':
-			socket_flag = optarg;
-			break;
-		case 'c':
-			files.cert = optarg;
-			break;
-		case 'k':
-			files.key = optarg;
-			break;
-		case 'a':
-			files.ca = optarg;
 			break;
 		case 'v':
 			cf->verbose = 1;
@@ -151,6 +135,8 @@ dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 			printf("mockres-dashboard %s\n", MOCKRES_VERSION);
 			return 0;
 		default:
+			if (endpoint_flag(&fl, ch, optarg))
+				break;
 			dashboard_usage(stderr);
 			return 2;
 		}
@@ -169,8 +155,7 @@ dashboard_args(int argc, char *argv[], struct dashboard_config *cf)
 		        cf->listen);
 		return 2;
 	}
-	if (endpoint_client(socket_flag, &files, &cf->ep, &cf->tls, err,
-	                    sizeof(err)) == -1) {
+	if (endpoint_client(&fl, &cf->ep, &cf->tls, err, sizeof(err)) == -1) {
 		fprintf(stderr, "mockres-dashboard: %s\n", err);
 		return 2;
 	}

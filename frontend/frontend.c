@@ -99,10 +99,7 @@ frontend_args(int argc, char *argv[], struct frontend_config *conf)
 	static const struct option opts[] = {
 	    {"listen", required_argument, NULL, 'l'},
 	    {"workers", required_argument, NULL, 'w'},
-	    {"socket", required_argument, NULL, 's'},
-	    {"tls-cert", required_argument, NULL, 'c'},
-	    {"tls-key", required_argument, NULL, 'k'},
-	    {"tls-ca", required_argument, NULL, 'a'},
+	    ENDPOINT_CLIENT_OPTIONS,
 	    {"dashboard-url", required_argument, NULL, 'd'},
 	    {"request-timeout", required_argument, NULL, 't'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -112,8 +109,7 @@ frontend_args(int argc, char *argv[], struct frontend_config *conf)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct tlsconf_files files = {NULL, NULL, NULL};
-	const char *socket_flag = NULL;
+	struct endpoint_flags fl = {NULL, {NULL, NULL, NULL}};
 	char err[512];
 	uint64_t n;
 	int ch;
@@ -142,18 +138,6 @@ frontend_args(int argc, char *argv[], struct frontend_config *conf)
 			}
 			conf->workers =
 			    n == 0 ? frontend_default_workers() : (unsigned)n;
-			break;
-		case 's':
-			socket_flag = optarg;
-			break;
-		case 'c':
-			files.cert = optarg;
-			break;
-		case 'k':
-			files.key = optarg;
-			break;
-		case 'a':
-			files.ca = optarg;
 			break;
 		case 'd':
 			if (!frontend_valid_url(optarg)) {
@@ -192,6 +176,8 @@ frontend_args(int argc, char *argv[], struct frontend_config *conf)
 			printf("mockres-frontend %s\n", MOCKRES_VERSION);
 			return 0;
 		default:
+			if (endpoint_flag(&fl, ch, optarg))
+				break;
 			frontend_usage(stderr);
 			return 2;
 		}
@@ -211,8 +197,8 @@ frontend_args(int argc, char *argv[], struct frontend_config *conf)
 		return 2;
 	}
 	/* The TLS files are read here, once, before any worker starts. */
-	if (endpoint_client(socket_flag, &files, &conf->ep, &conf->tls, err,
-	                    sizeof(err)) == -1) {
+	if (endpoint_client(&fl, &conf->ep, &conf->tls, err, sizeof(err)) ==
+	    -1) {
 		fprintf(stderr, "mockres-frontend: %s\n", err);
 		return 2;
 	}

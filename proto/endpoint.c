@@ -92,11 +92,31 @@ endpoint_parse(const char *s, struct endpoint *ep, char *err, size_t errlen)
 }
 
 int
-endpoint_client(const char *flag, struct tlsconf_files *files,
-                struct endpoint *ep, struct tlsconf *tc, char *err,
-                size_t errlen)
+endpoint_flag(struct endpoint_flags *fl, int ch, const char *arg)
 {
-	const char *s = flag;
+	switch (ch) {
+	case 's':
+		fl->socket = arg;
+		return 1;
+	case 'c':
+		fl->files.cert = arg;
+		return 1;
+	case 'k':
+		fl->files.key = arg;
+		return 1;
+	case 'a':
+		fl->files.ca = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+endpoint_client(struct endpoint_flags *fl, struct endpoint *ep,
+                struct tlsconf *tc, char *err, size_t errlen)
+{
+	const char *s = fl->socket;
 
 	if (s == NULL)
 		s = getenv(SOCKPATH_ENV);
@@ -107,6 +127,6 @@ endpoint_client(const char *flag, struct tlsconf_files *files,
 		return -1;
 	if (ep->kind != ENDPOINT_TLS)
 		return 0;
-	tlsconf_files_env(files);
-	return tlsconf_client(tc, files, ep->host, ep->port, err, errlen);
+	tlsconf_files_env(&fl->files);
+	return tlsconf_client(tc, &fl->files, ep->host, ep->port, err, errlen);
 }

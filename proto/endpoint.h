@@ -31,13 +31,37 @@ int endpoint_parse(const char *s, struct endpoint *ep, char *err,
                    size_t errlen);
 
 /*
- * A client's mockresd: FLAG (may be NULL), else $MOCKRES_SOCKET, else the
- * default, into EP; for tls:// also its TLS side into TC, from FILES
- * (completed from $MOCKRES_TLS_CERT, _KEY and _CA).  Returns 0, or -1
- * with ERR for the user.
+ * The flags every client of mockresd takes to reach it, for its
+ * getopt_long table: --socket, --tls-cert, --tls-key and --tls-ca, as the
+ * values 's', 'c', 'k' and 'a' (which a client gives no other flag).
  */
-int endpoint_client(const char *flag, struct tlsconf_files *files,
-                    struct endpoint *ep, struct tlsconf *tc, char *err,
-                    size_t errlen);
+/* clang-format off */
+#define ENDPOINT_CLIENT_OPTIONS \
+	{"socket", required_argument, NULL, 's'}, \
+	{"tls-cert", required_argument, NULL, 'c'}, \
+	{"tls-key", required_argument, NULL, 'k'}, \
+	{"tls-ca", required_argument, NULL, 'a'}
+/* clang-format on */
+
+/* What those flags said (all NULL when none was given). */
+struct endpoint_flags {
+	const char *socket;
+	struct tlsconf_files files;
+};
+
+/*
+ * Getopt's CH and ARG into FL if CH is one of ENDPOINT_CLIENT_OPTIONS:
+ * 1, else 0 (the caller's own flag, or a bad one).
+ */
+int endpoint_flag(struct endpoint_flags *fl, int ch, const char *arg);
+
+/*
+ * A client's mockresd: --socket (FL->socket, may be NULL), else
+ * $MOCKRES_SOCKET, else the default, into EP; for tls:// also its TLS
+ * side into TC, from FL's files (completed from $MOCKRES_TLS_CERT, _KEY
+ * and _CA).  Returns 0, or -1 with ERR for the user.
+ */
+int endpoint_client(struct endpoint_flags *fl, struct endpoint *ep,
+                    struct tlsconf *tc, char *err, size_t errlen);
 
 #endif

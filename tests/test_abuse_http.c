@@ -509,20 +509,6 @@ exchange(int port, const char *raw, size_t len, char *out, size_t outlen,
 	return got;
 }
 
-/* How many responses (status lines "HTTP/1.x NNN ") OUT holds. */
-static int
-responses(const char *out)
-{
-	int n = 0, code;
-	char sp;
-
-	for (; (out = strstr(out, "HTTP/1.")) != NULL; out++)
-		if (sscanf(out, "HTTP/1.%*1[01] %3d%c", &code, &sp) == 2 &&
-		    sp == ' ')
-			n++;
-	return n;
-}
-
 /* The value of header NAME in the first response of OUT, or NULL. */
 static const char *
 header_of(const char *out, const char *name, char *buf, size_t len)
@@ -626,7 +612,7 @@ START_TEST(test_smuggling)
 			ck_assert_msg(status >= 400 && status < 500,
 			              "%s: %s answered %d", cases[c].what, who,
 			              status);
-			ck_assert_msg(responses(out) == 1,
+			ck_assert_msg(sup_http_responses(out) == 1,
 			              "%s: %s answered the hidden request: %s",
 			              cases[c].what, who, out);
 			ck_assert_msg(closed, "%s: %s kept the connection",
@@ -700,7 +686,7 @@ START_TEST(test_methods)
 			if (strstr(lines[l], "1.0") != NULL)
 				continue;
 			/* the next request was read as one, and answered */
-			ck_assert_msg(responses(out) == 2 &&
+			ck_assert_msg(sup_http_responses(out) == 2 &&
 			                  strstr(out, "HTTP/1.1 404") != NULL,
 			              "%s: %s: the next request got no proper "
 			              "answer: %s",
@@ -854,7 +840,7 @@ START_TEST(test_bad_heads)
 			        strcasecmp(h, "close") == 0,
 			    "%s: %s: no Connection: close: %s", cases[c].what,
 			    who, out);
-			ck_assert_msg(closed && responses(out) == 1,
+			ck_assert_msg(closed && sup_http_responses(out) == 1,
 			              "%s: %s kept the connection: %s",
 			              cases[c].what, who, out);
 		}

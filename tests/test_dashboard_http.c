@@ -390,13 +390,13 @@ START_TEST(test_mockresd_down_and_back)
 END_TEST
 
 /*
- * Opens one event stream to the dashboard, as a browser does; RCVBUF > 0
- * shrinks its receive buffer first.  Returns the fd.
+ * A TCP connection to the dashboard whose receive buffer is RCVBUF bytes,
+ * or the kernel's default for 0 (set before the connect: the window is
+ * agreed then).
  */
 static int
-sse_open(int rcvbuf)
+connect_rcvbuf(int rcvbuf)
 {
-	static const char req[] = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
 	struct sockaddr_in sin;
 	int fd;
 
@@ -409,6 +409,19 @@ sse_open(int rcvbuf)
 	if (rcvbuf > 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/*
+ * Opens one event stream to the dashboard, as a browser does; RCVBUF > 0
+ * shrinks its receive buffer first.  Returns the fd.
+ */
+static int
+sse_open(int rcvbuf)
+{
+	static const char req[] = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+	int fd = connect_rcvbuf(rcvbuf);
+
 	ck_assert_int_eq(send(fd, req, sizeof(req) - 1, 0),
 	                 (ssize_t)sizeof(req) - 1);
 	return fd;
@@ -700,25 +713,6 @@ END_TEST
 
 /* A string literal and its length. */
 #define RAW(lit) lit, sizeof(lit) - 1
-
-/* A TCP connection to the dashboard whose receive buffer is RCVBUF
- * bytes (set before the connect, as the window is agreed then). */
-static int
-connect_rcvbuf(int rcvbuf)
-{
-	struct sockaddr_in sin;
-	int fd;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	return fd;
-}
 
 /* A connection to the dashboard that sends RAW and reads for MS (or
  * until the close) into OUT; *CLOSED says whether the dashboard closed.

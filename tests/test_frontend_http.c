@@ -161,20 +161,6 @@ count(const char *out, const char *what)
 	return n;
 }
 
-/* How many status lines ("HTTP/1.x NNN ") OUT holds. */
-static int
-responses(const char *out)
-{
-	int n = 0, code;
-	char sp;
-
-	for (; (out = strstr(out, "HTTP/1.")) != NULL; out++)
-		if (sscanf(out, "HTTP/1.%*1[01] %3d%c", &code, &sp) == 2 &&
-		    sp == ' ')
-			n++;
-	return n;
-}
-
 /* Ten requests in one packet, in order, whatever each waits for. */
 START_TEST(test_pipelined_mixed)
 {
@@ -210,7 +196,7 @@ START_TEST(test_pipelined_mixed)
 	t0 = clock_now_ms_frac();
 	send_all(fd, raw, n); /* one write, one segment (NODELAY) */
 	n = 0;
-	while (responses(out) < 10 && clock_now_ms_frac() - t0 < 10000)
+	while (sup_http_responses(out) < 10 && clock_now_ms_frac() - t0 < 10000)
 		n += read_until(fd, out + n, sizeof(out) - n, 200, &closed);
 	ck_assert_msg(!closed, "closed: %s", out);
 	for (i = 0; i < 10; i++) {
@@ -373,7 +359,7 @@ refused(const char *what, const char *raw, size_t len, int status)
 	              "%s: answered %.60s", what, out);
 	ck_assert_msg(strstr(out, "Connection: close\r\n") != NULL,
 	              "%s: no Connection: close: %s", what, out);
-	ck_assert_msg(responses(out) == 1, "%s: %s", what, out);
+	ck_assert_msg(sup_http_responses(out) == 1, "%s: %s", what, out);
 	ck_assert_msg(closed, "%s: the connection stayed open", what);
 	ck_assert_msg(strstr(out, "100 Continue") == NULL, "%s", what);
 }
@@ -478,7 +464,7 @@ START_TEST(test_close_then_more)
 	             "Connection: close\r\n\r\n" HIDDEN),
 	         out, sizeof(out), 2000, &closed);
 	ck_assert(closed);
-	ck_assert_int_eq(responses(out), 1);
+	ck_assert_int_eq(sup_http_responses(out), 1);
 	ck_assert_ptr_nonnull(strstr(out, "Connection: close\r\n"));
 	ck_assert_int_eq(sup_stats(sock, &st1), 0);
 	ck_assert_uint_eq(st1.admitted, st0.admitted);

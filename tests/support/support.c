@@ -550,6 +550,19 @@ sup_header_in(const char *hdr, const char *end, const char *name, size_t *len)
 	return NULL;
 }
 
+int
+sup_http_responses(const char *out)
+{
+	int n = 0, code;
+	char sp;
+
+	for (; (out = strstr(out, "HTTP/1.")) != NULL; out++)
+		if (sscanf(out, "HTTP/1.%*1[01] %3d%c", &code, &sp) == 2 &&
+		    sp == ' ')
+			n++;
+	return n;
+}
+
 const char *
 sup_http_header(const struct sup_http_resp *r, const char *name, char *buf,
                 size_t buflen)

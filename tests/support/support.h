@@ -152,6 +152,8 @@ ssize_t sup_http_raw(int port, const char *raw, size_t len, char *out,
  * NULL if it is not there. */
 const char *sup_header_in(const char *hdr, const char *end, const char *name,
                           size_t *len);
+/* How many responses (status lines "HTTP/1.x NNN ") OUT holds. */
+int sup_http_responses(const char *out);
 /* The value of header NAME (case-insensitive) in R, or NULL. */
 const char *sup_http_header(const struct sup_http_resp *r, const char *name,
                             char *buf, size_t buflen);

@@ -16,6 +16,7 @@
 static void fconn_read_cb(struct bufferevent *, void *);
 static void fconn_write_cb(struct bufferevent *, void *);
 static void fconn_event_cb(struct bufferevent *, short, void *);
+static void fconn_sock_read_cb(evutil_socket_t, short, void *);
 
 static void
 fconn_queue_cb(evutil_socket_t fd, short what, void *arg)
@@ -126,7 +127,9 @@ fconn_open(struct fconn *fc, struct event_base *base, evutil_socket_t fd,
 	int r;
 
 	fc->bev = NULL;
+	fc->in = NULL;
 	fc->out = NULL;
+	fc->rev = NULL;
 	fc->tp = s->tp;
 	fc->ops = s->ops;
 	fc->arg = arg;
@@ -144,6 +147,19 @@ fconn_open(struct fconn *fc, struct event_base *base, evutil_socket_t fd,
 	fc->pri_up = s->prioritise ? s->pri_up : -1;
 	if ((r = fc->tp->open(fc, base, fd, s->tp_arg)) == -1)
 		return -1;
+	if (fc->tp->read == NULL) {
+		fc->in = bufferevent_get_input(fc->bev);
+	} else if ((fc->in = evbuffer_new()) == NULL ||
+	           (fc->rev = event_new(base, bufferevent_getfd(fc->bev),
+	                                EV_READ | EV_PERSIST,
+	                                fconn_sock_read_cb, fc)) == NULL ||
+	           /* the bufferevent's priority, set below: up at once */
+	           (s->prioritise &&
+	            event_priority_set(fc->rev, s->pri_up) == -1) ||
+	           event_add(fc->rev, NULL) == -1) {
+		fconn_close(fc);
+		return -1;
+	}
 	bufferevent_setcb(fc->bev, fconn_read_cb, fconn_write_cb,
 	                  fconn_event_cb, fc);
 	fc->up = r == 1;
@@ -151,6 +167,20 @@ fconn_open(struct fconn *fc, struct event_base *base, evutil_socket_t fd,
 		(void)bufferevent_priority_set(
 		    fc->bev, fc->up ? s->pri_up : s->pri_opening);
 	return r;
+}
+
+/* The read event and the input of a transport that reads itself. */
+static void
+fconn_free_reader(struct fconn *fc)
+{
+	if (fc->rev == NULL && (fc->tp == NULL || fc->tp->read == NULL))
+		return;
+	if (fc->rev != NULL)
+		event_free(fc->rev);
+	if (fc->in != NULL)
+		evbuffer_free(fc->in);
+	fc->rev = NULL;
+	fc->in = NULL;
 }
 
 static void
@@ -170,8 +200,10 @@ fconn_close(struct fconn *fc)
 {
 	if (fc->bev == NULL)
 		return;
+	fconn_free_reader(fc);
 	fc->tp->close(fc, 0);
 	fc->bev = NULL;
+	fc->in = NULL;
 	fc->out = NULL;
 	fconn_unqueue(fc);
 }
@@ -181,8 +213,10 @@ fconn_close_graceful(struct fconn *fc)
 {
 	if (fc->bev == NULL)
 		return;
+	fconn_free_reader(fc);
 	fc->tp->close(fc, fc->up);
 	fc->bev = NULL;
+	fc->in = NULL;
 	fc->out = NULL;
 	fconn_unqueue(fc);
 }
@@ -239,7 +273,10 @@ fconn_pause(struct fconn *fc)
 	if (fc->bev == NULL || fc->paused)
 		return;
 	fc->paused = 1;
-	bufferevent_disable(fc->bev, EV_READ);
+	if (fc->rev != NULL)
+		(void)event_del(fc->rev);
+	else
+		bufferevent_disable(fc->bev, EV_READ);
 }
 
 void
@@ -248,10 +285,23 @@ fconn_resume(struct fconn *fc)
 	if (fc->bev == NULL || !fc->paused)
 		return;
 	fc->paused = 0;
-	bufferevent_enable(fc->bev, EV_READ);
+	/* (a transport that reads itself: its event; the bufferevent's
+	 * reading stays off) */
+	if (fc->rev != NULL) {
+		/* (it fails only when epoll does: the end of the stream,
+		 * from a callback as well) */
+		if (event_add(fc->rev, NULL) == -1) {
+			bufferevent_trigger_event(fc->bev, BEV_EVENT_ERROR,
+			                          BEV_TRIG_DEFER_CALLBACKS);
+			return;
+		}
+	} else {
+		bufferevent_enable(fc->bev, EV_READ);
+	}
 	/* What was read before the pause (the input, and for TLS what
 	 * OpenSSL holds) has no socket event to bring it: the read callback
-	 * runs as a callback of its own, at the connection's priority. */
+	 * (fconn_read_cb, the frames of fc->in whoever read them) runs as a
+	 * callback of its own, at the connection's priority. */
 	bufferevent_trigger(fc->bev, EV_READ,
 	                    BEV_TRIG_IGNORE_WATERMARKS |
 	                        BEV_TRIG_DEFER_CALLBACKS);
@@ -328,13 +378,12 @@ fconn_describe(const struct fconn *fc, int error, char *buf, size_t len)
 /*
  * Every complete frame, in order, until the input runs out or the owner
  * closes the connection (or closes and reopens it: BEV is checked, not
- * just fc->bev).
+ * just fc->bev; IN is not touched once it was closed, it may be freed).
  */
 static void
-fconn_read_cb(struct bufferevent *bev, void *arg)
+fconn_frames(struct fconn *fc, struct bufferevent *bev)
 {
-	struct fconn *fc = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = fc->in;
 	const unsigned char *body;
 	ProtobufCMessage *msg;
 	uint32_t len;
@@ -384,6 +433,34 @@ fconn_read_cb(struct bufferevent *bev, void *arg)
 	fc->reading = 0;
 	if (fc->bev != bev && fc->ops->closed != NULL)
 		fc->ops->closed(fc->arg);
+}
+
+/* The bufferevent read (TLS). */
+static void
+fconn_read_cb(struct bufferevent *bev, void *arg)
+{
+	fconn_frames(arg, bev);
+}
+
+/*
+ * The socket is readable and the transport reads it itself (Unix): one
+ * read, then the frames.  The end of the stream, or an error, is told
+ * last: the owner may free FC then.
+ */
+static void
+fconn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fconn *fc = arg;
+	ssize_t n = fc->tp->read(fc);
+
+	if (n > 0) {
+		fconn_frames(fc, fc->bev);
+		return;
+	}
+	if (n == -1 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	fc->ops->down(fc->arg, n == 0 ? 0 : errno, NULL);
 }
 
 /* The bufferevent wrote the rest: back to writing at the end of turns. */

@@ -12,8 +12,10 @@
  * Owners never ask which one they hold: they open, send, close and ask
  * for the peer's identity through this header alone.
  *
- * It reads: every complete frame is decoded into the owner's arena and
- * handed to the owner, the arena is reset after each.  It writes once per
+ * It reads (through the bufferevent, or with the transport's own read on
+ * an event of fconn.c's: the Unix one): every complete frame is decoded
+ * into the owner's arena and handed to the owner, the arena is reset
+ * after each.  It writes once per
  * loop turn: fconn_send() queues a frame and puts the connection on its
  * fconn_queue; fconn_queue_flush() has each queued connection's transport
  * write it now (a Unix socket: one writev; TLS: one SSL_write per 16 KiB).
@@ -137,6 +139,16 @@ struct fconn_transport {
 	 * bufferevent will not hand over until more arrive; puts some into
 	 * the input.  1 it did, 0 nothing there, -1 an error (errno). */
 	int (*more)(struct fconn *);
+	/*
+	 * Optional: the transport reads the socket itself into fc->in, one
+	 * read(2) per readiness of an event of fconn.c's, instead of the
+	 * bufferevent (whose every read first asks the socket how much it
+	 * holds: an ioctl(FIONREAD) more per read).  Returns the bytes
+	 * read, 0 at the end of the stream, -1 with errno (EAGAIN: none).
+	 * open() then leaves the bufferevent's reading off, and must be up
+	 * at once (the event gets the owner's pri_up from the start).
+	 */
+	ssize_t (*read)(struct fconn *);
 	/* An event came (BEV_EVENT_*): returns 1 if the connection just came
 	 * up, 0 if it is the end of the stream (error in *error). */
 	int (*event)(struct fconn *, short what, int *error);
@@ -164,7 +176,7 @@ struct fconn_setup {
 	const struct fconn_ops *ops;
 	struct arena *arena;
 	struct fconn_queue *queue;
-	size_t read_high; /* read at most this much per callback (Unix) */
+	size_t read_high; /* hold at most this much unread (Unix) */
 	size_t output_max;
 	/* With PRIORITISE, the connection's events run at libevent priority
 	 * PRI_OPENING while it opens and PRI_UP once it is up (the base has
@@ -178,7 +190,9 @@ struct fconn_tls_state; /* fconn_tls.c */
 
 struct fconn {
 	struct bufferevent *bev; /* NULL while closed */
+	struct evbuffer *in;     /* what was read, not yet framed */
 	struct evbuffer *out;    /* where frames go, all not yet written */
+	struct event *rev;       /* its read event, if the transport reads */
 	const struct fconn_transport *tp;
 	const struct fconn_ops *ops;
 	void *arg;

@@ -15,7 +15,8 @@
  * ever.  A pure function of the times it is given.
  *
  * mockresd reads the frontend workers' reports over TLS with one per
- * connection (resourced/report.c).
+ * connection (resourced/report.c); the dashboard reads mockresd's HTTP
+ * stats with one (dashboard/traffic.c).
  */
 #ifndef MOCKRES_PEERCLOCK_H
 #define MOCKRES_PEERCLOCK_H

@@ -33,6 +33,7 @@
 #include "httpstats.h"
 #include "mockres.pb-c.h"
 #include "model.h"
+#include "peerclock.h"
 #include "ratelog.h"
 
 #define DASH_WATCH_MS 20  /* the original page's sampling period */
@@ -268,6 +269,9 @@ struct traffic {
 	uint32_t daemon_pid;
 	uint64_t t_us; /* when it came */
 	uint64_t gen;  /* answers taken */
+	/* mockresd's clock in ours, from Stats.now_us: it may be on another
+	 * host.  first_us and last_us are kept in ours. */
+	struct peerclock clock;
 	struct httpstats total;
 	uint64_t first_us, last_us, reports;
 	uint32_t active, reporters, departed;
@@ -285,6 +289,8 @@ int traffic_init(struct traffic *);
 void traffic_free(struct traffic *);
 void traffic_update(struct traffic *, const Mockres__Stats *, uint64_t now_us);
 void traffic_down(struct traffic *);
+/* Our time US in mockresd's clock (StatsRequest.http_since_us). */
+uint64_t traffic_daemon_us(const struct traffic *, uint64_t us);
 /* JSON object of one route's percentiles (ms) over H. */
 void traffic_latency_json(struct evbuffer *out, const struct hist *h);
 

@@ -211,7 +211,7 @@ feed_http_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	sr.has_http = sr.has_http_since_us = 1;
 	sr.http = 1;
-	sr.http_since_us = d->runs.since_us;
+	sr.http_since_us = traffic_daemon_us(&d->traffic, d->runs.since_us);
 	req.op_case = MOCKRES__REQUEST__OP_STATS;
 	req.stats = &sr;
 	if (mrclient_send(f->mc, &req, feed_http_reply, d, 0) != 0)

@@ -22,6 +22,11 @@
  * good answer on; they are logged one line per 10 s with a count (not per
  * answer, 5 a second).  A time in the future (first_us, last_us) counts
  * as now, so that no run waits for it.
+ *
+ * mockresd's times are its host's CLOCK_MONOTONIC, and it may be on
+ * another host: each answer carries its clock at the snapshot
+ * (Stats.now_us), and first_us and last_us are read in ours with a
+ * peerclock (common/peerclock.h), at most one delay late.
  */
 #include <string.h>
 
@@ -54,6 +59,13 @@ traffic_down(struct traffic *t)
 	t->next_mark = 0;
 	t->ncounts = 0;
 	t->next_count = 0;
+	t->clock.has = 0; /* the next mockresd may be on another host */
+}
+
+uint64_t
+traffic_daemon_us(const struct traffic *t, uint64_t us)
+{
+	return peerclock_to_peer(&t->clock, us);
 }
 
 /* One count a second; the rate is over the oldest one kept (up to
@@ -234,6 +246,7 @@ traffic_update(struct traffic *t, const Mockres__Stats *s, uint64_t now_us)
 	const struct traffic_mark *m;
 	const char *why = NULL;
 	struct httpstats prev;
+	uint64_t first, last;
 
 	if (hs == NULL)
 		return;
@@ -253,8 +266,12 @@ traffic_update(struct traffic *t, const Mockres__Stats *s, uint64_t now_us)
 	t->gen++;
 	t->daemon_pid = s->daemon_pid;
 	t->t_us = now_us;
-	t->first_us = hs->first_us < now_us ? hs->first_us : now_us;
-	t->last_us = hs->last_us < now_us ? hs->last_us : now_us;
+	if (s->has_now_us)
+		peerclock_sample(&t->clock, s->now_us, now_us);
+	first = peerclock_to_local(&t->clock, hs->first_us);
+	last = peerclock_to_local(&t->clock, hs->last_us);
+	t->first_us = first < now_us ? first : now_us;
+	t->last_us = last < now_us ? last : now_us;
 	t->active = hs->active;
 	t->reporters = hs->reporters;
 	t->departed = hs->departed;

@@ -3,7 +3,8 @@
  * stats (traffic.c) when they do not read (issue 21): the view starts
  * again from zero with the reason, instead of the last good figures
  * frozen for as long as mockresd sends bad ones; one log line per 10 s,
- * not one per answer; a time in the future counts as now.
+ * not one per answer; a time in the future counts as now; mockresd's
+ * clock on another host read in ours.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -128,4 +129,40 @@ START_TEST(test_bad_stats_reset_the_view)
 }
 END_TEST
 
-SUP_MAIN("dashboard_traffic", NULL, NULL, 0, test_bad_stats_reset_the_view)
+/*
+ * mockresd on a host booted an hour before ours: its times come out in
+ * our clock (late by the answer's delay, here 300 us), and our times go
+ * back to it in its clock (http_since_us); a mockresd that left takes its
+ * clock along.
+ */
+START_TEST(test_daemon_clock)
+{
+	const uint64_t skew = 3600000000ull, delay = 300;
+	Mockres__Stats s = MOCKRES__STATS__INIT;
+	Mockres__HttpStats h = MOCKRES__HTTP_STATS__INIT;
+	uint64_t now = 50000000, theirs;
+
+	ck_assert_int_eq(traffic_init(&t), 0);
+	httpstats_init(&hs);
+	httpstats_add(&hs, HTTPSTATS_SERIAL, 200, 500);
+	h.routes = httpstats_to_wire(&hs, &w, &h.n_routes);
+	s.daemon_pid = 42;
+	s.http = &h;
+	s.has_now_us = 1;
+	theirs = now - delay + skew; /* made DELAY before it came */
+	s.now_us = theirs;
+	h.first_us = theirs - 3000000;
+	h.last_us = theirs - 1000000;
+	traffic_update(&t, &s, now);
+	ck_assert_uint_eq(t.first_us, now - 3000000);
+	ck_assert_uint_eq(t.last_us, now - 1000000);
+	ck_assert_uint_eq(traffic_daemon_us(&t, now - 1000000),
+	                  theirs - 1000000);
+	traffic_down(&t);
+	ck_assert_uint_eq(traffic_daemon_us(&t, now), now);
+	traffic_free(&t);
+}
+END_TEST
+
+SUP_MAIN("dashboard_traffic", NULL, NULL, 0, test_bad_stats_reset_the_view,
+         test_daemon_clock)

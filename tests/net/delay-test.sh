@@ -14,10 +14,14 @@
 # ~15 ms here, delay or not; and the best of 3, since the other work on
 # a shared machine can only add to a run, never take from it):
 #   - before: p50 within [hold, hold + 10 ms];
-#   - delayed: p50 within [hold + RTT, hold + RTT + 10 ms] (less 1 ms:
-#     ab prints whole milliseconds, cut);
+#   - delayed: p50 within [hold + 20 ms, hold + RTT + 10 ms] (less 1 ms
+#     below: ab prints whole milliseconds, cut);
 #   - async, one request at a time (ab -n 200 -c 1): p50 grows by one
-#     RTT, the admission's round trip (within [RTT - 1 ms, RTT + 10 ms]).
+#     round trip, the admission's (within [20 ms - 1, RTT + 10 ms]).
+# The lower bounds take the delay itself, which no round trip can beat,
+# not the measured RTT: that is a median of 5 connects, and a busy
+# machine can add a millisecond or two to it that the ab run then did not
+# see (async 21 ms against a bound of RTT 22.65 - 1 failed so).
 # Exit 0 passed, 1 failed, 77 cannot run here.
 set -u -o pipefail
 NET_BUILD=$(cd "${1:?usage: delay-test.sh BUILD_DIR SOURCE_DIR}" && pwd)
@@ -69,13 +73,13 @@ check "delay 20 ms ($NET_DELAY_METHOD): RTT $rtt1 ms in [20, 25]" within "$rtt1"
 s1=$(serial_best serial1)
 a1=$(run async1 async 200 1)
 # ab's figures are whole milliseconds, cut: 1 ms of slack below.
-lo=$(awk -v h="$hold" -v r="$rtt1" 'BEGIN { print h + r - 1 }')
+lo=$((hold + 20 - 1))
 hi=$(awk -v h="$hold" -v r="$rtt1" 'BEGIN { print h + r + 10 }')
-check "delayed: serial p50 $s1 ms in [hold + RTT (- 1: ab's ms), hold + RTT + 10] = [$lo, $hi]" \
+check "delayed: serial p50 $s1 ms in [hold + 20 (- 1: ab's ms), hold + RTT + 10] = [$lo, $hi]" \
     within "$s1" "$lo" "$hi"
-lo=$(awk -v a="$a0" -v r="$rtt1" 'BEGIN { print a + r - 1 }')
+lo=$((a0 + 20 - 1))
 hi=$(awk -v a="$a0" -v r="$rtt1" 'BEGIN { print a + r + 10 }')
-check "delayed: async p50 $a0 -> $a1 ms, one RTT more ([$lo, $hi])" \
+check "delayed: async p50 $a0 -> $a1 ms, one round trip more ([$lo, $hi])" \
     within "$a1" "$lo" "$hi"
 net_log "figures: RTT $rtt0 -> $rtt1 ms; serial p50 $s0 -> $s1 ms; async p50 $a0 -> $a1 ms"
 net_delay res 0

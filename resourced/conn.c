@@ -192,7 +192,7 @@ conn_maybe_free(void *arg)
 {
 	struct conn *c = arg;
 
-	if (!fconn_is_open(&c->fc) && c->owner.uses == 0 &&
+	if (!fconn_is_open(&c->fc) && c->owner.uses == 0 && !c->pinned &&
 	    !fconn_reading(&c->fc)) {
 		TAILQ_REMOVE(&mrd->closed, c, entry);
 		free(c);
@@ -234,8 +234,15 @@ conn_free_all(void)
 }
 
 void
-conn_release(struct conn *c)
+conn_pin(struct conn *c)
 {
+	c->pinned = 1;
+}
+
+void
+conn_unpin(struct conn *c)
+{
+	c->pinned = 0;
 	conn_maybe_free(c);
 }
 

@@ -184,6 +184,9 @@ dispatch_use_end(struct engine_owner *o, uint64_t tag, int serial,
 	struct conn *c =
 	    (struct conn *)(void *)((char *)o - offsetof(struct conn, owner));
 
+	/* The engine no longer counts this use, and a reply may close C
+	 * (over its cap, out of memory): C must outlive the reply. */
+	conn_pin(c);
 	if (serial) {
 		c->owed--;
 		switch (how) {
@@ -208,7 +211,7 @@ dispatch_use_end(struct engine_owner *o, uint64_t tag, int serial,
 			break;
 		}
 	}
-	conn_release(c);
+	conn_unpin(c);
 }
 
 static void

@@ -162,6 +162,7 @@ struct conn {
 	struct peerclock clock;
 	struct engine_owner owner; /* its uses and their counts */
 	uint64_t owed; /* serial uses in the resource: replies to come */
+	int pinned;    /* conn_pin: not freed, even closed, until unpinned */
 	TAILQ_ENTRY(conn) paused_entry; /* on mrd->paused while paused */
 	/* Its watch (watch.c), if watching. */
 	TAILQ_ENTRY(conn) watch_entry;
@@ -201,9 +202,15 @@ void conn_reply(struct conn *, Mockres__Response *);
 int conn_reply_packed(struct conn *, uint64_t id, const unsigned char *body,
                       size_t len);
 void conn_close(struct conn *, const char *why);
-void conn_release(struct conn *); /* a use pointing here ended */
-void conn_flush_all(void);        /* write the turn's replies */
-int conn_all_written(void);       /* no reply is waiting to be sent */
+/*
+ * Around a use's end: conn_pin keeps C allocated while its reply may
+ * close it (conn_close frees a closed client nothing points to);
+ * conn_unpin frees it then if it closed and no use points to it.
+ */
+void conn_pin(struct conn *);
+void conn_unpin(struct conn *);
+void conn_flush_all(void);  /* write the turn's replies */
+int conn_all_written(void); /* no reply is waiting to be sent */
 /* Closes every client and frees every connection, those closed with uses
  * still pointing to them too: for the teardown (dispatch_free), once
  * nothing will end a use again. */

@@ -667,21 +667,11 @@ report_once(uint64_t started, uint64_t count, uint64_t us, uint64_t first,
 static uint64_t
 merged_serial(void)
 {
-	Mockres__Request req = MOCKRES__REQUEST__INIT;
-	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
 	Mockres__Response *r;
 	uint64_t n = 0;
 	size_t i;
-	int eof;
 
-	sr.has_http = 1;
-	sr.http = 1;
-	req.has_id = 1;
-	req.id = 77;
-	req.op_case = MOCKRES__REQUEST__OP_STATS;
-	req.stats = &sr;
-	ck_assert_int_eq(raw_send_req(good, &req), 0);
-	ck_assert_ptr_nonnull(r = raw_recv(good, 10000, &eof));
+	ck_assert_ptr_nonnull(r = raw_http_stats(good, 77, 0, 10000));
 	ck_assert_ptr_nonnull(r->stats);
 	ck_assert_ptr_nonnull(r->stats->http);
 	for (i = 0; i < r->stats->http->n_routes; i++)

@@ -715,20 +715,9 @@ report_conns(int fd, uint64_t id, uint64_t started, uint64_t first,
 static void
 http_conns(int fd, uint64_t since, uint32_t *open, uint32_t *peak)
 {
-	Mockres__Request req = MOCKRES__REQUEST__INIT;
-	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
 	Mockres__Response *r;
-	int eof;
 
-	sr.has_http = sr.has_http_since_us = 1;
-	sr.http = 1;
-	sr.http_since_us = since;
-	req.has_id = 1;
-	req.id = 99;
-	req.op_case = MOCKRES__REQUEST__OP_STATS;
-	req.stats = &sr;
-	ck_assert_int_eq(raw_send_req(fd, &req), 0);
-	ck_assert_ptr_nonnull(r = raw_recv(fd, 5000, &eof));
+	ck_assert_ptr_nonnull(r = raw_http_stats(fd, 99, since, 5000));
 	ck_assert_ptr_nonnull(r->stats);
 	ck_assert_ptr_nonnull(r->stats->http);
 	ck_assert(r->stats->http->has_conns_open &&

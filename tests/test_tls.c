@@ -810,20 +810,11 @@ tls_report(struct tconn *t, uint64_t id, uint64_t started, uint64_t first,
 static void
 http_times(uint64_t *first, uint64_t *last)
 {
-	Mockres__Request req = MOCKRES__REQUEST__INIT;
-	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
 	Mockres__Response *r;
-	int fd = raw_connect(sock), eof;
+	int fd = raw_connect(sock);
 
 	ck_assert_int_ge(fd, 0);
-	sr.has_http = 1;
-	sr.http = 1;
-	req.has_id = 1;
-	req.id = 1;
-	req.op_case = MOCKRES__REQUEST__OP_STATS;
-	req.stats = &sr;
-	ck_assert_int_eq(raw_send_req(fd, &req), 0);
-	ck_assert_ptr_nonnull(r = raw_recv(fd, 5000, &eof));
+	ck_assert_ptr_nonnull(r = raw_http_stats(fd, 1, 0, 5000));
 	ck_assert(r->stats != NULL && r->stats->http != NULL);
 	*first = r->stats->http->first_us;
 	*last = r->stats->http->last_us;

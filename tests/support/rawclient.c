@@ -144,6 +144,26 @@ raw_read_full(int fd, unsigned char *buf, size_t len, double end)
 }
 
 Mockres__Response *
+raw_http_stats(int fd, uint64_t id, uint64_t since_us, int timeout_ms)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__StatsRequest sr = MOCKRES__STATS_REQUEST__INIT;
+	int eof;
+
+	sr.has_http = 1;
+	sr.http = 1;
+	sr.has_http_since_us = since_us != 0;
+	sr.http_since_us = since_us;
+	req.has_id = 1;
+	req.id = id;
+	req.op_case = MOCKRES__REQUEST__OP_STATS;
+	req.stats = &sr;
+	if (raw_send_req(fd, &req) == -1)
+		return NULL;
+	return raw_recv(fd, timeout_ms, &eof);
+}
+
+Mockres__Response *
 raw_recv(int fd, int timeout_ms, int *eof)
 {
 	double end = clock_now_ms_frac() + timeout_ms;

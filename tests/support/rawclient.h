@@ -28,6 +28,12 @@ int raw_send_report(int fd, uint64_t id, uint64_t started_us, uint64_t count,
  * *eof is set to 1 when the peer closed.
  */
 Mockres__Response *raw_recv(int fd, int timeout_ms, int *eof);
+/*
+ * Asks for the merged HTTP stats (since SINCE_US when not 0) with id ID and
+ * reads the answer within TIMEOUT_MS: the Response, or NULL as raw_recv.
+ */
+Mockres__Response *raw_http_stats(int fd, uint64_t id, uint64_t since_us,
+                                  int timeout_ms);
 /* Waits up to TIMEOUT_MS for the peer to close; 1 if it did. */
 int raw_wait_closed(int fd, int timeout_ms);
 

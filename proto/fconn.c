@@ -252,6 +252,21 @@ fconn_send(struct fconn *fc, const ProtobufCMessage *msg)
 }
 
 int
+fconn_send_frame(struct fconn *fc, const unsigned char *frame, size_t len)
+{
+	struct evbuffer *out = fconn_out(fc);
+
+	if (out == NULL)
+		return -1;
+	if (evbuffer_add(out, frame, len) == -1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	fconn_mark(fc);
+	return 0;
+}
+
+int
 fconn_send_with_id(struct fconn *fc, uint64_t id, const unsigned char *body,
                    size_t len)
 {

@@ -253,6 +253,9 @@ int fconn_send(struct fconn *, const ProtobufCMessage *msg);
 /* The same for a message packed once for many (frame_write_with_id). */
 int fconn_send_with_id(struct fconn *, uint64_t id, const unsigned char *body,
                        size_t len);
+/* The same for a whole frame, header and body, written by hand
+ * (usewire.h). */
+int fconn_send_frame(struct fconn *, const unsigned char *frame, size_t len);
 
 /*
  * Reading paused by the owner, for backpressure: after fconn_pause() no

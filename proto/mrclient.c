@@ -22,6 +22,7 @@
 #include "mockres_limits.h"
 #include "mrclient.h"
 #include "sockpath.h"
+#include "usewire.h"
 
 #define MRCLIENT_SLOT_BITS   16
 #define MRCLIENT_SLOT_MASK   ((1u << MRCLIENT_SLOT_BITS) - 1)
@@ -579,52 +580,72 @@ mrclient_frame(void *arg, const unsigned char *body, uint32_t len)
 	return 1;
 }
 
+/* A slot for a request about to be sent, or NULL with errno. */
+static struct mrclient_pending *
+mrclient_slot_for_send(struct mrclient *mc)
+{
+	struct mrclient_pending *p;
+
+	if (!mrclient_connected(mc)) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	if (fconn_over_cap(&mc->fc) || (p = mrclient_slot_get(mc)) == NULL) {
+		errno = ENOBUFS;
+		return NULL;
+	}
+	return p;
+}
+
+static void
+mrclient_slot_sent(struct mrclient_pending *p, mrclient_reply_cb cb, void *arg,
+                   int persistent, int light)
+{
+	p->cb = cb;
+	p->arg = arg;
+	p->persistent = persistent;
+	p->light = light;
+}
+
 uint64_t
 mrclient_send(struct mrclient *mc, Mockres__Request *req, mrclient_reply_cb cb,
               void *arg, int persistent)
 {
 	struct mrclient_pending *p;
 
-	if (!mrclient_connected(mc)) {
-		errno = ENOTCONN;
+	if ((p = mrclient_slot_for_send(mc)) == NULL)
 		return 0;
-	}
-	if (fconn_over_cap(&mc->fc) || (p = mrclient_slot_get(mc)) == NULL) {
-		errno = ENOBUFS;
-		return 0;
-	}
 	req->has_id = 1;
 	req->id = p->id;
 	if (fconn_send(&mc->fc, &req->base) == -1) {
 		mrclient_slot_put(mc, p);
 		return 0; /* errno from fconn_send */
 	}
-	p->cb = cb;
-	p->arg = arg;
-	p->persistent = persistent;
-	p->light = 0;
+	mrclient_slot_sent(p, cb, arg, persistent, 0);
 	return req->id;
 }
 
+/* A use is written by hand (usewire.h) and its reply read so
+ * (mrclient_frame): the hot path of every frontend worker. */
 uint64_t
 mrclient_use(struct mrclient *mc, Mockres__UseMode mode, int64_t hold_ms,
              mrclient_reply_cb cb, void *arg)
 {
-	Mockres__Request req = MOCKRES__REQUEST__INIT;
-	Mockres__Use use = MOCKRES__USE__INIT;
-	uint64_t id;
+	unsigned char frame[USEWIRE_USE_MAX];
+	struct mrclient_pending *p;
+	size_t n;
 
-	use.has_mode = 1;
-	use.mode = mode;
-	if (hold_ms >= 0 && hold_ms <= UINT32_MAX) {
-		use.has_hold_ms = 1;
-		use.hold_ms = (uint32_t)hold_ms;
+	if ((p = mrclient_slot_for_send(mc)) == NULL)
+		return 0;
+	n = usewire_use(frame, sizeof(frame), p->id, (int32_t)mode, hold_ms);
+	if (n == 0 || fconn_send_frame(&mc->fc, frame, n) == -1) {
+		mrclient_slot_put(mc, p);
+		if (n == 0)
+			errno = EMSGSIZE;
+		return 0; /* errno from fconn_send_frame */
 	}
-	req.op_case = MOCKRES__REQUEST__OP_USE;
-	req.use = &use;
-	if ((id = mrclient_send(mc, &req, cb, arg, 0)) != 0)
-		mrclient_slot_find(mc, id)->light = 1; /* see mrclient_frame */
-	return id;
+	mrclient_slot_sent(p, cb, arg, 0, 1);
+	return p->id;
 }
 
 uint64_t

@@ -36,6 +36,7 @@
 #include "frame.h"
 #include "log.h"
 #include "mockresd.h"
+#include "usewire.h"
 
 /* The daemon's one state (see mockresd.h).  It is defined here, in the
  * layer every request comes in by, so that no part of the daemon's core
@@ -43,6 +44,7 @@
 struct mockresd *mrd;
 
 static void conn_message(void *, ProtobufCMessage *);
+static int conn_frame(void *, const unsigned char *, uint32_t);
 static void conn_undecodable(void *, const unsigned char *, uint32_t);
 static void conn_down(void *, int, const char *);
 static void conn_maybe_free(void *);
@@ -53,6 +55,7 @@ static void conn_flushed(void *);
 static const struct fconn_ops conn_fconn_ops = {
     .desc = &mockres__request__descriptor,
     .message = conn_message,
+    .frame = conn_frame,
     .undecodable = conn_undecodable,
     .down = conn_down,
     .closed = conn_maybe_free,
@@ -257,32 +260,12 @@ conn_all_written(void)
 	return 1;
 }
 
-void
-conn_reply(struct conn *c, Mockres__Response *resp)
+/* A reply was queued (or failed to be, ERROR): the bytes it added to the
+ * replies not yet written, and the cap.  0, or -1 if C was closed. */
+static int
+conn_queued(struct conn *c, size_t before, int error)
 {
-	size_t before = fconn_output_len(&c->fc);
-
-	if (!fconn_is_open(&c->fc))
-		return; /* the client is gone: its replies are dropped */
-	if (fconn_send(&c->fc, &resp->base) == -1) {
-		conn_close(c, "cannot queue a reply");
-		return;
-	}
-	mrd->unsent += fconn_output_len(&c->fc) - before;
-	if (fconn_over_cap(&c->fc))
-		conn_close(c, "over 1 MiB of replies unread (client not "
-		              "reading)");
-}
-
-int
-conn_reply_packed(struct conn *c, uint64_t id, const unsigned char *body,
-                  size_t len)
-{
-	size_t before = fconn_output_len(&c->fc);
-
-	if (!fconn_is_open(&c->fc))
-		return 0;
-	if (fconn_send_with_id(&c->fc, id, body, len) == -1) {
+	if (error) {
 		conn_close(c, "cannot queue a reply");
 		return -1;
 	}
@@ -293,6 +276,39 @@ conn_reply_packed(struct conn *c, uint64_t id, const unsigned char *body,
 		return -1;
 	}
 	return 0;
+}
+
+void
+conn_reply(struct conn *c, Mockres__Response *resp)
+{
+	size_t before = fconn_output_len(&c->fc);
+
+	if (!fconn_is_open(&c->fc))
+		return; /* the client is gone: its replies are dropped */
+	(void)conn_queued(c, before, fconn_send(&c->fc, &resp->base) == -1);
+}
+
+int
+conn_reply_packed(struct conn *c, uint64_t id, const unsigned char *body,
+                  size_t len)
+{
+	size_t before = fconn_output_len(&c->fc);
+
+	if (!fconn_is_open(&c->fc))
+		return 0;
+	return conn_queued(c, before,
+	                   fconn_send_with_id(&c->fc, id, body, len) == -1);
+}
+
+void
+conn_reply_frame(struct conn *c, const unsigned char *frame, size_t len)
+{
+	size_t before = fconn_output_len(&c->fc);
+
+	if (!fconn_is_open(&c->fc))
+		return;
+	(void)conn_queued(c, before,
+	                  fconn_send_frame(&c->fc, frame, len) == -1);
 }
 
 void
@@ -401,6 +417,33 @@ conn_message(void *arg, ProtobufCMessage *msg)
 {
 	mrd->handler->request(arg, (const Mockres__Request *)msg);
 	conn_pause_check(arg);
+}
+
+/*
+ * A use read straight off the wire (usewire.h), without protobuf-c: the
+ * request of every HTTP request at the frontends.  It is dispatched as
+ * the decoder would have given it; anything the scanner is not sure of
+ * is left to the decoder (returns 0).
+ */
+static int
+conn_frame(void *arg, const unsigned char *body, uint32_t len)
+{
+	Mockres__Request req = MOCKRES__REQUEST__INIT;
+	Mockres__Use use = MOCKRES__USE__INIT;
+	struct usewire_request r;
+
+	if (usewire_scan_use(body, len, &r) != 0)
+		return 0;
+	use.has_mode = r.has_mode;
+	use.mode = (Mockres__UseMode)r.mode;
+	use.has_hold_ms = r.has_hold_ms;
+	use.hold_ms = r.hold_ms;
+	req.has_id = r.has_id;
+	req.id = r.id;
+	req.op_case = MOCKRES__REQUEST__OP_USE;
+	req.use = &use;
+	conn_message(arg, &req.base);
+	return 1;
 }
 
 /* An undecodable request is answered if its id can be read. */

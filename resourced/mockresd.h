@@ -201,6 +201,8 @@ void conn_reply(struct conn *, Mockres__Response *);
  * Returns 0, or -1 if it closed the connection (which may be freed). */
 int conn_reply_packed(struct conn *, uint64_t id, const unsigned char *body,
                       size_t len);
+/* A whole frame written by hand (usewire.h), with conn_reply's caps. */
+void conn_reply_frame(struct conn *, const unsigned char *frame, size_t len);
 void conn_close(struct conn *, const char *why);
 /*
  * Around a use's end: conn_pin keeps C allocated while its reply may

@@ -11,6 +11,7 @@
 #include "arena.h"
 #include "frame.h"
 #include "mockres.pb-c.h"
+#include "usewire.h"
 
 static void
 hdr_of(unsigned char h[4], uint32_t n)
@@ -332,7 +333,189 @@ START_TEST(test_scan_reply)
 }
 END_TEST
 
+/* The values the hand-written frames are checked with: the edges of each
+ * varint length. */
+static const uint64_t uw_ids[] = {0,          1,          127,
+                                  128,        0x10000,    0x123456789ull,
+                                  UINT32_MAX, 1ull << 63, UINT64_MAX};
+static const int64_t uw_holds[] = {-1,
+                                   0,
+                                   1,
+                                   127,
+                                   128,
+                                   500,
+                                   16383,
+                                   16384,
+                                   (int64_t)UINT32_MAX,
+                                   (int64_t)UINT32_MAX + 1};
+
+/* usewire_use writes what protobuf-c packs, byte for byte. */
+START_TEST(test_usewire_use_bytes)
+{
+	unsigned char mine[USEWIRE_USE_MAX], theirs[64];
+	size_t i, j, n, m;
+	int mode;
+
+	for (i = 0; i < sizeof(uw_ids) / sizeof(uw_ids[0]); i++)
+		for (j = 0; j < sizeof(uw_holds) / sizeof(uw_holds[0]); j++)
+			for (mode = 0; mode <= 1; mode++) {
+				Mockres__Request req = MOCKRES__REQUEST__INIT;
+				Mockres__Use use = MOCKRES__USE__INIT;
+
+				use.has_mode = 1;
+				use.mode = (Mockres__UseMode)mode;
+				if (uw_holds[j] >= 0 &&
+				    uw_holds[j] <= UINT32_MAX) {
+					use.has_hold_ms = 1;
+					use.hold_ms = (uint32_t)uw_holds[j];
+				}
+				req.has_id = 1;
+				req.id = uw_ids[i];
+				req.op_case = MOCKRES__REQUEST__OP_USE;
+				req.use = &use;
+				m = mockres__request__pack(&req, theirs + 4);
+				hdr_of(theirs, (uint32_t)m);
+				n = usewire_use(mine, sizeof(mine), uw_ids[i],
+				                mode, uw_holds[j]);
+				ck_assert_uint_eq(n, m + 4);
+				ck_assert(memcmp(mine, theirs, n) == 0);
+			}
+	/* too small a buffer */
+	ck_assert_uint_eq(usewire_use(mine, USEWIRE_USE_MAX - 1, 1, 1, -1), 0);
+}
+END_TEST
+
+/* usewire_status writes what protobuf-c packs, byte for byte. */
+START_TEST(test_usewire_status_bytes)
+{
+	static const char *errors[] = {NULL, "", "x",
+	                               "resource busy: 15 requests already in "
+	                               "flight"};
+	unsigned char mine[256], theirs[256];
+	size_t i, j, n, m;
+	int status;
+
+	for (i = 0; i < sizeof(uw_ids) / sizeof(uw_ids[0]); i++)
+		for (j = 0; j < sizeof(errors) / sizeof(errors[0]); j++)
+			for (status = MOCKRES__STATUS__OK;
+			     status <= MOCKRES__STATUS__TIMEOUT; status++) {
+				Mockres__Response resp =
+				    MOCKRES__RESPONSE__INIT;
+
+				resp.has_id = 1;
+				resp.id = uw_ids[i];
+				resp.has_status = 1;
+				resp.status = (Mockres__Status)status;
+				resp.error = (char *)errors[j];
+				m = mockres__response__pack(&resp, theirs + 4);
+				hdr_of(theirs, (uint32_t)m);
+				n = usewire_status(mine, sizeof(mine),
+				                   uw_ids[i], status,
+				                   errors[j]);
+				ck_assert_uint_eq(n, m + 4);
+				ck_assert(memcmp(mine, theirs, n) == 0);
+			}
+	/* a negative status takes ten bytes, as protobuf-c writes it */
+	{
+		Mockres__Response resp = MOCKRES__RESPONSE__INIT;
+
+		resp.has_id = 1;
+		resp.id = 9;
+		resp.has_status = 1;
+		resp.status = (Mockres__Status)-1;
+		m = mockres__response__pack(&resp, theirs + 4);
+		hdr_of(theirs, (uint32_t)m);
+		n = usewire_status(mine, sizeof(mine), 9, -1, NULL);
+		ck_assert_uint_eq(n, m + 4);
+		ck_assert(memcmp(mine, theirs, n) == 0);
+	}
+	/* an error text that does not fit: 0, for protobuf-c to send */
+	memset(theirs, 'a', sizeof(theirs) - 1);
+	theirs[sizeof(theirs) - 1] = '\0';
+	ck_assert_uint_eq(
+	    usewire_status(mine, sizeof(mine), 1, 3, (const char *)theirs), 0);
+}
+END_TEST
+
+/* BODY through the scanner and through protobuf-c: when the scanner is
+ * sure (0), protobuf-c decodes the same use; returns what it said. */
+static int
+uw_scan_agrees(const unsigned char *body, size_t len)
+{
+	struct usewire_request r;
+	Mockres__Request *req;
+	int sure = usewire_scan_use(body, (uint32_t)len, &r) == 0;
+
+	req = mockres__request__unpack(NULL, len, body);
+	if (sure) {
+		ck_assert_ptr_nonnull(req);
+		ck_assert_int_eq(req->op_case, MOCKRES__REQUEST__OP_USE);
+		ck_assert_int_eq(req->has_id, r.has_id);
+		ck_assert(req->id == r.id);
+		ck_assert_int_eq(req->use->has_mode, r.has_mode);
+		ck_assert_int_eq(req->use->mode, r.mode);
+		ck_assert_int_eq(req->use->has_hold_ms, r.has_hold_ms);
+		ck_assert_uint_eq(req->use->hold_ms, r.hold_ms);
+	}
+	if (req != NULL)
+		mockres__request__free_unpacked(req, NULL);
+	return sure ? 0 : 1;
+}
+
+START_TEST(test_usewire_scan)
+{
+	unsigned char frame[USEWIRE_USE_MAX];
+	size_t i, j, n;
+	/* each a body: what the scanner must leave to protobuf-c */
+	static const struct {
+		unsigned char b[24];
+		size_t len;
+	} odd[] = {
+	    {{0x08, 0x01}, 2},                         /* no use */
+	    {{0x1a, 0x00, 0x1a, 0x00}, 4},             /* two uses (merged) */
+	    {{0x08, 0x01, 0x08, 0x02, 0x1a, 0x00}, 6}, /* two ids */
+	    {{0x1a, 0x04, 0x08, 0x01, 0x08, 0x00}, 6}, /* two modes */
+	    {{0x1a, 0x02, 0x18, 0x01}, 4},             /* unknown in the use */
+	    {{0x1a, 0x00, 0x20, 0x01}, 4},             /* unknown field */
+	    {{0x22, 0x00}, 2},                         /* stats, not a use */
+	    {{0x1a, 0x05, 0x08, 0x01}, 4},             /* use past the end */
+	    {{0x1a, 0x02, 0x08}, 3},                   /* mode cut */
+	    {{0x08, 0x80}, 2},                         /* id cut */
+	    {{0x1a, 0x06, 0x10, 0x80, 0x80, 0x80, 0x80, 0x10}, 8}, /* 2^32 */
+	    {{0x1a, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	      0xff, 0x01},
+	     13}, /* mode -1 */
+	    {{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+	      0x1a, 0x00},
+	     13}, /* an id past 64 bits */
+	    {{0x09, 1, 2, 3, 4, 5, 6, 7, 8, 0x1a, 0x00}, 11}, /* 64-bit id */
+	};
+
+	/* what mrclient writes: sure, and the same as protobuf-c */
+	for (i = 0; i < sizeof(uw_ids) / sizeof(uw_ids[0]); i++)
+		for (j = 0; j < sizeof(uw_holds) / sizeof(uw_holds[0]); j++) {
+			n = usewire_use(frame, sizeof(frame), uw_ids[i],
+			                (int32_t)(i & 1), uw_holds[j]);
+			ck_assert_int_eq(uw_scan_agrees(frame + 4, n - 4), 0);
+		}
+	/* an empty use (a serial one, the model's hold), an id alone and a
+	 * use without an id, non-minimal varints: sure */
+	{
+		static const unsigned char empty[] = {0x1a, 0x00};
+		static const unsigned char padded[] = {0x08, 0x81, 0x00, 0x1a,
+		                                       0x03, 0x08, 0x81, 0x00};
+
+		ck_assert_int_eq(uw_scan_agrees(empty, sizeof(empty)), 0);
+		ck_assert_int_eq(uw_scan_agrees(padded, sizeof(padded)), 0);
+	}
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		ck_assert_msg(uw_scan_agrees(odd[i].b, odd[i].len) == 1,
+		              "odd body %zu taken by the scanner", i);
+}
+END_TEST
+
 SUP_MAIN("frame", NULL, NULL, 0, test_header_bounds, test_roundtrip,
          test_scan_reply, test_write_with_id, test_split_reads, test_coalesced,
          test_bad_headers, test_write_oversized, test_peek_id,
-         test_garbage_body, test_arena_overflow)
+         test_garbage_body, test_arena_overflow, test_usewire_use_bytes,
+         test_usewire_status_bytes, test_usewire_scan)

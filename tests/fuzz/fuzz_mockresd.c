@@ -9,6 +9,10 @@
  * paths of set_limit, set_hold, set_model and reset_peak are reached); the rest
  * is the byte stream.  Holds and watches left over are torn down after each
  * input.
+ *
+ * Each frame of the input is also read by usewire_scan_use (the scanner
+ * mockresd reads uses with) and by protobuf_c_message_unpack: when the
+ * scanner is sure of a body, the decoder must take it as the same use.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -17,7 +21,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "mockresd.h"
+#include "usewire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,6 +33,36 @@ fuzz_turn(struct event_base *base)
 {
 	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	conn_flush_all();
+}
+
+/* The scanner against the decoder, on every frame of DATA. */
+static void
+fuzz_scanner(const uint8_t *data, size_t size)
+{
+	size_t off = 0;
+	uint32_t len;
+
+	while (size - off >= FRAME_HEADER &&
+	       frame_header_parse(data + off, &len) == 0 &&
+	       size - off - FRAME_HEADER >= len) {
+		const unsigned char *body = data + off + FRAME_HEADER;
+		struct usewire_request r;
+		Mockres__Request *req;
+		int sure = usewire_scan_use(body, len, &r) == 0;
+
+		req = mockres__request__unpack(NULL, len, body);
+		if (sure &&
+		    (req == NULL || req->op_case != MOCKRES__REQUEST__OP_USE ||
+		     req->has_id != r.has_id || req->id != r.id ||
+		     req->use->has_mode != r.has_mode ||
+		     (int32_t)req->use->mode != r.mode ||
+		     req->use->has_hold_ms != r.has_hold_ms ||
+		     req->use->hold_ms != r.hold_ms))
+			abort();
+		if (req != NULL)
+			mockres__request__free_unpacked(req, NULL);
+		off += FRAME_HEADER + len;
+	}
 }
 
 static void
@@ -70,6 +106,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c->rights = (data[0] & 1) ? TRUST_STEER | TRUST_REPORT : 0;
 	data++;
 	size--;
+	fuzz_scanner(data, size);
 
 	/* Feed the stream as the socket takes it, serving in between. */
 	while (off < size && d.nconns > 0) {

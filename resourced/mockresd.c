@@ -330,17 +330,35 @@ mockresd_listen(const struct mockresd_sockets *so)
 }
 
 /*
- * epoll_wait takes milliseconds and libevent rounds a timeout up, so a
- * hold used to end 0..1 ms late; a precise timer (a timerfd) ends it within
- * microseconds, which is what a 500 ms hold should mean.
+ * The base is not EVENT_BASE_FLAG_PRECISE_TIMER: libevent 2.1's epoll
+ * backend then calls timerfd_settime before every epoll_wait, a system
+ * call per wake-up (6-7% of mockresd's CPU under the async benchmark).
+ * The one timer that must be exact, the end of a hold, has a timerfd of
+ * its own, set only when it moves (resource.c).  The others run on
+ * libevent's coarse clock (CLOCK_MONOTONIC_COARSE, 4 ms steps here),
+ * with epoll_wait's milliseconds rounded up: each may fire up to a step
+ * early or a step and a millisecond late by clock_now_us, and each can
+ * take it:
+ * - the watches' (watch.c): early, watch_fire finds no push due (within
+ *   WATCH_SHARE_US) and arms again; a push comes up to ~5 ms late, the
+ *   next one still on its grid (watch_schedule adds the interval to the
+ *   due time, not to the push's);
+ * - the handshake budget's (gate.c): early, gate_timer_cb sees the token
+ *   not yet due and waits again; late, a new TLS client waits ~5 ms more;
+ * - the connections' deadlines (proto/fconn_tls.c: a TLS handshake's
+ *   3 s, the linger before a TLS close), the shutdown's drain deadline
+ *   (10 s) and the accept guard's pause after EMFILE (common/accept.c,
+ *   1 s): a few ms either way on seconds.
  *
  * Priorities (see mockresd.h, MOCKRESD_PRI_*): the connected clients, the
  * timers of the resource and the watches and the flush of the replies
  * first; then the rest (accepting, signals); the TLS handshakes last, and
- * at most MOCKRESD_LOW_MAX_US of them before the loop looks at its timers
- * and sockets again.  A handshake costs ~0.3 ms of CPU: without this a
- * loop turn ran every handshake that was ready (64 at once, ~20 ms)
- * before a hold that had ended was answered.
+ * at most MOCKRESD_LOW_MAX_US or MOCKRESD_LOW_MAX_CB of them before the
+ * loop looks at its timers and sockets again.  A handshake costs ~0.3 ms
+ * of CPU: without this a loop turn ran every handshake that was ready (64
+ * at once, ~20 ms) before a hold that had ended was answered.  libevent
+ * tells the time budget by its coarse clock (0..4 ms, not 1), hence the
+ * count as well.
  */
 static struct event_base *
 mockresd_base(void)
@@ -351,9 +369,8 @@ mockresd_base(void)
 
 	if (cfg == NULL)
 		return NULL;
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
-	if (event_config_set_max_dispatch_interval(cfg, &low_max, INT_MAX,
-	                                           MOCKRESD_PRI_LOW) == -1) {
+	if (event_config_set_max_dispatch_interval(
+	        cfg, &low_max, MOCKRESD_LOW_MAX_CB, MOCKRESD_PRI_LOW) == -1) {
 		event_config_free(cfg);
 		return NULL;
 	}

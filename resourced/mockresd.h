@@ -104,13 +104,16 @@
  * connected clients, the resource's and the watches' timers and the
  * flush of the replies; then whatever is made at the default (accepting,
  * signals, deadlines); then the clients in their TLS handshake, at most
- * MOCKRESD_LOW_MAX_US of them at a time.  A base without priorities (the
+ * MOCKRESD_LOW_MAX_US or MOCKRESD_LOW_MAX_CB callbacks of them at a time
+ * (libevent tells the time by a 4 ms coarse clock: the count keeps it
+ * near 1 ms, ~0.3 ms a handshake).  A base without priorities (the
  * tests' and the fuzzers') runs everything as one.
  */
 #define MOCKRESD_PRIORITIES 3
 #define MOCKRESD_PRI_HIGH   0
 #define MOCKRESD_PRI_LOW    2
 #define MOCKRESD_LOW_MAX_US 1000
+#define MOCKRESD_LOW_MAX_CB 4
 
 /* resource.c: the engine (engine.h) on the real clock and one timer. */
 struct mockresd;
@@ -356,7 +359,8 @@ int config_parse(int argc, char *argv[], struct mockresd_config *);
 struct mockresd {
 	struct event_base *base;
 	struct engine engine;
-	struct event *timer; /* armed for engine_next() */
+	struct event *timer; /* reads timer_fd (resource.c) */
+	int timer_fd;        /* a timerfd armed for timer_at_us */
 	uint64_t timer_at_us;
 	uint32_t cores;         /* the machine's: the model's default */
 	char preset[16];        /* the preset the model equals, or "" */

@@ -1,6 +1,6 @@
 /*
  * resource.c: the mock resource inside mockresd: the engine (engine.c, pure
- * logic) on the real clock, with one libevent timer.
+ * logic) on the real clock, with one timer of its own: a timerfd.
  *
  * The timer policy: the timer is armed for the engine's next *loud* moment
  * (engine_next_loud: a serial use's DONE, a queue timeout, CoDel's check,
@@ -20,8 +20,20 @@
  * early, finds nothing or something due, and is armed again from there.
  * So a stream of uses costs no timer operation each, whatever their
  * durations.
+ *
+ * The timer is a timerfd (CLOCK_MONOTONIC, clock_now_us's clock) armed
+ * for the absolute moment, read as a descriptor of the loop: it ends a
+ * hold within microseconds, where a libevent timer ends 0..1 ms late
+ * (epoll_wait takes milliseconds) on a base without
+ * EVENT_BASE_FLAG_PRECISE_TIMER, whose own timerfd costs a system call
+ * every loop turn (mockresd.c, mockresd_base).  This one is set only when
+ * resource_arm moves it.
  */
+#include <sys/timerfd.h>
+
+#include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
@@ -36,6 +48,13 @@ static int resource_precise; /* armed while shutting down */
 static void
 resource_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	uint64_t expiries;
+
+	if (read(fd, &expiries, sizeof(expiries)) == -1) {
+		if (errno == EAGAIN)
+			return; /* moved since it expired: armed as it says */
+		fatal("cannot read the resource timer (timerfd)");
+	}
 	mrd->timer_at_us = UINT64_MAX;
 	engine_run(&mrd->engine, clock_now_us());
 	resource_arm();
@@ -48,10 +67,14 @@ resource_init(struct mockresd *d, const struct model *m, uint32_t limit,
 	d->cores = m->cores;
 	engine_init(&d->engine, m, limit, end, NULL, clock_now_us());
 	d->timer_at_us = UINT64_MAX;
-	if ((d->timer = evtimer_new(d->base, resource_timer_cb, NULL)) ==
-	        NULL ||
-	    conn_event_high(d->timer) == -1)
-		fatalx("cannot create the resource timer");
+	d->timer_fd =
+	    timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->timer_fd == -1)
+		fatal("cannot create the resource timer (timerfd_create)");
+	if ((d->timer = event_new(d->base, d->timer_fd, EV_READ | EV_PERSIST,
+	                          resource_timer_cb, NULL)) == NULL ||
+	    conn_event_high(d->timer) == -1 || event_add(d->timer, NULL) == -1)
+		fatalx("cannot create the resource timer's event");
 	resource_model_changed();
 }
 
@@ -66,9 +89,12 @@ resource_model_changed(void)
 void
 resource_free(struct mockresd *d)
 {
-	if (d->timer != NULL)
+	if (d->timer != NULL) { /* resource_init made both */
 		event_free(d->timer);
+		close(d->timer_fd);
+	}
 	d->timer = NULL;
+	d->timer_fd = -1;
 	engine_free(&d->engine);
 }
 
@@ -101,8 +127,8 @@ resource_now(void)
 void
 resource_arm(void)
 {
-	uint64_t next, now, left;
-	struct timeval tv;
+	struct itimerspec its = {{0, 0}, {0, 0}};
+	uint64_t next;
 
 	if (!engine_take_sooner(&mrd->engine) &&
 	    resource_precise == mrd->shutting_down)
@@ -112,10 +138,11 @@ resource_arm(void)
 	if (next >= mrd->timer_at_us)
 		return; /* nothing earlier than what the timer is armed for */
 	mrd->timer_at_us = next;
-	now = clock_now_us();
-	left = next > now ? next - now : 0;
-	tv.tv_sec = (time_t)(left / 1000000);
-	tv.tv_usec = (suseconds_t)(left % 1000000);
-	if (evtimer_add(mrd->timer, &tv) == -1)
-		fatalx("cannot arm the resource timer");
+	/* absolute, on clock_now_us's clock; a moment past fires at once */
+	its.it_value.tv_sec = (time_t)(next / 1000000);
+	its.it_value.tv_nsec = (long)(next % 1000000) * 1000;
+	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+		its.it_value.tv_nsec = 1; /* 0 would disarm it */
+	if (timerfd_settime(mrd->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+		fatal("cannot arm the resource timer (timerfd_settime)");
 }

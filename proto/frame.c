@@ -9,6 +9,15 @@
 
 #include "frame.h"
 
+void
+frame_header_put(unsigned char hdr[FRAME_HEADER], uint32_t n)
+{
+	hdr[0] = (unsigned char)(n >> 24);
+	hdr[1] = (unsigned char)(n >> 16);
+	hdr[2] = (unsigned char)(n >> 8);
+	hdr[3] = (unsigned char)n;
+}
+
 int
 frame_header_parse(const unsigned char hdr[FRAME_HEADER], uint32_t *len)
 {
@@ -61,10 +70,7 @@ frame_write(struct evbuffer *out, const ProtobufCMessage *msg)
 	    v.iov_len < FRAME_HEADER + n)
 		return -1;
 	p = v.iov_base;
-	p[0] = (unsigned char)(n >> 24);
-	p[1] = (unsigned char)(n >> 16);
-	p[2] = (unsigned char)(n >> 8);
-	p[3] = (unsigned char)n;
+	frame_header_put(p, (uint32_t)n);
 	if (protobuf_c_message_pack(msg, p + FRAME_HEADER) != n)
 		return -1;
 	v.iov_len = FRAME_HEADER + n;
@@ -89,10 +95,7 @@ frame_write_with_id(struct evbuffer *out, uint64_t id,
 	n = k - FRAME_HEADER + len;
 	if (n > FRAME_BODY_MAX)
 		return -1;
-	head[0] = (unsigned char)(n >> 24);
-	head[1] = (unsigned char)(n >> 16);
-	head[2] = (unsigned char)(n >> 8);
-	head[3] = (unsigned char)n;
+	frame_header_put(head, (uint32_t)n);
 	if (evbuffer_expand(out, k + len) == -1 ||
 	    evbuffer_add(out, head, k) == -1 ||
 	    evbuffer_add(out, body, len) == -1)

@@ -14,6 +14,9 @@
 #define FRAME_HEADER   4
 #define FRAME_BODY_MAX MOCKRES_FRAME_BODY_MAX
 
+/* Writes the header of a body of N bytes (N checked by the caller). */
+void frame_header_put(unsigned char hdr[FRAME_HEADER], uint32_t n);
+
 /* Decodes a header.  Returns 0 and the body length, or -1 if N is 0 or
  * larger than FRAME_BODY_MAX. */
 int frame_header_parse(const unsigned char hdr[FRAME_HEADER], uint32_t *len);

@@ -43,15 +43,6 @@ usewire_int32(unsigned char *p, int32_t v)
 	return usewire_varint(p, (uint64_t)(int64_t)v);
 }
 
-static void
-usewire_header(unsigned char *buf, size_t body)
-{
-	buf[0] = (unsigned char)(body >> 24);
-	buf[1] = (unsigned char)(body >> 16);
-	buf[2] = (unsigned char)(body >> 8);
-	buf[3] = (unsigned char)body;
-}
-
 size_t
 usewire_use(unsigned char *buf, size_t size, uint64_t id, int32_t mode,
             int64_t hold_ms)
@@ -73,7 +64,7 @@ usewire_use(unsigned char *buf, size_t size, uint64_t id, int32_t mode,
 	n += usewire_varint(buf + n, u);
 	memcpy(buf + n, use, u);
 	n += u;
-	usewire_header(buf, n - FRAME_HEADER);
+	frame_header_put(buf, (uint32_t)(n - FRAME_HEADER));
 	return n;
 }
 
@@ -97,7 +88,7 @@ usewire_status(unsigned char *buf, size_t size, uint64_t id, int32_t status,
 		while (*error != '\0')
 			buf[n++] = (unsigned char)*error++;
 	}
-	usewire_header(buf, n - FRAME_HEADER);
+	frame_header_put(buf, (uint32_t)(n - FRAME_HEADER));
 	return n;
 }
 

@@ -23,10 +23,10 @@
  *
  * The timer is a timerfd (CLOCK_MONOTONIC, clock_now_us's clock) armed
  * for the absolute moment, read as a descriptor of the loop: it ends a
- * hold within microseconds, where a libevent timer ends 0..1 ms late
- * (epoll_wait takes milliseconds) on a base without
- * EVENT_BASE_FLAG_PRECISE_TIMER, whose own timerfd costs a system call
- * every loop turn (mockresd.c, mockresd_base).  This one is set only when
+ * hold within microseconds, where a libevent timer on a base without
+ * EVENT_BASE_FLAG_PRECISE_TIMER runs on the coarse clock (up to a 4 ms
+ * step early or late, mockresd.c, mockresd_base), and that flag's own
+ * timerfd costs a system call every loop turn.  This one is set only when
  * resource_arm moves it.
  */
 #include <sys/timerfd.h>

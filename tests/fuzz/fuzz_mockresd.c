@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "fuzz_frames.h"
 #include "mockresd.h"
 #include "usewire.h"
 
@@ -39,13 +40,11 @@ fuzz_turn(struct event_base *base)
 static void
 fuzz_scanner(const uint8_t *data, size_t size)
 {
+	const unsigned char *body;
 	size_t off = 0;
 	uint32_t len;
 
-	while (size - off >= FRAME_HEADER &&
-	       frame_header_parse(data + off, &len) == 0 &&
-	       size - off - FRAME_HEADER >= len) {
-		const unsigned char *body = data + off + FRAME_HEADER;
+	while (fuzz_frame_next(data, size, &off, &body, &len)) {
 		struct usewire_request r;
 		Mockres__Request *req;
 		int sure = usewire_scan_use(body, len, &r) == 0;
@@ -61,7 +60,6 @@ fuzz_scanner(const uint8_t *data, size_t size)
 			abort();
 		if (req != NULL)
 			mockres__request__free_unpacked(req, NULL);
-		off += FRAME_HEADER + len;
 	}
 }
 

@@ -26,6 +26,7 @@
 #include <event2/buffer.h>
 
 #include "frame.h"
+#include "fuzz_frames.h"
 #include "mrclient.h"
 #include "names.h"
 #include "statsjson.h"
@@ -70,13 +71,11 @@ fuzz_reply_cb(const Mockres__Response *resp, void *arg)
 static void
 fuzz_scanner(const uint8_t *data, size_t size)
 {
+	const unsigned char *body;
 	size_t off = 0;
 	uint32_t len;
 
-	while (size - off >= FRAME_HEADER &&
-	       frame_header_parse(data + off, &len) == 0 &&
-	       size - off - FRAME_HEADER >= len) {
-		const unsigned char *body = data + off + FRAME_HEADER;
+	while (fuzz_frame_next(data, size, &off, &body, &len)) {
 		struct frame_reply r;
 		Mockres__Response *resp;
 		int sc = frame_scan_reply(body, len, &r);
@@ -98,7 +97,6 @@ fuzz_scanner(const uint8_t *data, size_t size)
 		}
 		if (resp != NULL)
 			mockres__response__free_unpacked(resp, NULL);
-		off += FRAME_HEADER + len;
 	}
 }
 
